@@ -1,0 +1,292 @@
+//! The emulated Mindbox v3 operations endpoint: request checks and answers.
+//!
+//! Checks, in the order Mindbox's front door meets them: injected failure (the server is down), path,
+//! method, `Authorization`, endpoint, operation, content type, JSON body, query ids, then duplicate
+//! `transactionId`. Answers follow the Mindbox response classes: `Success`,
+//! `TransactionAlreadyProcessed`, `ValidationError` (HTTP 200), `ProtocolError` (400/401/403/429),
+//! `InternalServerError` (500/503), a bare 502/504, or no answer at all.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// What the emulator is configured to accept.
+pub struct Config {
+    /// The one endpoint (integration point) this emulated project has.
+    pub endpoint_id: String,
+    /// Its secret key.
+    pub secret_key: String,
+    /// Operation system names configured in the emulated project.
+    pub operations: Vec<String>,
+}
+
+/// A failure to inject into the next requests.
+#[derive(Clone, Debug)]
+pub enum Failure {
+    /// Answer with this HTTP status (500, 502, 503, 504, 429, …) and Mindbox's body for it.
+    Status { status: u16, retry_after: Option<u32> },
+    /// Answer 200 `ValidationError`.
+    Validation,
+    /// Do not answer for this long, then drop the connection.
+    Hang(Duration),
+}
+
+/// Everything the emulator remembers.
+pub struct State {
+    pub config: Config,
+    /// Requests answered `Success`, in arrival order.
+    pub accepted: Vec<Value>,
+    /// Every request to the operations API, with the status it got.
+    pub attempts: Vec<Value>,
+    /// transactionIds already processed.
+    pub seen: HashSet<String>,
+    /// Failures queued for the next requests.
+    pub failures: VecDeque<Failure>,
+}
+
+impl State {
+    pub fn new(config: Config) -> Self {
+        State {
+            config,
+            accepted: Vec::new(),
+            attempts: Vec::new(),
+            seen: HashSet::new(),
+            failures: VecDeque::new(),
+        }
+    }
+}
+
+/// What to do with a request.
+pub enum Reply {
+    Respond {
+        status: u16,
+        body: Vec<u8>,
+        headers: Vec<(String, String)>,
+    },
+    Hang(Duration),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Reply {
+        Reply::Respond {
+            status,
+            body: body.to_string().into_bytes(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+        }
+    }
+
+    fn empty(status: u16) -> Reply {
+        Reply::Respond {
+            status,
+            body: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+fn protocol_error(status: u16, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"status": "ProtocolError", "errorMessage": message, "errorId": "emulator"}),
+    )
+}
+
+/// Handles one request to the operations API and records it.
+pub fn handle(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    state: &Mutex<State>,
+) -> Reply {
+    let mut state = state.lock().expect("state lock");
+    let (status, reply, mut record) = answer(method, url, headers, body, &mut state);
+    record["status"] = json!(status);
+    state.attempts.push(record.clone());
+    if record["answer"] == "Success" {
+        state.accepted.push(record);
+    }
+    reply
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn answer(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    state: &mut State,
+) -> (u16, Reply, Value) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let query: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let body_json: Option<Value> = serde_json::from_slice(body).ok();
+    let mut record = json!({
+        "path": path,
+        "endpointId": q("endpointId"),
+        "operation": q("operation"),
+        "deviceUUID": q("deviceUUID"),
+        "transactionId": q("transactionId"),
+        "headers": headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "body": body_json.clone().unwrap_or_else(|| json!(String::from_utf8_lossy(body))),
+    });
+    let mut finish = |status: u16, answer: &str, reply: Reply| {
+        record["answer"] = json!(answer);
+        (status, reply, record.clone())
+    };
+
+    if let Some(failure) = state.failures.pop_front() {
+        return match failure {
+            Failure::Status {
+                status,
+                retry_after,
+            } => {
+                let mut reply = match status {
+                    429 => protocol_error(429, "Too many requests"),
+                    500 | 503 => Reply::json(
+                        status,
+                        json!({"status": "InternalServerError", "errorMessage": "emulated outage", "errorId": "emulator"}),
+                    ),
+                    _ => Reply::empty(status),
+                };
+                if let (Some(s), Reply::Respond { headers, .. }) = (retry_after, &mut reply) {
+                    headers.push(("Retry-After".into(), s.to_string()));
+                }
+                finish(status, "InjectedFailure", reply)
+            }
+            Failure::Validation => finish(
+                200,
+                "ValidationError",
+                Reply::json(
+                    200,
+                    json!({"status": "ValidationError", "validationMessages": [{"message": "emulated validation error", "location": "/"}]}),
+                ),
+            ),
+            Failure::Hang(d) => finish(0, "Hang", Reply::Hang(d)),
+        };
+    }
+    if path != "/v3/operations/async" && path != "/v3/operations/sync" {
+        return finish(404, "NotFound", Reply::empty(404));
+    }
+    if method != "POST" {
+        return finish(405, "MethodNotAllowed", Reply::empty(405));
+    }
+    let key = match header(headers, "authorization") {
+        None => {
+            return finish(
+                401,
+                "ProtocolError",
+                protocol_error(401, "Authorization header is missing"),
+            )
+        }
+        Some(auth) => auth
+            .strip_prefix("SecretKey ")
+            .or_else(|| {
+                auth.strip_prefix("Mindbox secretKey=\"")
+                    .and_then(|k| k.strip_suffix('"'))
+            })
+            .unwrap_or(""),
+    };
+    if q("endpointId") != Some(state.config.endpoint_id.as_str()) {
+        return finish(
+            403,
+            "ProtocolError",
+            protocol_error(403, "endpointId is missing or unknown"),
+        );
+    }
+    if key != state.config.secret_key {
+        return finish(403, "ProtocolError", protocol_error(403, "Wrong secret key"));
+    }
+    let Some(operation) = q("operation") else {
+        return finish(400, "ProtocolError", protocol_error(400, "operation is missing"));
+    };
+    if !state.config.operations.iter().any(|o| o == operation) {
+        return finish(
+            400,
+            "ProtocolError",
+            protocol_error(400, &format!("Operation {operation} not found")),
+        );
+    }
+    let json_type = header(headers, "content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
+    if !json_type {
+        return finish(
+            400,
+            "ProtocolError",
+            protocol_error(400, "Content-Type must be application/json"),
+        );
+    }
+    if !matches!(body_json, Some(Value::Object(_))) {
+        return finish(
+            400,
+            "ProtocolError",
+            protocol_error(400, "Request body is not a JSON object"),
+        );
+    }
+    if let Some(d) = q("deviceUUID") {
+        if !mindbox_tracker::uuid::is_canonical(d) {
+            return finish(400, "ProtocolError", protocol_error(400, "deviceUUID is not a UUID"));
+        }
+    }
+    if let Some(t) = q("transactionId") {
+        if t.is_empty() || t.len() > 100 {
+            return finish(400, "ProtocolError", protocol_error(400, "transactionId is invalid"));
+        }
+        if !state.seen.insert(t.to_string()) {
+            return finish(
+                200,
+                "TransactionAlreadyProcessed",
+                Reply::json(200, json!({"status": "TransactionAlreadyProcessed"})),
+            );
+        }
+    }
+    finish(200, "Success", Reply::json(200, json!({"status": "Success"})))
+}
+
+/// Percent-decodes a query component (`+` is a space).
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

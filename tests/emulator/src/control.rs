@@ -1,0 +1,62 @@
+//! The control API tests use to inspect and steer the emulator.
+//!
+//! * `GET  /__emulator/requests` — requests answered `Success`, oldest first.
+//! * `GET  /__emulator/attempts` — every request to the operations API with its status and answer.
+//! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
+//!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation"}`:
+//!   the next N requests fail that way, before any check.
+//! * `POST /__emulator/reset` — forget everything recorded and every queued failure.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::api::{Failure, Reply, State};
+
+/// Handles one control request.
+pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Reply {
+    let mut state = state.lock().expect("state lock");
+    match (method, url) {
+        ("GET", "/__emulator/requests") => Reply::json(200, json!(state.accepted)),
+        ("GET", "/__emulator/attempts") => Reply::json(200, json!(state.attempts)),
+        ("POST", "/__emulator/reset") => {
+            state.accepted.clear();
+            state.attempts.clear();
+            state.seen.clear();
+            state.failures.clear();
+            Reply::json(200, json!({"ok": true}))
+        }
+        ("POST", "/__emulator/fail") => match parse_failure(body) {
+            Ok((count, failure)) => {
+                state
+                    .failures
+                    .extend(std::iter::repeat_n(failure, count));
+                Reply::json(200, json!({"ok": true, "queued": state.failures.len()}))
+            }
+            Err(e) => Reply::json(400, json!({"error": e})),
+        },
+        _ => Reply::json(404, json!({"error": "unknown control route; see control.rs"})),
+    }
+}
+
+fn parse_failure(body: &[u8]) -> Result<(usize, Failure), String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let count = v["count"].as_u64().unwrap_or(1) as usize;
+    let failure = match v["mode"].as_str() {
+        Some("timeout") => Failure::Hang(Duration::from_millis(v["ms"].as_u64().unwrap_or(30_000))),
+        Some("validation") => Failure::Validation,
+        Some(other) => return Err(format!("unknown mode {other:?}: use timeout or validation")),
+        None => {
+            let status = v["status"]
+                .as_u64()
+                .filter(|s| (400..600).contains(s))
+                .ok_or("give \"status\" (400..599) or \"mode\"")?;
+            Failure::Status {
+                status: status as u16,
+                retry_after: v["retryAfter"].as_u64().map(|s| s as u32),
+            }
+        }
+    };
+    Ok((count, failure))
+}

@@ -1,0 +1,357 @@
+//! Checking what arrives: a request body becomes a list of valid events and rejections.
+//!
+//! Both sides use it: the collector on every request, the tracker before it stores a page's call, so a
+//! page learns at once (on the console) what the collector would refuse.
+//!
+//! Batch-level problems (too big, not JSON, not a batch) refuse the whole request with a
+//! [`BatchError`]; event-level problems reject only that event with a [`Rejection`] naming the bad field,
+//! and the other events of the batch still go through.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::event::Event;
+use crate::{operation, uuid};
+
+/// Size and count caps for one request.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes (the tracker's batches and beacons are ≤ 64 KiB).
+    pub max_body_bytes: usize,
+    /// Most events in one batch.
+    pub max_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024,
+            max_events: 100,
+        }
+    }
+}
+
+/// What the checker allows.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Operation names a browser may send (see [`operation::DEFAULT_OPERATIONS`]).
+    pub operations: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            operations: operation::parse_list(None).expect("defaults are valid"),
+        }
+    }
+}
+
+/// Why a whole request was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchError {
+    /// The body is larger than [`Limits::max_body_bytes`].
+    TooLarge {
+        /// Size of the body (or a lower bound of it).
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// The body is not JSON at all.
+    NotJson(String),
+    /// JSON, but not `{"deviceUUID"?, "events": [...]}`.
+    NotABatch(String),
+    /// More events than [`Limits::max_events`].
+    TooManyEvents {
+        /// Events in the batch.
+        count: usize,
+        /// The cap.
+        max: usize,
+    },
+}
+
+impl BatchError {
+    /// The HTTP status a collector answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            BatchError::TooLarge { .. } => 413,
+            _ => 400,
+        }
+    }
+
+    /// A short machine-readable code for counters and answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BatchError::TooLarge { .. } => "body_too_large",
+            BatchError::NotJson(_) => "not_json",
+            BatchError::NotABatch(_) => "not_a_batch",
+            BatchError::TooManyEvents { .. } => "too_many_events",
+        }
+    }
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::TooLarge { size, max } => write!(
+                f,
+                "request body is {size} bytes, more than the {max}-byte cap: send fewer events per batch"
+            ),
+            BatchError::NotJson(e) => write!(f, "request body is not JSON ({e})"),
+            BatchError::NotABatch(e) => write!(
+                f,
+                "request body is not a batch: expected {{\"deviceUUID\": \"…\", \"events\": [ … ]}} ({e})"
+            ),
+            BatchError::TooManyEvents { count, max } => write!(
+                f,
+                "batch has {count} events, more than the cap of {max}: split it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}
+
+/// Why one event was rejected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// The event's id, when it had a readable one.
+    pub id: Option<String>,
+    /// Where the problem is, e.g. `events[2].operation`.
+    pub path: String,
+    /// What is wrong and what would be right.
+    pub reason: String,
+}
+
+/// A request body after checking.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    /// The batch's `deviceUUID`, already checked to be a canonical UUID.
+    pub device_uuid: Option<String>,
+    /// One entry per event, in request order.
+    pub events: Vec<Result<Event, Rejection>>,
+}
+
+/// Parses and checks a request body.
+pub fn check_batch(body: &[u8], limits: &Limits, policy: &Policy) -> Result<CheckedBatch, BatchError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(BatchError::TooLarge {
+            size: body.len(),
+            max: limits.max_body_bytes,
+        });
+    }
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
+    let Value::Object(mut top) = value else {
+        return Err(BatchError::NotABatch("the top level is not an object".into()));
+    };
+    let device_uuid = match top.remove("deviceUUID") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if uuid::is_canonical(&s) => Some(s),
+        Some(other) => {
+            return Err(BatchError::NotABatch(format!(
+                "deviceUUID must be a lower-case hyphenated UUID, got {other}"
+            )))
+        }
+    };
+    let Some(Value::Array(events)) = top.remove("events") else {
+        return Err(BatchError::NotABatch("\"events\" must be an array".into()));
+    };
+    if events.len() > limits.max_events {
+        return Err(BatchError::TooManyEvents {
+            count: events.len(),
+            max: limits.max_events,
+        });
+    }
+    let mut seen: Vec<String> = Vec::with_capacity(events.len());
+    let events = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let event = check_event(&format!("events[{i}]"), v, policy)?;
+            if seen.contains(&event.id) {
+                return Err(Rejection {
+                    id: Some(event.id),
+                    path: format!("events[{i}].id"),
+                    reason: "the same id appears earlier in this batch".into(),
+                });
+            }
+            seen.push(event.id.clone());
+            Ok(event)
+        })
+        .collect();
+    Ok(CheckedBatch {
+        device_uuid,
+        events,
+    })
+}
+
+/// Checks one event given as JSON; `path` names it in rejections (e.g. `events[0]`).
+pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, Rejection> {
+    let Value::Object(mut obj) = value else {
+        return Err(reject(None, path, "an event must be a JSON object"));
+    };
+    let id = match obj.remove("id") {
+        Some(Value::String(s)) if uuid::is_canonical(&s) => s,
+        _ => {
+            return Err(reject(
+                None,
+                &format!("{path}.id"),
+                "id must be a lower-case hyphenated UUID (it becomes the Mindbox transactionId)",
+            ))
+        }
+    };
+    let id = Some(id);
+    let operation = match obj.remove("operation") {
+        Some(Value::String(s)) if operation::is_valid_name(&s) => s,
+        _ => {
+            return Err(reject(
+                id,
+                &format!("{path}.operation"),
+                "operation must be a Mindbox operation system name such as \"Website.ViewProduct\"",
+            ))
+        }
+    };
+    if !policy.operations.iter().any(|o| o == &operation) {
+        return Err(reject(
+            id,
+            &format!("{path}.operation"),
+            &format!("operation {operation:?} is not on this collector's allowlist"),
+        ));
+    }
+    let data = match obj.remove("data") {
+        Some(Value::Object(m)) => Value::Object(m),
+        None => Value::Object(Map::new()),
+        Some(_) => {
+            return Err(reject(
+                id,
+                &format!("{path}.data"),
+                "data must be a JSON object (the Mindbox operation body)",
+            ))
+        }
+    };
+    let created_at = match obj.remove("createdAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => n.as_f64(),
+        Some(_) => {
+            return Err(reject(
+                id,
+                &format!("{path}.createdAt"),
+                "createdAt must be milliseconds since the Unix epoch",
+            ))
+        }
+    };
+    if let Some(extra) = obj.keys().next() {
+        return Err(reject(
+            id,
+            &format!("{path}.{extra}"),
+            "unknown field: an event has only id, operation, data and createdAt",
+        ));
+    }
+    Ok(Event {
+        id: id.expect("set above"),
+        operation,
+        data,
+        created_at,
+    })
+}
+
+fn reject(id: Option<String>, path: &str, reason: &str) -> Rejection {
+    Rejection {
+        id,
+        path: path.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    const ID2: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+    fn check(v: Value) -> Result<CheckedBatch, BatchError> {
+        check_batch(
+            &serde_json::to_vec(&v).unwrap(),
+            &Limits::default(),
+            &Policy::default(),
+        )
+    }
+
+    #[test]
+    fn accepts_a_valid_batch() {
+        let b = check(json!({"deviceUUID": ID, "events": [
+            {"id": ID2, "operation": "Website.ViewProduct", "data": {"viewProduct": {"product": {"ids": {"website": "123"}}}}, "createdAt": 1.7e12}
+        ]}))
+        .unwrap();
+        assert_eq!(b.device_uuid.as_deref(), Some(ID));
+        let e = b.events[0].as_ref().unwrap();
+        assert_eq!(e.id, ID2);
+        assert_eq!(e.data["viewProduct"]["product"]["ids"]["website"], "123");
+    }
+
+    #[test]
+    fn refuses_bad_bodies() {
+        let p = Policy::default();
+        let small = Limits {
+            max_body_bytes: 10,
+            max_events: 1,
+        };
+        assert_eq!(
+            check_batch(b"{\"events\":[]}", &small, &p).unwrap_err().http_status(),
+            413
+        );
+        let e = check_batch(b"nope", &Limits::default(), &p).unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("not_json", 400));
+        assert_eq!(check(json!([1])).unwrap_err().code(), "not_a_batch");
+        assert_eq!(check(json!({"events": {}})).unwrap_err().code(), "not_a_batch");
+        assert_eq!(
+            check(json!({"deviceUUID": "X", "events": []})).unwrap_err().code(),
+            "not_a_batch"
+        );
+        let many: Vec<Value> = (0..101).map(|_| json!({})).collect();
+        assert_eq!(
+            check(json!({ "events": many })).unwrap_err(),
+            BatchError::TooManyEvents {
+                count: 101,
+                max: 100
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_events_by_path_and_keeps_good_ones() {
+        let b = check(json!({"events": [
+            {"id": ID, "operation": "Website.ViewProduct"},
+            {"id": ID2, "operation": "Admin.DeleteEverything", "data": {}},
+            {"id": "nope", "operation": "Website.ViewProduct"},
+            {"id": ID2, "operation": "Website.ViewProduct", "data": []},
+            {"id": ID2, "operation": "Website.ViewProduct", "extra": 1},
+            {"id": ID, "operation": "Website.ViewProduct"},
+            7,
+        ]}))
+        .unwrap();
+        let paths: Vec<_> = b
+            .events
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                None,
+                Some("events[1].operation"),
+                Some("events[2].id"),
+                Some("events[3].data"),
+                Some("events[4].extra"),
+                Some("events[5].id"),
+                Some("events[6]"),
+            ]
+        );
+        let unknown = b.events[1].as_ref().unwrap_err();
+        assert!(unknown.reason.contains("allowlist"), "{}", unknown.reason);
+        assert_eq!(unknown.id.as_deref(), Some(ID2));
+    }
+}
