@@ -3,7 +3,7 @@
 //! Request, `POST /v1/events` (`application/json`, or `text/plain` as beacons send it):
 //! `{"deviceUUID":"…","events":[{"id":"…","operation":"Website.ViewProduct","data":{…}}]}`.
 //!
-//! Answer: `{"results":[{"id":"…","status":"accepted"},{"id":"…","status":"rejected","path":"events[1].operation","reason":"…"}]}`
+//! Answer: `{"deviceUUID":"…","results":[{"id":"…","status":"accepted"},{"id":"…","status":"rejected","path":"events[1].operation","reason":"…"}]}`
 //! in the order of the request's events. An event answered `accepted` is durably queued; the tracker may
 //! forget it. One answered `rejected` will never be accepted as it is; resending it is pointless.
 
@@ -24,6 +24,9 @@ pub struct Batch {
 /// The collector's answer to a [`Batch`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BatchAnswer {
+    /// The device id the collector used (and set as its own cookie); the tracker adopts it.
+    #[serde(rename = "deviceUUID", default, skip_serializing_if = "Option::is_none")]
+    pub device_uuid: Option<String>,
     /// One result per event, in request order.
     pub results: Vec<EventResult>,
 }

@@ -1,0 +1,122 @@
+//! Enrichment: what only the server knows about the shopper, added to each event.
+//!
+//! * the device id: the `mindboxDeviceUUID` cookie when it is valid, else the batch's `deviceUUID`,
+//!   else a new one; the collector sets the cookie again from the server (HTTP cookies are not capped
+//!   at 7 days by Safari the way script-set ones are);
+//! * the client IP, only from `CF-Connecting-IP` (set by Cloudflare, not forgeable by the client);
+//! * the shopper's `User-Agent`.
+//!
+//! Nothing else from the request (its cookies, its other headers) is carried upstream.
+
+use mindbox_tracker::event::Event;
+use mindbox_tracker::uuid;
+use serde::{Deserialize, Serialize};
+use worker::Request;
+
+/// Name of the device-id cookie, shared with Mindbox's own tracker.
+pub const DEVICE_COOKIE: &str = "mindboxDeviceUUID";
+/// One year, in seconds.
+const COOKIE_MAX_AGE: u32 = 365 * 24 * 3600;
+
+/// The shopper a request came from.
+#[derive(Clone, Debug)]
+pub struct Shopper {
+    /// Canonical device id.
+    pub device_uuid: String,
+    /// Value of `CF-Connecting-IP`.
+    pub client_ip: Option<String>,
+    /// The shopper's browser.
+    pub user_agent: Option<String>,
+}
+
+impl Shopper {
+    /// Reads the shopper from the request; `batch_device` is the tracker's own idea of the device id.
+    pub fn from_request(req: &Request, batch_device: Option<&str>) -> Shopper {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        let cookie_device = header("Cookie").and_then(|c| cookie_value(&c, DEVICE_COOKIE));
+        let device_uuid = cookie_device
+            .filter(|d| uuid::is_canonical(d))
+            .or_else(|| batch_device.map(String::from))
+            .unwrap_or_else(new_uuid);
+        Shopper {
+            device_uuid,
+            client_ip: header("CF-Connecting-IP"),
+            user_agent: header("User-Agent"),
+        }
+    }
+
+    /// The `Set-Cookie` value that keeps the device id for a year. `Secure` on https;
+    /// `COOKIE_DOMAIN` is left to the shop's route (the cookie is host-only without it).
+    pub fn device_cookie(&self, req: &Request) -> String {
+        let secure = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
+        format!(
+            "{DEVICE_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE}; SameSite=Lax{}",
+            self.device_uuid,
+            if secure { "; Secure" } else { "" }
+        )
+    }
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value(header: &str, name: &str) -> Option<String> {
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then(|| v.trim().to_string())
+    })
+}
+
+fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("crypto.getRandomValues");
+    uuid::v4_from_bytes(bytes)
+}
+
+/// One queue message: an accepted event and everything needed to deliver it, except the secret key
+/// (which is added at delivery time and never stored on the queue).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The event as the tracker sent it, checked.
+    pub event: Event,
+    /// Device id for Mindbox's `deviceUUID`.
+    pub device_uuid: String,
+    /// For `X-Customer-IP`.
+    pub client_ip: Option<String>,
+    /// The shopper's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// Delivery attempts made so far (the `worker` crate exposes no attempt count, so it travels here).
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the collector accepted the event (ms since the Unix epoch); retries stop at the retention.
+    pub accepted_at: f64,
+}
+
+impl Delivery {
+    /// Wraps an accepted event for the queue.
+    pub fn new(event: Event, shopper: &Shopper) -> Delivery {
+        Delivery {
+            event,
+            device_uuid: shopper.device_uuid.clone(),
+            client_ip: shopper.client_ip.clone(),
+            user_agent: shopper.user_agent.clone(),
+            attempts: 0,
+            accepted_at: worker::Date::now().as_millis() as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cookies() {
+        let h = "a=1; mindboxDeviceUUID=0f8fad5b-d9cb-469f-a165-70867728950e; b=2";
+        assert_eq!(
+            cookie_value(h, DEVICE_COOKIE).as_deref(),
+            Some("0f8fad5b-d9cb-469f-a165-70867728950e")
+        );
+        assert_eq!(cookie_value("xmindboxDeviceUUID=1", DEVICE_COOKIE), None);
+        assert_eq!(cookie_value("", DEVICE_COOKIE), None);
+    }
+}

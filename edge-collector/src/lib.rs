@@ -1,0 +1,53 @@
+//! # Mindbox Edge collector
+//!
+//! A Cloudflare Worker that sits on the shop's own zone between the browser tracker and Mindbox.
+//! Every event walks one path, and each step has a module named after it:
+//!
+//! 1. [`collect`] — `POST /v1/events`: origin and size gates, then the shared event model
+//!    ([`mindbox_tracker::check`]) checks every event of the batch;
+//! 2. [`enrich`] — adds what only the server knows (client IP, user agent, the server-set device id)
+//!    and turns each event into a [`enrich::Delivery`];
+//! 3. the `EVENTS` Cloudflare Queue — the answer `202` is given only after the queue took the events;
+//! 4. [`deliver`] — the queue consumer calls the Mindbox v3 operations API with the secret key and
+//!    gives each message exactly one outcome: ack, retry later, or dead letter with the reason.
+//!
+//! [`assets`] serves the tracker files from the same deploy, so the script is first-party to the shop.
+//! [`config`] reads the worker's variables and secrets once per request.
+//!
+//! The secret key lives only in [`config::Config`] and in the `Authorization` header built in
+//! [`deliver`]; nothing logs or returns it.
+
+pub mod assets;
+pub mod collect;
+pub mod config;
+pub mod cors;
+pub mod deliver;
+pub mod enrich;
+
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
+
+/// The worker's HTTP entry point: routes a request to its step.
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let config = match config::Config::from_env(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("configuration error: {e}");
+            return Response::error(format!("collector misconfigured: {e}"), 500);
+        }
+    };
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (worker::Method::Get, "/v1/health") => Response::from_json(&serde_json::json!({"ok": true})),
+        (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
+        (worker::Method::Post, "/v1/events") => collect::handle(req, &env, &config).await,
+        (worker::Method::Get | worker::Method::Head, _) => assets::serve(req, &env).await,
+        _ => Response::error("not found: the collector serves POST /v1/events and the tracker files", 404),
+    }
+}
+
+/// The queue consumer: delivers each message to Mindbox.
+#[event(queue)]
+pub async fn queue(batch: MessageBatch<enrich::Delivery>, env: Env, _ctx: Context) -> Result<()> {
+    deliver::handle_batch(batch, &env).await
+}
