@@ -59,7 +59,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
                     path: None,
                     reason: None,
                 });
-                deliveries.push(enrich::Delivery::new(event, &shopper));
+                deliveries.push(enrich::Delivery::new(event, &shopper).to_message());
             }
             Err(r) => results.push(EventResult {
                 id: r.id,

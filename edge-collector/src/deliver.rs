@@ -115,7 +115,7 @@ struct DeadLetter<'a> {
 }
 
 /// Delivers every message of a queue batch; each gets one outcome and no error escapes for one message.
-pub async fn handle_batch(batch: MessageBatch<Delivery>, env: &Env) -> Result<()> {
+pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> {
     let config = match Config::from_env(env) {
         Ok(c) => c,
         Err(e) => {
@@ -130,8 +130,27 @@ pub async fn handle_batch(batch: MessageBatch<Delivery>, env: &Env) -> Result<()
     Ok(())
 }
 
-async fn deliver_one(message: &Message<Delivery>, env: &Env, config: &Config) {
-    let delivery = message.body();
+async fn deliver_one(message: &Message<String>, env: &Env, config: &Config) {
+    let delivery = match Delivery::from_message(message.body()) {
+        Ok(d) => d,
+        Err(reason) => {
+            worker::console_error!("dead-lettering message {}: {reason}", message.id());
+            let kept = match env.queue("DEAD_LETTERS") {
+                Ok(q) => q
+                    .send(serde_json::json!({"raw": message.body(), "reason": reason}).to_string())
+                    .await
+                    .is_ok(),
+                Err(_) => false,
+            };
+            if kept {
+                message.ack();
+            } else {
+                message.retry();
+            }
+            return;
+        }
+    };
+    let delivery = &delivery;
     let (outcome, answer) = match call_mindbox(delivery, config).await {
         Ok((status, body, retry_after)) => {
             let outcome = classify(status, &body, retry_after.as_deref());
@@ -175,7 +194,11 @@ async fn deliver_one(message: &Message<Delivery>, env: &Env, config: &Config) {
             worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
             let sent = match env.queue("EVENTS") {
                 Ok(q) => q
-                    .send(MessageBuilder::new(next).delay_seconds(delay).build())
+                    .send(
+                        MessageBuilder::new(next.to_message())
+                            .delay_seconds(delay)
+                            .build(),
+                    )
                     .await
                     .is_ok(),
                 Err(_) => false,
@@ -200,7 +223,11 @@ async fn deliver_one(message: &Message<Delivery>, env: &Env, config: &Config) {
                     .map(|a| &a[..floor_char_boundary(a, MAX_ANSWER_BYTES)]),
             };
             let kept = match env.queue("DEAD_LETTERS") {
-                Ok(q) => q.send(&letter).await.is_ok(),
+                // JSON text, like every message here (see `Delivery::to_message`).
+                Ok(q) => match serde_json::to_string(&letter) {
+                    Ok(text) => q.send(text).await.is_ok(),
+                    Err(_) => false,
+                },
                 Err(_) => false,
             };
             if kept {
@@ -216,7 +243,10 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
     }
-    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 fn js_random() -> f64 {
@@ -295,10 +325,17 @@ mod tests {
             classify(200, r#"{"status":"ValidationError","validationMessages":[{"message":"bad","location":"/x"}]}"#, None),
             Outcome::DeadLetter { reason } if reason.contains("bad")
         ));
-        assert!(matches!(classify(200, "garbage", None), Outcome::DeadLetter { .. }));
+        assert!(matches!(
+            classify(200, "garbage", None),
+            Outcome::DeadLetter { .. }
+        ));
         for s in [400, 401, 403, 404] {
             assert!(matches!(
-                classify(s, r#"{"status":"ProtocolError","errorMessage":"Wrong key"}"#, None),
+                classify(
+                    s,
+                    r#"{"status":"ProtocolError","errorMessage":"Wrong key"}"#,
+                    None
+                ),
                 Outcome::DeadLetter { .. }
             ));
         }

@@ -103,6 +103,17 @@ impl Delivery {
             accepted_at: worker::Date::now().as_millis() as f64,
         }
     }
+
+    /// The queue message: JSON text. (Through `serde-wasm-bindgen` a `serde_json::Value` object
+    /// becomes a JS `Map`, which does not come back from the queue as an object; text always does.)
+    pub fn to_message(&self) -> String {
+        serde_json::to_string(self).expect("a Delivery always serialises")
+    }
+
+    /// Reads a queue message written by [`Delivery::to_message`].
+    pub fn from_message(text: &str) -> Result<Delivery, String> {
+        serde_json::from_str(text).map_err(|e| format!("unreadable queue message: {e}"))
+    }
 }
 
 #[cfg(test)]

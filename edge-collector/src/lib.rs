@@ -38,16 +38,21 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (worker::Method::Get, "/v1/health") => Response::from_json(&serde_json::json!({"ok": true})),
+        (worker::Method::Get, "/v1/health") => {
+            Response::from_json(&serde_json::json!({"ok": true}))
+        }
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
         (worker::Method::Post, "/v1/events") => collect::handle(req, &env, &config).await,
         (worker::Method::Get | worker::Method::Head, _) => assets::serve(req, &env).await,
-        _ => Response::error("not found: the collector serves POST /v1/events and the tracker files", 404),
+        _ => Response::error(
+            "not found: the collector serves POST /v1/events and the tracker files",
+            404,
+        ),
     }
 }
 
 /// The queue consumer: delivers each message to Mindbox.
 #[event(queue)]
-pub async fn queue(batch: MessageBatch<enrich::Delivery>, env: Env, _ctx: Context) -> Result<()> {
+pub async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
     deliver::handle_batch(batch, &env).await
 }

@@ -15,7 +15,11 @@ use crate::event::Event;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     /// The tracker's `mindboxDeviceUUID`; the collector prefers its own cookie when it has one.
-    #[serde(rename = "deviceUUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "deviceUUID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_uuid: Option<String>,
     /// The events, oldest first.
     pub events: Vec<Event>,
@@ -25,7 +29,11 @@ pub struct Batch {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BatchAnswer {
     /// The device id the collector used (and set as its own cookie); the tracker adopts it.
-    #[serde(rename = "deviceUUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "deviceUUID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_uuid: Option<String>,
     /// One result per event, in request order.
     pub results: Vec<EventResult>,

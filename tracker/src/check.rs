@@ -133,7 +133,11 @@ pub struct CheckedBatch {
 }
 
 /// Parses and checks a request body.
-pub fn check_batch(body: &[u8], limits: &Limits, policy: &Policy) -> Result<CheckedBatch, BatchError> {
+pub fn check_batch(
+    body: &[u8],
+    limits: &Limits,
+    policy: &Policy,
+) -> Result<CheckedBatch, BatchError> {
     if body.len() > limits.max_body_bytes {
         return Err(BatchError::TooLarge {
             size: body.len(),
@@ -143,7 +147,9 @@ pub fn check_batch(body: &[u8], limits: &Limits, policy: &Policy) -> Result<Chec
     let value: Value =
         serde_json::from_slice(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
     let Value::Object(mut top) = value else {
-        return Err(BatchError::NotABatch("the top level is not an object".into()));
+        return Err(BatchError::NotABatch(
+            "the top level is not an object".into(),
+        ));
     };
     let device_uuid = match top.remove("deviceUUID") {
         None | Some(Value::Null) => None,
@@ -191,27 +197,26 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
     let Value::Object(mut obj) = value else {
         return Err(reject(None, path, "an event must be a JSON object"));
     };
-    let id = match obj.remove("id") {
-        Some(Value::String(s)) if uuid::is_canonical(&s) => s,
-        _ => {
-            return Err(reject(
+    let id =
+        match obj.remove("id") {
+            Some(Value::String(s)) if uuid::is_canonical(&s) => s,
+            _ => return Err(reject(
                 None,
                 &format!("{path}.id"),
                 "id must be a lower-case hyphenated UUID (it becomes the Mindbox transactionId)",
-            ))
-        }
-    };
-    let id = Some(id);
-    let operation = match obj.remove("operation") {
-        Some(Value::String(s)) if operation::is_valid_name(&s) => s,
-        _ => {
-            return Err(reject(
+            )),
+        };
+    let event_id = id;
+    let id = Some(event_id.clone());
+    let operation =
+        match obj.remove("operation") {
+            Some(Value::String(s)) if operation::is_valid_name(&s) => s,
+            _ => return Err(reject(
                 id,
                 &format!("{path}.operation"),
                 "operation must be a Mindbox operation system name such as \"Website.ViewProduct\"",
-            ))
-        }
-    };
+            )),
+        };
     if !policy.operations.iter().any(|o| o == &operation) {
         return Err(reject(
             id,
@@ -249,7 +254,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
         ));
     }
     Ok(Event {
-        id: id.expect("set above"),
+        id: event_id,
         operation,
         data,
         created_at,
@@ -300,15 +305,22 @@ mod tests {
             max_events: 1,
         };
         assert_eq!(
-            check_batch(b"{\"events\":[]}", &small, &p).unwrap_err().http_status(),
+            check_batch(b"{\"events\":[]}", &small, &p)
+                .unwrap_err()
+                .http_status(),
             413
         );
         let e = check_batch(b"nope", &Limits::default(), &p).unwrap_err();
         assert_eq!((e.code(), e.http_status()), ("not_json", 400));
         assert_eq!(check(json!([1])).unwrap_err().code(), "not_a_batch");
-        assert_eq!(check(json!({"events": {}})).unwrap_err().code(), "not_a_batch");
         assert_eq!(
-            check(json!({"deviceUUID": "X", "events": []})).unwrap_err().code(),
+            check(json!({"events": {}})).unwrap_err().code(),
+            "not_a_batch"
+        );
+        assert_eq!(
+            check(json!({"deviceUUID": "X", "events": []}))
+                .unwrap_err()
+                .code(),
             "not_a_batch"
         );
         let many: Vec<Value> = (0..101).map(|_| json!({})).collect();

@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn lists() {
         assert_eq!(parse_list(None).unwrap().len(), DEFAULT_OPERATIONS.len());
-        assert_eq!(parse_list(Some(" , ")).unwrap().len(), DEFAULT_OPERATIONS.len());
+        assert_eq!(
+            parse_list(Some(" , ")).unwrap().len(),
+            DEFAULT_OPERATIONS.len()
+        );
         assert_eq!(parse_list(Some("A.B, C.D")).unwrap(), vec!["A.B", "C.D"]);
         assert!(parse_list(Some("A.B, C D")).unwrap_err().contains("C D"));
     }

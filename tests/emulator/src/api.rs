@@ -26,7 +26,10 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub enum Failure {
     /// Answer with this HTTP status (500, 502, 503, 504, 429, …) and Mindbox's body for it.
-    Status { status: u16, retry_after: Option<u32> },
+    Status {
+        status: u16,
+        retry_after: Option<u32>,
+    },
     /// Answer 200 `ValidationError`.
     Validation,
     /// Do not answer for this long, then drop the connection.
@@ -218,10 +221,18 @@ fn answer(
         );
     }
     if key != state.config.secret_key {
-        return finish(403, "ProtocolError", protocol_error(403, "Wrong secret key"));
+        return finish(
+            403,
+            "ProtocolError",
+            protocol_error(403, "Wrong secret key"),
+        );
     }
     let Some(operation) = q("operation") else {
-        return finish(400, "ProtocolError", protocol_error(400, "operation is missing"));
+        return finish(
+            400,
+            "ProtocolError",
+            protocol_error(400, "operation is missing"),
+        );
     };
     if !state.config.operations.iter().any(|o| o == operation) {
         return finish(
@@ -248,12 +259,20 @@ fn answer(
     }
     if let Some(d) = q("deviceUUID") {
         if !mindbox_tracker::uuid::is_canonical(d) {
-            return finish(400, "ProtocolError", protocol_error(400, "deviceUUID is not a UUID"));
+            return finish(
+                400,
+                "ProtocolError",
+                protocol_error(400, "deviceUUID is not a UUID"),
+            );
         }
     }
     if let Some(t) = q("transactionId") {
         if t.is_empty() || t.len() > 100 {
-            return finish(400, "ProtocolError", protocol_error(400, "transactionId is invalid"));
+            return finish(
+                400,
+                "ProtocolError",
+                protocol_error(400, "transactionId is invalid"),
+            );
         }
         if !state.seen.insert(t.to_string()) {
             return finish(
@@ -263,7 +282,11 @@ fn answer(
             );
         }
     }
-    finish(200, "Success", Reply::json(200, json!({"status": "Success"})))
+    finish(
+        200,
+        "Success",
+        Reply::json(200, json!({"status": "Success"})),
+    )
 }
 
 /// Percent-decodes a query component (`+` is a space).
@@ -273,16 +296,14 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }

@@ -29,14 +29,15 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
         }
         ("POST", "/__emulator/fail") => match parse_failure(body) {
             Ok((count, failure)) => {
-                state
-                    .failures
-                    .extend(std::iter::repeat_n(failure, count));
+                state.failures.extend(std::iter::repeat_n(failure, count));
                 Reply::json(200, json!({"ok": true, "queued": state.failures.len()}))
             }
             Err(e) => Reply::json(400, json!({"error": e})),
         },
-        _ => Reply::json(404, json!({"error": "unknown control route; see control.rs"})),
+        _ => Reply::json(
+            404,
+            json!({"error": "unknown control route; see control.rs"}),
+        ),
     }
 }
 

@@ -54,7 +54,12 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>) {
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.to_string()))
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.to_string(),
+            )
+        })
         .collect();
     let reply = if url.starts_with("/__emulator/") {
         control::handle(&method, &url, &body, state)
@@ -92,10 +97,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--port" => port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
             "--endpoint-id" => config.endpoint_id = value()?,
@@ -103,7 +105,11 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
             "--operations" => {
                 config.operations = mindbox_tracker::operation::parse_list(Some(&value()?))?
             }
-            other => return Err(format!("unknown argument {other:?}; see the crate docs for usage")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; see the crate docs for usage"
+                ))
+            }
         }
     }
     if config.secret_key.is_empty() {
