@@ -1,1 +1,49 @@
-fn main() {}
+//! # xtask: the project's commands
+//!
+//! `cargo xtask <command>` (an alias in `.cargo/config.toml`):
+//!
+//! * `demo`  — set up, build, then start the Mindbox emulator, the collector in local workerd
+//!   (`wrangler dev`) and the demo shop; runs until Ctrl-C and stops what it started.
+//! * `test`  — set up, build, then run every test: format and lint checks, host unit tests, the
+//!   tracker's wasm tests in headless Chromium, and the collector and end-to-end tests (Node's test
+//!   runner driving local workerd, the emulator and Chromium through Playwright).
+//! * `bench` — set up, build, print the tracker's gzipped size.
+//! * `build` — set up and build the tracker (`tracker/dist`), the collector (`edge-collector/build`) and
+//!   the emulator.
+//! * `setup` — install what is missing: the wasm32 target, `wasm-bindgen-cli` at the exact version in
+//!   Cargo.lock, `worker-build`, the pinned npm packages, Debian's Chromium and ChromeDriver.
+//!
+//! Every command installs what it needs first, so a fresh machine runs them as they are. The steps live
+//! in [`setup`], [`build`] and [`run`]; this file only dispatches.
+
+mod build;
+mod run;
+mod setup;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::all(),
+        Some("build") => setup::all().and_then(|_| build::all()),
+        Some("test") => setup::all()
+            .and_then(|_| build::all())
+            .and_then(|_| run::test()),
+        Some("demo") => setup::all()
+            .and_then(|_| build::all())
+            .and_then(|_| run::demo()),
+        Some("bench") => setup::all()
+            .and_then(|_| build::all())
+            .and_then(|_| run::bench()),
+        _ => Err("usage: cargo xtask <demo|test|bench|build|setup>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

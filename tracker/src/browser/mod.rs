@@ -5,7 +5,7 @@
 //! [`Tracker::call`]. Nothing here throws into the page: bad arguments are reported once on the
 //! console with what was expected, and the call is dropped before it becomes an event.
 
-mod device;
+pub mod device;
 mod send;
 
 use js_sys::{Function, Reflect};

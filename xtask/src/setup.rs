@@ -1,0 +1,110 @@
+//! Installs what the build and tests need and a fresh machine lacks. Each step checks first, so a
+//! second run costs a few milliseconds per step.
+
+use std::path::Path;
+
+use crate::util::{self, cargo_bin, npm_bin, output, root, run};
+
+/// The `worker-build` version: the same minor as the `worker` crate.
+const WORKER_BUILD_VERSION: &str = "0.8.7";
+
+/// Runs every setup step.
+pub fn all() -> Result<(), String> {
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    worker_build()?;
+    npm_packages()?;
+    chromium()
+}
+
+fn wasm_target() -> Result<(), String> {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed.lines().any(|l| l == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run("rustup", &["target", "add", "wasm32-unknown-unknown"])
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must be exactly that version.
+pub fn locked_wasm_bindgen() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+fn wasm_bindgen_cli() -> Result<(), String> {
+    let want = locked_wasm_bindgen()?;
+    let have = output(cargo_bin().join("wasm-bindgen"), &["--version"]).unwrap_or_default();
+    if have == format!("wasm-bindgen {want}") {
+        return Ok(());
+    }
+    // No --locked: the CLI's own lockfile pins a crate release this registry does not serve.
+    run(
+        "cargo",
+        &[
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={want}"),
+        ],
+    )
+}
+
+fn worker_build() -> Result<(), String> {
+    let have = output(cargo_bin().join("worker-build"), &["--version"]).unwrap_or_default();
+    if have.ends_with(WORKER_BUILD_VERSION) {
+        return Ok(());
+    }
+    run(
+        "cargo",
+        &[
+            "install",
+            "worker-build",
+            "--version",
+            &format!("={WORKER_BUILD_VERSION}"),
+            "--locked",
+        ],
+    )
+}
+
+fn npm_packages() -> Result<(), String> {
+    let stamp = root().join("node_modules/.package-lock.json");
+    let fresh = modified(&stamp)
+        .zip(modified(&root().join("package-lock.json")))
+        .is_some_and(|(installed, lock)| installed >= lock);
+    if fresh && npm_bin("wrangler").exists() {
+        return Ok(());
+    }
+    run("npm", &["ci", "--no-audit", "--no-fund"])
+}
+
+fn modified(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).ok()?.modified().ok()
+}
+
+fn chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let apt = |args: &[&str]| -> Result<(), String> {
+        let mut full = vec![];
+        let is_root = output("id", &["-u"]).as_deref() == Some("0");
+        let program = if is_root { "apt-get" } else { "sudo" };
+        if !is_root {
+            full.push("apt-get");
+        }
+        full.extend_from_slice(args);
+        util::run_in(&root(), program, &full)
+    };
+    apt(&["update"])?;
+    apt(&["install", "-y", "chromium", "chromium-driver"])
+        .map_err(|e| format!("{e}: the browser tests need Debian's chromium and chromium-driver"))
+}
