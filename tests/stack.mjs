@@ -1,0 +1,256 @@
+// The whole local stack, started from one place: the Mindbox emulator, the collector in local workerd
+// (`wrangler dev`) and the demo shop (www/, served by this file).
+//
+// Tests import `startStack()`; `cargo xtask demo` runs `node tests/stack.mjs --demo`. Both need the
+// build from `cargo xtask build` (tracker/dist, edge-collector/build, target/debug/mindbox-emulator).
+//
+// Configuration, for the demo from the environment (the collector's own names):
+//   MINDBOX_API_BASE     Mindbox-compatible API (default: the emulator this starts)
+//   MINDBOX_ENDPOINT_ID  endpoint id (default demo-shop)
+//   MINDBOX_SECRET_KEY   secret key (default demo-secret-key)
+//   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, normalize, extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { randomUUID } from "node:crypto";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function startProcess(name, cmd, args, opts) {
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const output = [];
+  const keep = (chunk) => {
+    output.push(chunk.toString());
+    if (opts.echo) process.stdout.write(`[${name}] ${chunk}`);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  return {
+    child,
+    output,
+    exited,
+    log: () => output.join(""),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }, 3000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
+
+/** Serves www/, with COLLECTOR_ORIGIN in pages replaced by the collector's URL. */
+function startShop(port, collectorUrl) {
+  const www = join(ROOT, "www");
+  const server = createServer((req, res) => {
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path.endsWith("/")) path += "index.html";
+    const file = normalize(join(www, path));
+    if (!file.startsWith(www) || !existsSync(file)) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    let body = readFileSync(file);
+    const type = TYPES[extname(file)] || "application/octet-stream";
+    if (type.startsWith("text/html")) body = body.toString().replaceAll("COLLECTOR_ORIGIN", collectorUrl);
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+/**
+ * Starts emulator, collector and shop. Returns URLs, the emulator's control API, the processes'
+ * logs and `stop()`.
+ */
+export async function startStack(options = {}) {
+  const env = options.env || {};
+  const secretKey = env.MINDBOX_SECRET_KEY || "test-secret-key-do-not-leak-7f3a";
+  const endpointId = env.MINDBOX_ENDPOINT_ID || "demo-shop";
+  const ports = options.ports || {};
+  const collectorPort = ports.collector || (await freePort());
+  const shopPort = ports.shop || (await freePort());
+  const emulatorPort = ports.emulator || (await freePort());
+  const collectorUrl = `http://127.0.0.1:${collectorPort}`;
+  const shopUrl = `http://127.0.0.1:${shopPort}`;
+  const echo = !!options.echo;
+  const procs = [];
+  let shop;
+  const stop = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    if (shop) await new Promise((r) => shop.close(r));
+  };
+  try {
+    const emulatorBin = join(ROOT, "target/debug/mindbox-emulator");
+    const emulator = startProcess("emulator", emulatorBin, ["--port", String(emulatorPort), "--endpoint-id", endpointId], {
+      env: { ...process.env, MINDBOX_SECRET_KEY: secretKey },
+      echo,
+    });
+    procs.push(emulator);
+    const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+    await waitFor("the emulator to listen", () => emulator.log().includes("listening on"));
+    const apiBase = env.MINDBOX_API_BASE || emulatorUrl;
+
+    // The secret goes to wrangler through an env file, never on a command line or in [vars].
+    const secrets = join(mkdtempSync(join(tmpdir(), "mindbox-edge-")), ".dev.vars");
+    writeFileSync(secrets, `MINDBOX_SECRET_KEY=${secretKey}\n`, { mode: 0o600 });
+    const vars = {
+      MINDBOX_API_BASE: apiBase,
+      MINDBOX_ENDPOINT_ID: endpointId,
+      ALLOWED_ORIGINS: env.ALLOWED_ORIGINS || shopUrl,
+      ...(options.vars || {}),
+    };
+    const collector = startProcess(
+      "collector",
+      join(ROOT, "node_modules/.bin/wrangler"),
+      [
+        "dev",
+        "--ip", "127.0.0.1",
+        "--port", String(collectorPort),
+        "--inspector-port", String(await freePort()),
+        "--env-file", secrets,
+        "--show-interactive-dev-session=false",
+        "--persist-to", join(dirname(secrets), "state"),
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      {
+        cwd: join(ROOT, "edge-collector"),
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          WRANGLER_SEND_ERROR_REPORTS: "false",
+          CLOUDFLARE_CF_FETCH_ENABLED: "false",
+          NO_UPDATE_NOTIFIER: "1",
+          CI: "true",
+        },
+        echo,
+      },
+    );
+    procs.push(collector);
+    await waitFor(
+      "the collector to answer /v1/health",
+      async () => {
+        if (collector.child.exitCode !== null) throw new Error(`wrangler exited:\n${collector.log()}`);
+        return (await fetch(`${collectorUrl}/v1/health`)).ok;
+      },
+      { timeoutMs: 60000, intervalMs: 200 },
+    );
+    shop = await startShop(shopPort, collectorUrl);
+
+    const control = async (path, body) => {
+      const res = await fetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`emulator ${path}: HTTP ${res.status} ${await res.text()}`);
+      return res.json();
+    };
+    return {
+      collectorUrl,
+      shopUrl,
+      emulatorUrl,
+      secretKey,
+      endpointId,
+      emulator: {
+        /** Requests Mindbox accepted (answered Success). */
+        requests: () => control("requests"),
+        /** Every request Mindbox saw, with status and answer. */
+        attempts: () => control("attempts"),
+        /** Fail the next requests: {count, status} or {count, mode: "timeout"|"validation"}. */
+        fail: (spec) => control("fail", spec),
+        reset: () => control("reset", {}),
+      },
+      /**
+       * Sends a "sentinel" event straight to the collector and waits until Mindbox has it; returns
+       * every other accepted request. Whatever was queued before the sentinel has been delivered by
+       * then, so this shows "nothing (else) was enqueued" without sleeping.
+       */
+      drain: async () => {
+        const id = randomUUID();
+        const res = await fetch(`${collectorUrl}/v1/events`, {
+          method: "POST",
+          headers: { origin: vars.ALLOWED_ORIGINS.split(",")[0], "content-type": "text/plain" },
+          body: JSON.stringify({ events: [{ id, operation: "Website.ViewProduct", data: { sentinel: true } }] }),
+        });
+        if (res.status !== 202) throw new Error(`sentinel refused: ${res.status} ${await res.text()}`);
+        return waitFor("the sentinel at the emulator", async () => {
+          const reqs = await control("requests");
+          return reqs.some((q) => q.transactionId === id) && reqs.filter((q) => !q.body?.sentinel);
+        });
+      },
+      logs: () => procs.map((p) => p.log()).join("\n"),
+      collectorLog: () => collector.log(),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+// `node tests/stack.mjs --demo`: fixed ports, logs on the console, until Ctrl-C.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--demo")) {
+  const stack = await startStack({
+    ports: { collector: 8787, shop: 8080, emulator: 8788 },
+    env: {
+      ...process.env,
+      MINDBOX_SECRET_KEY: process.env.MINDBOX_SECRET_KEY || "demo-secret-key",
+    },
+    echo: true,
+  });
+  console.log(`
+Mindbox Edge demo is running:
+  demo shop        ${stack.shopUrl}/
+  collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js)
+  Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
+Press Ctrl-C to stop.`);
+  const shutdown = async () => {
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
