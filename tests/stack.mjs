@@ -139,7 +139,8 @@ export async function startStack(options = {}) {
 
     // The secret goes to wrangler through an env file, never on a command line or in [vars].
     const secrets = join(mkdtempSync(join(tmpdir(), "mindbox-edge-")), ".dev.vars");
-    writeFileSync(secrets, `MINDBOX_SECRET_KEY=${secretKey}\n`, { mode: 0o600 });
+    const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
+    writeFileSync(secrets, `MINDBOX_SECRET_KEY=${secretKey}\nADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
     const vars = {
       MINDBOX_API_BASE: apiBase,
       MINDBOX_ENDPOINT_ID: endpointId,
@@ -193,7 +194,18 @@ export async function startStack(options = {}) {
       shopUrl,
       emulatorUrl,
       secretKey,
+      adminToken,
       endpointId,
+      /** Calls an admin route with the bearer token. */
+      admin: async (path, body) => {
+        const res = await fetch(`${collectorUrl}/v1/admin/${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        if (!res.ok) throw new Error(`admin ${path}: HTTP ${res.status} ${await res.text()}`);
+        return res.json();
+      },
       emulator: {
         /** Requests Mindbox accepted (answered Success). */
         requests: () => control("requests"),

@@ -5,21 +5,89 @@
 //!   accepted event is on the `EVENTS` queue, rejected ones carry `path` and `reason`;
 //! * `422` — same body, every event was rejected;
 //! * `400` / `413` `{"error", "reason"}` — the request as a whole is unusable; nothing enqueued;
-//! * `403` — origin not allowed; `503` with `Retry-After` — the queue refused, nothing accepted.
+//! * `403` — origin not allowed; `429` with `Retry-After` — too many requests from this IP or device;
+//! * `503` with `Retry-After` — the queue refused, nothing accepted.
 
 use mindbox_tracker::batch::{BatchAnswer, EventResult, EventStatus};
 use mindbox_tracker::check::{self, BatchError};
-use worker::{Env, Request, Response, Result};
+use std::collections::BTreeMap;
+
+use worker::{Context, Env, Request, Response, Result};
 
 use crate::config::Config;
-use crate::{cors, enrich};
+use crate::{cors, enrich, identity, ledger};
 
-/// Handles one batch from a tracker.
-pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
+/// Seconds a rate-limited client should wait (the limiters' period).
+const RATE_LIMIT_RETRY_AFTER: &str = "60";
+
+fn rate_limited(origin: &str) -> Result<Response> {
+    let mut resp = refuse(
+        429,
+        "rate_limited",
+        "too many requests from this client: retry after the Retry-After seconds",
+        Some(origin),
+    )?;
+    resp.headers_mut()
+        .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
+    Ok(resp)
+}
+
+/// Handles one batch from a tracker. What happened is counted in the ledger after the answer.
+pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
+    let mut counts = BTreeMap::new();
+    let resp = answer(req, &env, config, &mut counts).await;
+    ctx.wait_until(async move { ledger::count(&env, counts).await });
+    resp
+}
+
+fn bump(counts: &mut BTreeMap<String, u64>, name: &str) {
+    *counts.entry(name.to_string()).or_default() += 1;
+}
+
+/// A JSON error answer with CORS headers for an allowed origin.
+fn refuse(status: u16, code: &str, reason: &str, origin: Option<&str>) -> Result<Response> {
+    let mut resp = Response::from_json(&serde_json::json!({"error": code, "reason": reason}))?
+        .with_status(status);
+    if let Some(o) = origin {
+        cors::add_headers(resp.headers_mut(), o)?;
+    }
+    Ok(resp)
+}
+
+/// Whether the rate limiter `binding` lets `key` through; a missing or failing limiter lets it pass
+/// (losing events to a limiter outage would be worse than a burst).
+async fn within_limit(env: &Env, binding: &str, key: &str) -> bool {
+    match env.rate_limiter(binding) {
+        Ok(limiter) => limiter
+            .limit(key.to_string())
+            .await
+            .map(|o| o.success)
+            .unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+async fn answer(
+    mut req: Request,
+    env: &Env,
+    config: &Config,
+    counts: &mut BTreeMap<String, u64>,
+) -> Result<Response> {
     let origin = match cors::allowed_origin(&req, config) {
         Ok(o) => o,
-        Err(r) => return Ok(r),
+        Err(r) => {
+            bump(counts, "rejected.origin_not_allowed");
+            return Ok(r);
+        }
     };
+    let ip = req
+        .headers()
+        .get("CF-Connecting-IP")?
+        .unwrap_or_else(|| "unknown".into());
+    if !within_limit(env, "IP_RATE_LIMIT", &format!("ip:{ip}")).await {
+        bump(counts, "rejected.rate_limited");
+        return rate_limited(&origin);
+    }
     let declared = req
         .headers()
         .get("Content-Length")?
@@ -38,19 +106,36 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
     let checked = match outcome {
         Ok(c) => c,
         Err(e) => {
-            let mut resp = Response::from_json(
-                &serde_json::json!({"error": e.code(), "reason": e.to_string()}),
-            )?
-            .with_status(e.http_status());
-            cors::add_headers(resp.headers_mut(), &origin)?;
-            return Ok(resp);
+            bump(counts, &format!("rejected.{}", e.code()));
+            return refuse(e.http_status(), e.code(), &e.to_string(), Some(&origin));
         }
     };
 
     let shopper = enrich::Shopper::from_request(&req, checked.device_uuid.as_deref());
+    if !within_limit(
+        env,
+        "DEVICE_RATE_LIMIT",
+        &format!("device:{}", shopper.device_uuid),
+    )
+    .await
+    {
+        bump(counts, "rejected.rate_limited");
+        return rate_limited(&origin);
+    }
     let mut results = Vec::with_capacity(checked.events.len());
     let mut deliveries = Vec::new();
-    for event in checked.events {
+    let now_secs = (worker::Date::now().as_millis() / 1000) as i64;
+    for (i, event) in checked.events.into_iter().enumerate() {
+        let event = event.and_then(|e| {
+            identity::gate(
+                &e,
+                &format!("events[{i}]"),
+                &config.unverified_operations,
+                config.secret_key.expose().as_bytes(),
+                now_secs,
+            )
+            .map(|_| e)
+        });
         match event {
             Ok(event) => {
                 results.push(EventResult {
@@ -61,11 +146,14 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
                 });
                 deliveries.push(enrich::Delivery::new(event, &shopper).to_message());
             }
-            Err(r) => results.push(EventResult {
-                id: r.id,
-                status: EventStatus::Rejected,
-                path: Some(r.path),
-                reason: Some(r.reason),
+            Err(r) => results.push({
+                bump(counts, &format!("rejected.{}", r.code));
+                EventResult {
+                    id: r.id,
+                    status: EventStatus::Rejected,
+                    path: Some(r.path),
+                    reason: Some(r.reason),
+                }
             }),
         }
     }
@@ -73,15 +161,17 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
     if accepted > 0 {
         if let Err(e) = env.queue("EVENTS")?.send_batch(deliveries).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
-            let mut resp = Response::from_json(&serde_json::json!({
-                "error": "queue_unavailable",
-                "reason": "the collector could not queue the events; nothing was accepted, send them again later",
-            }))?
-            .with_status(503);
+            bump(counts, "queue_unavailable");
+            let mut resp = refuse(
+                503,
+                "queue_unavailable",
+                "the collector could not queue the events; nothing was accepted, send them again later",
+                Some(&origin),
+            )?;
             resp.headers_mut().set("Retry-After", "5")?;
-            cors::add_headers(resp.headers_mut(), &origin)?;
             return Ok(resp);
         }
+        *counts.entry("accepted".into()).or_default() += accepted as u64;
     }
     let status = if accepted == 0 && !results.is_empty() {
         422

@@ -17,8 +17,44 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// What the checker allows (`ALLOWED_OPERATIONS`).
     pub policy: Policy,
+    /// Operations whose customer data needs no authentication ticket (`UNVERIFIED_OPERATIONS`,
+    /// default `Website.SubscribeCustomer`).
+    pub unverified_operations: Vec<String>,
     /// Request caps.
     pub limits: Limits,
+    /// Snapshot operations and the list each replaces (`SNAPSHOT_OPERATIONS`, `op=kind` pairs).
+    pub snapshot_operations: Vec<(String, String)>,
+    /// Mindbox requests per minute per operation (`MINDBOX_RATE_LIMIT_PER_MINUTE`, default 8000).
+    pub rate_limit_per_minute: u32,
+    /// How long one Mindbox call may take (`MINDBOX_TIMEOUT_MS`, default 10 000).
+    pub timeout_ms: u32,
+}
+
+impl Config {
+    /// The list kind (`cart`, `wishlist`) an operation replaces, if it is a snapshot.
+    pub fn snapshot_kind(&self, operation: &str) -> Option<&str> {
+        self.snapshot_operations
+            .iter()
+            .find(|(op, _)| op == operation)
+            .map(|(_, kind)| kind.as_str())
+    }
+}
+
+/// Default for `SNAPSHOT_OPERATIONS`.
+pub const DEFAULT_SNAPSHOT_OPERATIONS: &str =
+    "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist";
+
+fn parse_snapshots(list: &str) -> Result<Vec<(String, String)>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (op, kind) = pair.split_once('=').ok_or_else(|| {
+                format!("SNAPSHOT_OPERATIONS: {pair:?} is not operation=kind (e.g. Website.SetCart=cart)")
+            })?;
+            Ok((op.trim().to_string(), kind.trim().to_string()))
+        })
+        .collect()
 }
 
 /// The Mindbox secret key. Its `Debug` and `Display` print a placeholder, so it cannot leak by
@@ -72,13 +108,38 @@ impl Config {
         let operations =
             mindbox_tracker::operation::parse_list(var(env, "ALLOWED_OPERATIONS").as_deref())
                 .map_err(|e| format!("ALLOWED_OPERATIONS: {e}"))?;
+        let unverified_operations = match var(env, "UNVERIFIED_OPERATIONS") {
+            Some(list) => mindbox_tracker::operation::parse_list(Some(&list))
+                .map_err(|e| format!("UNVERIFIED_OPERATIONS: {e}"))?,
+            None => vec!["Website.SubscribeCustomer".to_string()],
+        };
+        let snapshot_operations = parse_snapshots(
+            &var(env, "SNAPSHOT_OPERATIONS").unwrap_or_else(|| DEFAULT_SNAPSHOT_OPERATIONS.into()),
+        )?;
+        let rate_limit_per_minute = match var(env, "MINDBOX_RATE_LIMIT_PER_MINUTE") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                format!("MINDBOX_RATE_LIMIT_PER_MINUTE must be a whole number, got {v:?}")
+            })?,
+            None => 8000,
+        };
+        let timeout_ms = match var(env, "MINDBOX_TIMEOUT_MS") {
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| format!("MINDBOX_TIMEOUT_MS must be milliseconds, got {v:?}"))?,
+            None => 10_000,
+        };
         Ok(Config {
             api_base,
             endpoint_id,
             secret_key: SecretKey(secret_key),
             allowed_origins,
             policy: Policy { operations },
+            unverified_operations,
             limits: Limits::default(),
+            snapshot_operations,
+            rate_limit_per_minute,
+            timeout_ms,
         })
     }
 }

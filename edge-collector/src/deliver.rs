@@ -12,18 +12,20 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use futures_util::future::{join_all, select, Either};
-use serde::Serialize;
 use worker::{
     AbortController, Delay, Env, Fetch, Headers, Message, MessageBatch, MessageBuilder, MessageExt,
-    Method, Request, RequestInit, Result, Url,
+    Method, QueueRetryOptionsBuilder, Request, RequestInit, Result, Url,
 };
 
 use crate::config::Config;
 use crate::enrich::Delivery;
+use crate::ledger::{self, DeadLetter};
+use crate::rate_budget;
+use crate::snapshot_order::{self, Claim, Stamp};
 
-/// How long one Mindbox call may take before it counts as a timeout.
-const TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait between two attempts.
 const MAX_BACKOFF_SECS: u32 = 15 * 60;
 /// Retries stop (and the event is dead-lettered) this long after it was accepted: within Cloudflare
@@ -105,14 +107,10 @@ pub fn backoff_secs(attempts: u32, jitter: f64, min_delay_secs: Option<u32>) -> 
     jittered.max(1).max(min_delay_secs.unwrap_or(0))
 }
 
-/// A dead letter as it is kept on the `DEAD_LETTERS` queue.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeadLetter<'a> {
-    delivery: &'a Delivery,
-    reason: &'a str,
-    answer: Option<&'a str>,
-}
+/// The dead-letter queue's name (wrangler.toml): messages the queue itself gave up on land there.
+pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
+/// How long a snapshot waits when another one for the same list is being sent.
+const BUSY_DELAY_SECS: u32 = 2;
 
 /// Delivers every message of a queue batch; each gets one outcome and no error escapes for one message.
 pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> {
@@ -126,31 +124,135 @@ pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> 
         }
     };
     let messages = batch.messages()?;
-    join_all(messages.iter().map(|m| deliver_one(m, env, &config))).await;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut parsed = Vec::with_capacity(messages.len());
+    for m in &messages {
+        match Delivery::from_message(m.body()) {
+            Ok(d) => parsed.push((m, d)),
+            Err(reason) => {
+                let letter = DeadLetter {
+                    delivery: None,
+                    raw: Some(m.body().clone()),
+                    reason,
+                    answer: None,
+                    dead_at: now_ms(),
+                    key: None,
+                };
+                keep_dead_letter(env, m, &letter, &m.id()).await;
+                *counts.entry("dead_lettered".into()).or_default() += 1;
+            }
+        }
+    }
+    if batch.queue() == DEAD_LETTER_QUEUE {
+        // The queue gave up on these (its own max_retries): keep them in the ledger for redrive.
+        for (m, d) in parsed {
+            let letter = DeadLetter {
+                reason: format!("queue retries exhausted after {} attempts", d.attempts),
+                delivery: Some(d),
+                raw: None,
+                answer: None,
+                dead_at: now_ms(),
+                key: None,
+            };
+            keep_dead_letter(env, m, &letter, &m.id()).await;
+            *counts.entry("dead_lettered".into()).or_default() += 1;
+        }
+        ledger::count(env, counts).await;
+        return Ok(());
+    }
+
+    // Mindbox's per-operation rate limit: what is over this minute's budget waits on the queue.
+    let mut budget: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, d) in &parsed {
+        *budget.entry(d.event.operation.clone()).or_default() += 1;
+    }
+    for (op, wanted) in budget.iter_mut() {
+        match rate_budget::take(env, op, *wanted, config.rate_limit_per_minute).await {
+            Ok(granted) => *wanted = granted,
+            // Fail open: a 429 from Mindbox is itself retried.
+            Err(e) => worker::console_error!("rate budget unavailable for {op}: {e}"),
+        }
+    }
+    let mut lanes: BTreeMap<String, Vec<(&Message<String>, Delivery)>> = BTreeMap::new();
+    for (m, d) in parsed {
+        let left = budget.get_mut(&d.event.operation).expect("counted above");
+        if *left == 0 {
+            let delay = rate_budget::secs_to_next_minute(now_ms());
+            requeue(env, m, &d, delay, false).await;
+            *counts.entry("rate_limited".into()).or_default() += 1;
+            continue;
+        }
+        *left -= 1;
+        // Snapshots of one list of one device go one after another, oldest first; the rest in parallel.
+        let lane = match config.snapshot_kind(&d.event.operation) {
+            Some(kind) => format!("{kind}:{}", d.device_uuid),
+            None => format!("event:{}", d.event.id),
+        };
+        lanes.entry(lane).or_default().push((m, d));
+    }
+    let results = join_all(lanes.into_values().map(|mut lane| {
+        let config = &config;
+        async move {
+            lane.sort_by(|a, b| {
+                stamp(&a.1)
+                    .partial_cmp(&stamp(&b.1))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let mut names = Vec::with_capacity(lane.len());
+            for (m, d) in &lane {
+                names.push(deliver_one(m, d, env, config).await);
+            }
+            names
+        }
+    }))
+    .await;
+    for name in results.into_iter().flatten() {
+        *counts.entry(name.into()).or_default() += 1;
+    }
+    ledger::count(env, counts).await;
     Ok(())
 }
 
-async fn deliver_one(message: &Message<String>, env: &Env, config: &Config) {
-    let delivery = match Delivery::from_message(message.body()) {
-        Ok(d) => d,
-        Err(reason) => {
-            worker::console_error!("dead-lettering message {}: {reason}", message.id());
-            let kept = match env.queue("DEAD_LETTERS") {
-                Ok(q) => q
-                    .send(serde_json::json!({"raw": message.body(), "reason": reason}).to_string())
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            };
-            if kept {
+fn now_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}
+
+fn stamp(d: &Delivery) -> Stamp {
+    Stamp {
+        at: d.event.created_at.unwrap_or(d.accepted_at),
+        id: d.event.id.clone(),
+    }
+}
+
+/// Delivers one message and settles it; returns the counter it adds to.
+async fn deliver_one(
+    message: &Message<String>,
+    delivery: &Delivery,
+    env: &Env,
+    config: &Config,
+) -> &'static str {
+    let id = &delivery.event.id;
+    let op = &delivery.event.operation;
+    let snapshot = config.snapshot_kind(op).map(|kind| (kind, stamp(delivery)));
+    if let Some((kind, stamp)) = &snapshot {
+        match snapshot_order::claim(env, kind, &delivery.device_uuid, stamp).await {
+            Ok(Claim::Go) => {}
+            Ok(Claim::Stale) => {
+                worker::console_log!("superseded {op} {id}: a newer {kind} snapshot was sent");
                 message.ack();
-            } else {
-                message.retry();
+                return "superseded";
             }
-            return;
+            Ok(Claim::Busy) => {
+                requeue(env, message, delivery, BUSY_DELAY_SECS, false).await;
+                return "waited";
+            }
+            Err(e) => {
+                worker::console_error!("snapshot order unavailable for {op} {id}: {e}");
+                requeue(env, message, delivery, BUSY_DELAY_SECS, false).await;
+                return "waited";
+            }
         }
-    };
-    let delivery = &delivery;
+    }
     let (outcome, answer) = match call_mindbox(delivery, config).await {
         Ok((status, body, retry_after)) => {
             let outcome = classify(status, &body, retry_after.as_deref());
@@ -164,12 +266,15 @@ async fn deliver_one(message: &Message<String>, env: &Env, config: &Config) {
             None,
         ),
     };
-    let id = &delivery.event.id;
-    let op = &delivery.event.operation;
+    if let Some((kind, stamp)) = &snapshot {
+        if let Err(e) = snapshot_order::release(env, kind, &delivery.device_uuid, stamp).await {
+            worker::console_error!(
+                "snapshot claim not released for {op} {id} (expires by itself): {e}"
+            );
+        }
+    }
     let outcome = match outcome {
-        Outcome::Retry { reason, .. }
-            if worker::Date::now().as_millis() as f64 - delivery.accepted_at > GIVE_UP_AFTER_MS =>
-        {
+        Outcome::Retry { reason, .. } if now_ms() - delivery.accepted_at > GIVE_UP_AFTER_MS => {
             Outcome::DeadLetter {
                 reason: format!(
                     "gave up after {} attempts over the queue's retention; last: {reason}",
@@ -183,58 +288,69 @@ async fn deliver_one(message: &Message<String>, env: &Env, config: &Config) {
         Outcome::Ack => {
             worker::console_log!("delivered {op} {id} (attempt {})", delivery.attempts + 1);
             message.ack();
+            "delivered"
         }
         Outcome::Retry {
             reason,
             min_delay_secs,
         } => {
-            let mut next = delivery.clone();
-            next.attempts += 1;
             let delay = backoff_secs(delivery.attempts, js_random(), min_delay_secs);
             worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
-            let sent = match env.queue("EVENTS") {
-                Ok(q) => q
-                    .send(
-                        MessageBuilder::new(next.to_message())
-                            .delay_seconds(delay)
-                            .build(),
-                    )
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            };
-            if sent {
-                message.ack();
-            } else {
-                message.retry_with_options(
-                    &worker::QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(delay)
-                        .build(),
-                );
-            }
+            requeue(env, message, delivery, delay, true).await;
+            "retried"
         }
         Outcome::DeadLetter { reason } => {
             worker::console_error!("dead-lettering {op} {id}: {reason}");
             let letter = DeadLetter {
-                delivery,
-                reason: &reason,
-                answer: answer
-                    .as_deref()
-                    .map(|a| &a[..floor_char_boundary(a, MAX_ANSWER_BYTES)]),
+                delivery: Some(delivery.clone()),
+                raw: None,
+                reason,
+                answer: answer.map(|a| a[..floor_char_boundary(&a, MAX_ANSWER_BYTES)].to_string()),
+                dead_at: now_ms(),
+                key: None,
             };
-            let kept = match env.queue("DEAD_LETTERS") {
-                // JSON text, like every message here (see `Delivery::to_message`).
-                Ok(q) => match serde_json::to_string(&letter) {
-                    Ok(text) => q.send(text).await.is_ok(),
-                    Err(_) => false,
-                },
-                Err(_) => false,
-            };
-            if kept {
-                message.ack();
-            } else {
-                message.retry();
-            }
+            keep_dead_letter(env, message, &letter, id).await;
+            "dead_lettered"
+        }
+    }
+}
+
+/// Puts a message back on the queue after `delay` seconds (as a new message carrying the attempt
+/// count), then acks the original; if the queue refuses, the original is retried instead.
+async fn requeue(env: &Env, message: &Message<String>, d: &Delivery, delay: u32, attempt: bool) {
+    let mut next = d.clone();
+    if attempt {
+        next.attempts += 1;
+    }
+    let sent = match env.queue("EVENTS") {
+        Ok(q) => q
+            .send(
+                MessageBuilder::new(next.to_message())
+                    .delay_seconds(delay)
+                    .build(),
+            )
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    if sent {
+        message.ack();
+    } else {
+        message.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(delay)
+                .build(),
+        );
+    }
+}
+
+/// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message is retried.
+async fn keep_dead_letter(env: &Env, message: &Message<String>, letter: &DeadLetter, key: &str) {
+    match ledger::add_dead_letter(env, letter, key).await {
+        Ok(()) => message.ack(),
+        Err(e) => {
+            worker::console_error!("dead letter {key} not kept, retrying: {e}");
+            message.retry();
         }
     }
 }
@@ -295,13 +411,14 @@ async fn call_mindbox(
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
     let call = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(TIMEOUT));
-    let mut response = match select(call, timeout).await {
+    let timeout = Duration::from_millis(config.timeout_ms.into());
+    let timeout_delay = Box::pin(Delay::from(timeout));
+    let mut response = match select(call, timeout_delay).await {
         Either::Left((Ok(r), _)) => r,
         Either::Left((Err(e), _)) => return Err(format!("connection error: {e}")),
         Either::Right(_) => {
             controller.abort();
-            return Err(format!("Mindbox did not answer within {TIMEOUT:?}"));
+            return Err(format!("Mindbox did not answer within {timeout:?}"));
         }
     };
     let status = response.status_code();

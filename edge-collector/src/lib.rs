@@ -17,18 +17,25 @@
 //! The secret key lives only in [`config::Config`] and in the `Authorization` header built in
 //! [`deliver`]; nothing logs or returns it.
 
+pub mod admin;
 pub mod assets;
 pub mod collect;
 pub mod config;
 pub mod cors;
 pub mod deliver;
 pub mod enrich;
+pub mod identity;
+pub mod ledger;
+pub mod objects;
+pub mod rate_budget;
+pub mod snapshot_order;
+pub mod ticket;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 
 /// The worker's HTTP entry point: routes a request to its step.
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let config = match config::Config::from_env(&env) {
         Ok(c) => c,
         Err(e) => {
@@ -42,7 +49,8 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Response::from_json(&serde_json::json!({"ok": true}))
         }
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
-        (worker::Method::Post, "/v1/events") => collect::handle(req, &env, &config).await,
+        (worker::Method::Post, "/v1/events") => collect::handle(req, env, &ctx, &config).await,
+        (_, p) if p.starts_with("/v1/admin/") => admin::handle(req, &env).await,
         (worker::Method::Get | worker::Method::Head, _) => assets::serve(req, &env).await,
         _ => Response::error(
             "not found: the collector serves POST /v1/events and the tracker files",

@@ -117,6 +117,8 @@ impl std::error::Error for BatchError {}
 pub struct Rejection {
     /// The event's id, when it had a readable one.
     pub id: Option<String>,
+    /// A short machine-readable code for counters, e.g. `operation_not_allowed`.
+    pub code: &'static str,
     /// Where the problem is, e.g. `events[2].operation`.
     pub path: String,
     /// What is wrong and what would be right.
@@ -178,6 +180,7 @@ pub fn check_batch(
             if seen.contains(&event.id) {
                 return Err(Rejection {
                     id: Some(event.id),
+                    code: "duplicate_id",
                     path: format!("events[{i}].id"),
                     reason: "the same id appears earlier in this batch".into(),
                 });
@@ -195,13 +198,19 @@ pub fn check_batch(
 /// Checks one event given as JSON; `path` names it in rejections (e.g. `events[0]`).
 pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, Rejection> {
     let Value::Object(mut obj) = value else {
-        return Err(reject(None, path, "an event must be a JSON object"));
+        return Err(reject(
+            None,
+            "invalid_event",
+            path,
+            "an event must be a JSON object",
+        ));
     };
     let id =
         match obj.remove("id") {
             Some(Value::String(s)) if uuid::is_canonical(&s) => s,
             _ => return Err(reject(
                 None,
+                "invalid_id",
                 &format!("{path}.id"),
                 "id must be a lower-case hyphenated UUID (it becomes the Mindbox transactionId)",
             )),
@@ -213,6 +222,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
             Some(Value::String(s)) if operation::is_valid_name(&s) => s,
             _ => return Err(reject(
                 id,
+                "invalid_operation",
                 &format!("{path}.operation"),
                 "operation must be a Mindbox operation system name such as \"Website.ViewProduct\"",
             )),
@@ -220,6 +230,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
     if !policy.operations.iter().any(|o| o == &operation) {
         return Err(reject(
             id,
+            "operation_not_allowed",
             &format!("{path}.operation"),
             &format!("operation {operation:?} is not on this collector's allowlist"),
         ));
@@ -230,6 +241,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
         Some(_) => {
             return Err(reject(
                 id,
+                "invalid_data",
                 &format!("{path}.data"),
                 "data must be a JSON object (the Mindbox operation body)",
             ))
@@ -241,6 +253,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
         Some(_) => {
             return Err(reject(
                 id,
+                "invalid_created_at",
                 &format!("{path}.createdAt"),
                 "createdAt must be milliseconds since the Unix epoch",
             ))
@@ -249,6 +262,7 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
     if let Some(extra) = obj.keys().next() {
         return Err(reject(
             id,
+            "unknown_field",
             &format!("{path}.{extra}"),
             "unknown field: an event has only id, operation, data and createdAt",
         ));
@@ -261,9 +275,10 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
     })
 }
 
-fn reject(id: Option<String>, path: &str, reason: &str) -> Rejection {
+fn reject(id: Option<String>, code: &'static str, path: &str, reason: &str) -> Rejection {
     Rejection {
         id,
+        code,
         path: path.to_string(),
         reason: reason.to_string(),
     }
