@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { startStack, waitFor } from "../stack.mjs";
 
 let stack;
@@ -131,6 +132,68 @@ test("after a Mindbox 5xx outage every event arrives exactly once", async () => 
   assert.equal(attempts.filter((a) => a.status === 503).length, 3, "the outage was seen");
 });
 
+test("a preflight from an allowed origin is answered with credentials; others get 403", async () => {
+  const pre = (origin) =>
+    fetch(`${stack.collectorUrl}/v1/events`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+  const ok = await pre(stack.shopUrl);
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get("access-control-allow-origin"), stack.shopUrl);
+  assert.equal(ok.headers.get("access-control-allow-credentials"), "true");
+  assert.match(ok.headers.get("access-control-allow-methods"), /POST/);
+  const bad = await pre("https://evil.example");
+  assert.equal(bad.status, 403);
+  assert.equal(bad.headers.get("access-control-allow-origin"), null);
+});
+
+/** A Mindbox authentication ticket, as a shop's backend makes it. */
+function ticket(id, { key = stack.secretKey, issued = new Date() } = {}) {
+  const time = issued.toISOString().slice(0, 19).replace("T", " ");
+  const msg = `ExternalIdentityAuthentication|websiteID|${id}|${time}`;
+  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", key).update(msg).digest("hex")}`;
+}
+
+const authorize = (customer) => ({ id: randomUUID(), operation: "Website.AuthorizeCustomer", data: { customer } });
+
+test("a customer with a valid authentication ticket goes through to Mindbox", async () => {
+  await stack.emulator.reset();
+  const event = authorize({ ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") });
+  const r = await post({ events: [event] });
+  assert.equal(r.status, 202, r.text);
+  const delivered = await drain();
+  assert.deepEqual(delivered.map((q) => [q.operation, q.transactionId]), [["Website.AuthorizeCustomer", event.id]]);
+});
+
+test("forged, expired, mismatched or missing tickets are rejected and nothing reaches Mindbox", async () => {
+  await stack.emulator.reset();
+  const cases = [
+    [{ ids: { websiteID: "u1" }, authenticationTicket: ticket("u1", { key: "a-guessed-key" }) }, /signature/],
+    [{ ids: { websiteID: "u1" }, authenticationTicket: ticket("u1", { issued: new Date(Date.now() - 31 * 60000) }) }, /expired/],
+    [{ ids: { websiteID: "victim" }, authenticationTicket: ticket("u1") }, /vouches/],
+    [{ ids: { websiteID: "u1" } }, /authenticationTicket/],
+    [{ email: "victim@example.com" }, /authenticationTicket/],
+  ];
+  for (const [customer, reason] of cases) {
+    const r = await post({ events: [authorize(customer)] });
+    assert.equal(r.status, 422, r.text);
+    const [result] = r.json().results;
+    assert.equal(result.status, "rejected");
+    assert.match(result.path, /^events\[0\]\.data\.customer/);
+    assert.match(result.reason, reason);
+  }
+  assert.deepEqual(await drain(), []);
+});
+
+test("a subscription form needs no ticket (UNVERIFIED_OPERATIONS)", async () => {
+  await stack.emulator.reset();
+  const event = { id: randomUUID(), operation: "Website.SubscribeCustomer", data: { customer: { email: "a@example.com" } } };
+  const r = await post({ events: [event] });
+  assert.equal(r.status, 202, r.text);
+  assert.deepEqual((await drain()).map((q) => q.transactionId), [event.id]);
+});
+
 test("the secret key appears in no response, tracker file or log line", async () => {
   for (const path of ["/tracker.js", "/tracker.wasm", "/v1/health", "/nope"]) {
     const res = await fetch(`${stack.collectorUrl}${path}`);
@@ -141,4 +204,35 @@ test("the secret key appears in no response, tracker file or log line", async ()
   assert.ok(all.length > 10000, "the tracker files were read");
   assert.ok(!all.includes(stack.secretKey), "secret key in a response");
   assert.ok(!stack.collectorLog().includes(stack.secretKey), "secret key in the collector's log");
+});
+
+test("admin routes need the bearer token, and the token appears in no log line", async () => {
+  for (const auth of [undefined, "Bearer wrong-token", stack.adminToken]) {
+    const res = await fetch(`${stack.collectorUrl}/v1/admin/counters`, { headers: auth ? { authorization: auth } : {} });
+    assert.equal(res.status, 401, `with ${auth}`);
+    seen.push(await res.text());
+  }
+  const counters = await stack.admin("counters");
+  assert.ok(counters.accepted >= 1, JSON.stringify(counters));
+  assert.ok(counters["rejected.not_json"] >= 1, JSON.stringify(counters));
+  assert.ok(counters["rejected.ticket_invalid"] >= 1, JSON.stringify(counters));
+  assert.ok(!stack.collectorLog().includes(stack.adminToken), "admin token in the collector's log");
+  assert.ok(!seen.join("\n").includes(stack.adminToken), "admin token in a response");
+});
+
+test("too many requests from one device get 429 with Retry-After, nothing enqueued", async () => {
+  await stack.emulator.reset();
+  const deviceUUID = randomUUID();
+  let limited;
+  for (let i = 0; i < 200 && !limited; i++) {
+    const r = await post({ deviceUUID, events: [] });
+    if (r.status === 429) limited = r;
+    else assert.equal(r.status, 202, r.text);
+  }
+  assert.ok(limited, "the device limit was reached within 200 requests");
+  assert.equal(limited.headers.get("retry-after"), "60");
+  assert.equal(limited.json().error, "rate_limited");
+  const r = await post({ deviceUUID, events: [view()] });
+  assert.equal(r.status, 429);
+  assert.deepEqual(await drain(), []);
 });
