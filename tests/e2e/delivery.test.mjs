@@ -1,0 +1,141 @@
+// Delivery to Mindbox through the queue, in local workerd: every Mindbox answer class gets its outcome
+// (ack, retry, dead letter), dead letters can be redriven, and cart snapshots keep their order.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { startStack, waitFor } from "../stack.mjs";
+
+let stack;
+
+before(async () => {
+  // A short Mindbox timeout keeps the timeout case quick.
+  stack = await startStack({ vars: { MINDBOX_TIMEOUT_MS: "1500" } });
+});
+after(async () => {
+  await stack?.stop();
+});
+
+async function post(events, deviceUUID) {
+  const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+    body: JSON.stringify({ deviceUUID, events }),
+  });
+  assert.equal(res.status, 202, await res.text());
+}
+
+const view = () => ({
+  id: randomUUID(),
+  operation: "Website.ViewProduct",
+  data: { viewProduct: { product: { ids: { website: "7" } } } },
+});
+
+const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
+const attemptsOf = async (id) => (await stack.emulator.attempts()).filter((q) => q.transactionId === id);
+const deadLetters = async () => (await stack.admin("dead-letters")).deadLetters;
+
+for (const [name, failure] of [
+  ["500 InternalServerError", { status: 500 }],
+  ["503 with Retry-After", { status: 503, retryAfter: 1 }],
+  ["502 bad gateway", { status: 502 }],
+  ["504 gateway timeout", { status: 504 }],
+  ["429 rate limit", { status: 429, retryAfter: 1 }],
+  ["no answer (timeout)", { mode: "timeout", ms: 4000 }],
+]) {
+  test(`${name}: retried, then delivered exactly once`, async () => {
+    await stack.emulator.reset();
+    await stack.emulator.fail({ count: 1, ...failure });
+    const event = view();
+    await post([event]);
+    await waitFor("the retried event", async () => (await accepted(event.id)).length === 1, { timeoutMs: 30000 });
+    const tries = await attemptsOf(event.id);
+    assert.equal(tries.length, 2, JSON.stringify(tries.map((t) => t.answer)));
+    assert.equal(tries[1].answer, "Success");
+    // Nothing more comes for it later.
+    await stack.drain();
+    assert.equal((await accepted(event.id)).length, 1);
+  });
+}
+
+for (const [name, failure, reason] of [
+  ["200 ValidationError", { mode: "validation" }, /ValidationError.*emulated validation error/],
+  ["400 ProtocolError", { status: 400 }, /HTTP 400/],
+  ["401 no key", { status: 401 }, /HTTP 401/],
+  ["403 wrong key", { status: 403 }, /HTTP 403/],
+  ["404 wrong URL", { status: 404 }, /HTTP 404/],
+]) {
+  test(`${name}: dead-lettered with the reason, not retried`, async () => {
+    await stack.emulator.reset();
+    await stack.emulator.fail({ count: 1, ...failure });
+    const event = view();
+    await post([event]);
+    const letter = await waitFor("the dead letter", async () =>
+      (await deadLetters()).find((l) => l.delivery?.event.id === event.id),
+    );
+    assert.match(letter.reason, reason);
+    assert.equal(letter.delivery.event.operation, "Website.ViewProduct");
+    await stack.drain();
+    assert.equal((await attemptsOf(event.id)).length, 1, "tried once");
+    assert.equal((await accepted(event.id)).length, 0);
+  });
+}
+
+test("a redriven dead letter is delivered and leaves the list", async () => {
+  await stack.emulator.reset();
+  await stack.emulator.fail({ count: 1, status: 403 });
+  const event = view();
+  await post([event]);
+  await waitFor("the dead letter", async () => (await deadLetters()).some((l) => l.key === event.id));
+  const answer = await stack.admin("dead-letters/redrive", { ids: [event.id] });
+  assert.deepEqual(answer.redriven, [event.id]);
+  await waitFor("the redriven event", async () => (await accepted(event.id)).length === 1);
+  assert.ok(!(await deadLetters()).some((l) => l.key === event.id));
+  const counters = await stack.admin("counters");
+  assert.ok(counters.redriven >= 1 && counters.dead_lettered >= 1 && counters.delivered >= 1, JSON.stringify(counters));
+});
+
+test("stale cart: an older SetCart whose first delivery failed is never sent after a newer one", async () => {
+  await stack.emulator.reset();
+  const device = randomUUID();
+  const cart = (n, createdAt) => ({
+    id: randomUUID(),
+    operation: "Website.SetCart",
+    createdAt,
+    data: { productList: [{ product: { ids: { website: "7" } }, count: n, pricePerItem: 100 }] },
+  });
+  const t = Date.now();
+  const older = cart(1, t);
+  const newer = cart(2, t + 1000);
+  // Mindbox asks the older cart to come back in 3 s: by then the newer one has been delivered.
+  await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
+  await post([older], device);
+  await waitFor("the older cart's failed attempt", async () => (await attemptsOf(older.id)).length === 1);
+  await post([newer], device);
+  await waitFor("the newer cart", async () => (await accepted(newer.id)).length === 1);
+  await waitFor("the older cart to be superseded", async () => (await stack.admin("counters")).superseded >= 1, {
+    timeoutMs: 30000,
+  });
+  await stack.drain();
+  const carts = (await stack.emulator.requests()).filter((q) => q.operation === "Website.SetCart");
+  assert.deepEqual(carts.map((q) => q.transactionId), [newer.id], "Mindbox's final cart is the newer one");
+  assert.equal((await attemptsOf(older.id)).length, 1, "the older cart was never sent again");
+});
+
+test("stale cart: two snapshots that both fail first still end in the newer state", async () => {
+  await stack.emulator.reset();
+  const device = randomUUID();
+  const t = Date.now();
+  const mk = (n, at) => ({ id: randomUUID(), operation: "Website.SetCart", createdAt: at, data: { productList: [{ product: { ids: { website: "9" } }, count: n }] } });
+  const a = mk(1, t);
+  const b = mk(2, t + 1);
+  await stack.emulator.fail({ count: 2, status: 500 });
+  await post([b, a], device); // out of order in the batch, too
+  await waitFor("the newer cart", async () => (await accepted(b.id)).length === 1, { timeoutMs: 30000 });
+  await stack.drain();
+  const carts = (await stack.emulator.requests()).filter((q) => q.operation === "Website.SetCart");
+  assert.equal(carts.at(-1).transactionId, b.id, "the last cart Mindbox took is the newer one");
+  const sentAfterB = (await stack.emulator.attempts()).slice(
+    (await stack.emulator.attempts()).findIndex((q) => q.transactionId === b.id && q.answer === "Success") + 1,
+  );
+  assert.ok(!sentAfterB.some((q) => q.transactionId === a.id), "the older cart was not sent after the newer one");
+});
