@@ -15,22 +15,8 @@ use std::collections::BTreeMap;
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::config::Config;
+use crate::gate::{rate_limited, refuse, within_limit};
 use crate::{cors, enrich, identity, ledger};
-
-/// Seconds a rate-limited client should wait (the limiters' period).
-const RATE_LIMIT_RETRY_AFTER: &str = "60";
-
-fn rate_limited(origin: &str) -> Result<Response> {
-    let mut resp = refuse(
-        429,
-        "rate_limited",
-        "too many requests from this client: retry after the Retry-After seconds",
-        Some(origin),
-    )?;
-    resp.headers_mut()
-        .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
-    Ok(resp)
-}
 
 /// Handles one batch from a tracker. What happened is counted in the ledger after the answer.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
@@ -42,29 +28,6 @@ pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> R
 
 fn bump(counts: &mut BTreeMap<String, u64>, name: &str) {
     *counts.entry(name.to_string()).or_default() += 1;
-}
-
-/// A JSON error answer with CORS headers for an allowed origin.
-fn refuse(status: u16, code: &str, reason: &str, origin: Option<&str>) -> Result<Response> {
-    let mut resp = Response::from_json(&serde_json::json!({"error": code, "reason": reason}))?
-        .with_status(status);
-    if let Some(o) = origin {
-        cors::add_headers(resp.headers_mut(), o)?;
-    }
-    Ok(resp)
-}
-
-/// Whether the rate limiter `binding` lets `key` through; a missing or failing limiter lets it pass
-/// (losing events to a limiter outage would be worse than a burst).
-async fn within_limit(env: &Env, binding: &str, key: &str) -> bool {
-    match env.rate_limiter(binding) {
-        Ok(limiter) => limiter
-            .limit(key.to_string())
-            .await
-            .map(|o| o.success)
-            .unwrap_or(true),
-        Err(_) => true,
-    }
 }
 
 async fn answer(

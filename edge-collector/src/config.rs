@@ -28,6 +28,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// How long one Mindbox call may take (`MINDBOX_TIMEOUT_MS`, default 10 000).
     pub timeout_ms: u32,
+    /// Sync operations a browser may call through `/v1/sync` (`SYNC_OPERATIONS`, default
+    /// `Website.GetCustomerBalance`).
+    pub sync_operations: Vec<String>,
 }
 
 impl Config {
@@ -129,6 +132,10 @@ impl Config {
                 .map_err(|_| format!("MINDBOX_TIMEOUT_MS must be milliseconds, got {v:?}"))?,
             None => 10_000,
         };
+        let sync_operations = mindbox_tracker::operation::parse_list(Some(
+            &var(env, "SYNC_OPERATIONS").unwrap_or_else(|| "Website.GetCustomerBalance".into()),
+        ))
+        .map_err(|e| format!("SYNC_OPERATIONS: {e}"))?;
         Ok(Config {
             api_base,
             endpoint_id,
@@ -140,6 +147,7 @@ impl Config {
             snapshot_operations,
             rate_limit_per_minute,
             timeout_ms,
+            sync_operations,
         })
     }
 }

@@ -10,19 +10,17 @@
 //! crate exposes no attempt count, so the count travels in the message. A duplicate this could cause is
 //! harmless, since the event id is Mindbox's `transactionId`.
 
-use std::time::Duration;
-
 use std::collections::BTreeMap;
 
-use futures_util::future::{join_all, select, Either};
+use futures_util::future::join_all;
 use worker::{
-    AbortController, Delay, Env, Fetch, Headers, Message, MessageBatch, MessageBuilder, MessageExt,
-    Method, QueueRetryOptionsBuilder, Request, RequestInit, Result, Url,
+    Env, Message, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result,
 };
 
 use crate::config::Config;
 use crate::enrich::Delivery;
 use crate::ledger::{self, DeadLetter};
+use crate::mindbox;
 use crate::rate_budget;
 use crate::snapshot_order::{self, Claim, Stamp};
 
@@ -253,11 +251,20 @@ async fn deliver_one(
             }
         }
     }
-    let (outcome, answer) = match call_mindbox(delivery, config).await {
-        Ok((status, body, retry_after)) => {
-            let outcome = classify(status, &body, retry_after.as_deref());
-            (outcome, Some(body))
-        }
+    let call = mindbox::Call {
+        mode: mindbox::Mode::Async,
+        operation: op,
+        device_uuid: &delivery.device_uuid,
+        transaction_id: Some(id),
+        body: &delivery.event.data,
+        client_ip: delivery.client_ip.as_deref(),
+        user_agent: delivery.user_agent.as_deref(),
+    };
+    let (outcome, answer) = match call.send(config).await {
+        Ok(a) => (
+            classify(a.status, &a.body, a.retry_after.as_deref()),
+            Some(a.body),
+        ),
         Err(reason) => (
             Outcome::Retry {
                 reason,
@@ -368,63 +375,6 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 fn js_random() -> f64 {
     let mut b = [0u8; 4];
     getrandom::getrandom(&mut b).map_or(0.5, |_| u32::from_le_bytes(b) as f64 / u32::MAX as f64)
-}
-
-/// The Mindbox v3 async call for one delivery: `(status, body, Retry-After)` or why it failed to run.
-async fn call_mindbox(
-    d: &Delivery,
-    config: &Config,
-) -> std::result::Result<(u16, String, Option<String>), String> {
-    let url = Url::parse_with_params(
-        &format!("{}/v3/operations/async", config.api_base),
-        &[
-            ("endpointId", config.endpoint_id.as_str()),
-            ("operation", d.event.operation.as_str()),
-            ("deviceUUID", d.device_uuid.as_str()),
-            ("transactionId", d.event.id.as_str()),
-        ],
-    )
-    .map_err(|e| format!("MINDBOX_API_BASE is not a URL: {e}"))?;
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set("Content-Type", "application/json; charset=utf-8")?;
-    set("Accept", "application/json")?;
-    set(
-        "Authorization",
-        &format!("SecretKey {}", config.secret_key.expose()),
-    )?;
-    set("Mindbox-Integration", "MindboxEdge")?;
-    set("Mindbox-Integration-Version", env!("CARGO_PKG_VERSION"))?;
-    if let Some(ip) = &d.client_ip {
-        set("X-Customer-IP", ip)?;
-    }
-    if let Some(ua) = &d.user_agent {
-        set("User-Agent", ua)?;
-    }
-    let body = serde_json::to_string(&d.event.data).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let request = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let call = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Duration::from_millis(config.timeout_ms.into());
-    let timeout_delay = Box::pin(Delay::from(timeout));
-    let mut response = match select(call, timeout_delay).await {
-        Either::Left((Ok(r), _)) => r,
-        Either::Left((Err(e), _)) => return Err(format!("connection error: {e}")),
-        Either::Right(_) => {
-            controller.abort();
-            return Err(format!("Mindbox did not answer within {timeout:?}"));
-        }
-    };
-    let status = response.status_code();
-    let retry_after = response.headers().get("Retry-After").ok().flatten();
-    let text = response.text().await.unwrap_or_default();
-    Ok((status, text, retry_after))
 }
 
 #[cfg(test)]

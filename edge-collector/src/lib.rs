@@ -24,11 +24,14 @@ pub mod config;
 pub mod cors;
 pub mod deliver;
 pub mod enrich;
+pub mod gate;
 pub mod identity;
 pub mod ledger;
+pub mod mindbox;
 pub mod objects;
 pub mod rate_budget;
 pub mod snapshot_order;
+pub mod sync;
 pub mod ticket;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
@@ -50,6 +53,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
         (worker::Method::Post, "/v1/events") => collect::handle(req, env, &ctx, &config).await,
+        (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
         (_, p) if p.starts_with("/v1/admin/") => admin::handle(req, &env).await,
         (worker::Method::Get | worker::Method::Head, _) => assets::serve(req, &env).await,
         _ => Response::error(

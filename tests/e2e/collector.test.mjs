@@ -194,6 +194,55 @@ test("a subscription form needs no ticket (UNVERIFIED_OPERATIONS)", async () => 
   assert.deepEqual((await drain()).map((q) => q.transactionId), [event.id]);
 });
 
+async function sync(body) {
+  const res = await fetch(`${stack.collectorUrl}/v1/sync`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  seen.push(text, JSON.stringify([...res.headers]));
+  return { status: res.status, text, json: () => JSON.parse(text) };
+}
+
+test("/v1/sync answers a verified customer's balance with only the fields the page needs", async () => {
+  await stack.emulator.reset();
+  const r = await sync({
+    operation: "Website.GetCustomerBalance",
+    data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") } },
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json(), {
+    status: "Success",
+    balances: [{ systemName: "Main", totalValue: 150, availableValue: 100, blockedValue: 50 }],
+  });
+  const [call] = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync");
+  assert.equal(call.operation, "Website.GetCustomerBalance");
+  assert.equal(call.headers.authorization, `SecretKey ${stack.secretKey}`);
+  assert.ok(!r.text.includes("private@example.com") && !r.text.includes("emulator-private-field"));
+});
+
+test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, without calling Mindbox", async () => {
+  await stack.emulator.reset();
+  const cases = [
+    [{ operation: "Website.GetCustomerBalance", data: { customer: { ids: { websiteID: "u1" } } } }, 403, /authenticationTicket/],
+    [{ operation: "Website.GetCustomerBalance", data: {} }, 403, /verified customer/],
+    [
+      { operation: "Website.GetCustomerBalance", data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1", { key: "guess" }) } } },
+      403,
+      /signature/,
+    ],
+    [{ operation: "Website.EditCustomer", data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") } } }, 403, /SYNC_OPERATIONS/],
+    [{ operation: "Website.GetCustomerBalance", data: {}, extra: 1 }, 400, /expected/],
+  ];
+  for (const [body, status, reason] of cases) {
+    const r = await sync(body);
+    assert.equal(r.status, status, r.text);
+    assert.match(r.json().reason, reason);
+  }
+  assert.deepEqual((await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync"), []);
+});
+
 test("the secret key appears in no response, tracker file or log line", async () => {
   for (const path of ["/tracker.js", "/tracker.wasm", "/v1/health", "/nope"]) {
     const res = await fetch(`${stack.collectorUrl}${path}`);

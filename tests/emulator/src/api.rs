@@ -282,6 +282,23 @@ fn answer(
             );
         }
     }
+    if path == "/v3/operations/sync" && operation == "Website.GetCustomerBalance" {
+        // A loyalty balance, with fields a page must never see (the collector filters them out).
+        let ids = body_json
+            .as_ref()
+            .and_then(|b| b.pointer("/customer/ids"))
+            .cloned();
+        let answer = json!({
+            "status": "Success",
+            "customer": {"processingStatus": "Found", "email": "private@example.com", "ids": ids},
+            "balances": [{
+                "totalValue": 150, "availableValue": 100, "blockedValue": 50,
+                "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"},
+                "internalNote": "emulator-private-field"
+            }]
+        });
+        return finish(200, "Success", Reply::json(200, answer));
+    }
     finish(
         200,
         "Success",

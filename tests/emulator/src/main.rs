@@ -93,7 +93,12 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
     let mut config = Config {
         endpoint_id: std::env::var("MINDBOX_ENDPOINT_ID").unwrap_or_else(|_| "demo-shop".into()),
         secret_key: std::env::var("MINDBOX_SECRET_KEY").unwrap_or_default(),
-        operations: mindbox_tracker::operation::parse_list(None)?,
+        operations: {
+            // The browser defaults plus the sync operation the collector's /v1/sync serves.
+            let mut ops = mindbox_tracker::operation::parse_list(None)?;
+            ops.push("Website.GetCustomerBalance".into());
+            ops
+        },
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {

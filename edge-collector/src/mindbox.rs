@@ -1,0 +1,113 @@
+//! The Mindbox v3 operations API client: the one place that builds a request with the secret key.
+//!
+//! `POST {MINDBOX_API_BASE}/v3/operations/{async|sync}?endpointId&operation&deviceUUID[&transactionId]`
+//! with `Authorization: SecretKey …`, `X-Customer-IP`, the shopper's `User-Agent` and the
+//! `Mindbox-Integration` headers; the JSON body is the operation's data. The call is abandoned after
+//! `MINDBOX_TIMEOUT_MS`.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Url};
+
+use crate::config::Config;
+
+/// Which Mindbox endpoint.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// `/v3/operations/async`: queued at Mindbox, answer carries only a status.
+    Async,
+    /// `/v3/operations/sync`: the answer carries data.
+    Sync,
+}
+
+/// One operation call.
+pub struct Call<'a> {
+    /// Async or sync.
+    pub mode: Mode,
+    /// Operation system name.
+    pub operation: &'a str,
+    /// The shopper's device id.
+    pub device_uuid: &'a str,
+    /// Idempotency key (the event id) for async calls.
+    pub transaction_id: Option<&'a str>,
+    /// The JSON body.
+    pub body: &'a serde_json::Value,
+    /// For `X-Customer-IP`.
+    pub client_ip: Option<&'a str>,
+    /// The shopper's browser.
+    pub user_agent: Option<&'a str>,
+}
+
+/// What Mindbox answered.
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body as text.
+    pub body: String,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
+}
+
+impl Call<'_> {
+    /// Sends the call; `Err` says why no answer came (bad configuration, connection error, timeout).
+    pub async fn send(&self, config: &Config) -> Result<Answer, String> {
+        let path = match self.mode {
+            Mode::Async => "async",
+            Mode::Sync => "sync",
+        };
+        let mut params = vec![
+            ("endpointId", config.endpoint_id.as_str()),
+            ("operation", self.operation),
+            ("deviceUUID", self.device_uuid),
+        ];
+        if let Some(t) = self.transaction_id {
+            params.push(("transactionId", t));
+        }
+        let url = Url::parse_with_params(
+            &format!("{}/v3/operations/{path}", config.api_base),
+            &params,
+        )
+        .map_err(|e| format!("MINDBOX_API_BASE is not a URL: {e}"))?;
+        let headers = Headers::new();
+        let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+        set("Content-Type", "application/json; charset=utf-8")?;
+        set("Accept", "application/json")?;
+        set(
+            "Authorization",
+            &format!("SecretKey {}", config.secret_key.expose()),
+        )?;
+        set("Mindbox-Integration", "MindboxEdge")?;
+        set("Mindbox-Integration-Version", env!("CARGO_PKG_VERSION"))?;
+        if let Some(ip) = self.client_ip {
+            set("X-Customer-IP", ip)?;
+        }
+        if let Some(ua) = self.user_agent {
+            set("User-Agent", ua)?;
+        }
+        let body = serde_json::to_string(self.body).map_err(|e| e.to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        let request = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Fetch::Request(request);
+        let call = Box::pin(fetch.send_with_signal(&signal));
+        let timeout = Duration::from_millis(config.timeout_ms.into());
+        let mut response = match select(call, Box::pin(Delay::from(timeout))).await {
+            Either::Left((Ok(r), _)) => r,
+            Either::Left((Err(e), _)) => return Err(format!("connection error: {e}")),
+            Either::Right(_) => {
+                controller.abort();
+                return Err(format!("Mindbox did not answer within {timeout:?}"));
+            }
+        };
+        Ok(Answer {
+            status: response.status_code(),
+            retry_after: response.headers().get("Retry-After").ok().flatten(),
+            body: response.text().await.unwrap_or_default(),
+        })
+    }
+}
