@@ -148,6 +148,9 @@ async fn answer(
     .with_status(status);
     let headers = resp.headers_mut();
     cors::add_headers(headers, &origin)?;
-    headers.append("Set-Cookie", &shopper.device_cookie(&req))?;
+    headers.append(
+        "Set-Cookie",
+        &shopper.device_cookie(&req, config.cookie_domain.as_deref()),
+    )?;
     Ok(resp)
 }

@@ -31,6 +31,8 @@ pub struct Config {
     /// Sync operations a browser may call through `/v1/sync` (`SYNC_OPERATIONS`, default
     /// `Website.GetCustomerBalance`).
     pub sync_operations: Vec<String>,
+    /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
+    pub cookie_domain: Option<String>,
 }
 
 impl Config {
@@ -148,6 +150,8 @@ impl Config {
             rate_limit_per_minute,
             timeout_ms,
             sync_operations,
+            cookie_domain: var(env, "COOKIE_DOMAIN")
+                .map(|d| d.trim().trim_start_matches('.').to_string()),
         })
     }
 }

@@ -45,16 +45,27 @@ impl Shopper {
         }
     }
 
-    /// The `Set-Cookie` value that keeps the device id for a year. `Secure` on https;
-    /// `COOKIE_DOMAIN` is left to the shop's route (the cookie is host-only without it).
-    pub fn device_cookie(&self, req: &Request) -> String {
+    /// The `Set-Cookie` value that keeps the device id for a year: `Secure` on https, and on the
+    /// shop's registrable domain when `COOKIE_DOMAIN` is set (e.g. `shop.example`, so that
+    /// `www.shop.example` and `mbx.shop.example` share it); host-only otherwise.
+    pub fn device_cookie(&self, req: &Request, domain: Option<&str>) -> String {
         let secure = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
-        format!(
-            "{DEVICE_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE}; SameSite=Lax{}",
-            self.device_uuid,
-            if secure { "; Secure" } else { "" }
-        )
+        device_cookie(&self.device_uuid, secure, domain)
     }
+}
+
+/// Formats the device-id `Set-Cookie` value.
+pub fn device_cookie(id: &str, secure: bool, domain: Option<&str>) -> String {
+    let mut cookie =
+        format!("{DEVICE_COOKIE}={id}; Path=/; Max-Age={COOKIE_MAX_AGE}; SameSite=Lax");
+    if let Some(d) = domain {
+        cookie.push_str("; Domain=");
+        cookie.push_str(d);
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -129,5 +140,18 @@ mod tests {
         );
         assert_eq!(cookie_value("xmindboxDeviceUUID=1", DEVICE_COOKIE), None);
         assert_eq!(cookie_value("", DEVICE_COOKIE), None);
+    }
+
+    #[test]
+    fn sets_the_cookie_for_a_year_on_the_shop_domain() {
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(
+            device_cookie(id, true, Some("shop.example")),
+            format!("mindboxDeviceUUID={id}; Path=/; Max-Age=31536000; SameSite=Lax; Domain=shop.example; Secure")
+        );
+        assert_eq!(
+            device_cookie(id, false, None),
+            format!("mindboxDeviceUUID={id}; Path=/; Max-Age=31536000; SameSite=Lax")
+        );
     }
 }
