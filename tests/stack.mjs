@@ -214,6 +214,8 @@ export async function startStack(options = {}) {
         /** Fail the next requests: {count, status} or {count, mode: "timeout"|"validation"}. */
         fail: (spec) => control("fail", spec),
         reset: () => control("reset", {}),
+        /** {accepted, attempts} counts. */
+        count: () => control("count"),
       },
       /**
        * Sends a "sentinel" event straight to the collector and waits until Mindbox has it; returns

@@ -293,7 +293,6 @@ async fn deliver_one(
     };
     match outcome {
         Outcome::Ack => {
-            worker::console_log!("delivered {op} {id} (attempt {})", delivery.attempts + 1);
             message.ack();
             "delivered"
         }

@@ -7,7 +7,8 @@
 //! * `test`  — set up, build, then run every test: format and lint checks, host unit tests, the
 //!   tracker's wasm tests in headless Chromium, and the collector and end-to-end tests (Node's test
 //!   runner driving local workerd, the emulator and Chromium through Playwright).
-//! * `bench` — set up, build, print the tracker's gzipped size.
+//! * `bench` — set up, build, then print the tracker's gzipped size, the checker's native speed and the
+//!   collector's CPU per batch and events/s in local workerd.
 //! * `build` — set up and build the tracker (`tracker/dist`), the collector (`edge-collector/build`) and
 //!   the emulator.
 //! * `setup` — install what is missing: the wasm32 target, `wasm-bindgen-cli` at the exact version in

@@ -71,8 +71,27 @@ pub fn demo() -> Result<(), String> {
     run("node", &["tests/stack.mjs", "--demo"])
 }
 
-/// Size of what a shop's visitor downloads.
+/// Benchmarks (numbers to write down, not pass/fail): the tracker's size, the checker natively, and
+/// the collector in local workerd.
 pub fn bench() -> Result<(), String> {
+    tracker_size()?;
+    run(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "mindbox-tracker",
+            "--example",
+            "check_bench",
+        ],
+    )?;
+    run("node", &["tests/bench/collector.mjs", "200", "8"])
+}
+
+/// Size of what a shop's visitor downloads.
+fn tracker_size() -> Result<(), String> {
     let mut total = 0;
     for file in ["tracker/dist/tracker.js", "tracker/dist/tracker.wasm"] {
         let bytes = std::fs::read(root().join(file)).map_err(|e| format!("{file}: {e}"))?;

@@ -2,6 +2,7 @@
 //!
 //! * `GET  /__emulator/requests` — requests answered `Success`, oldest first.
 //! * `GET  /__emulator/attempts` — every request to the operations API with its status and answer.
+//! * `GET  /__emulator/count` — `{"accepted": N, "attempts": N}`, cheap to poll.
 //! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
 //!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation"}`:
 //!   the next N requests fail that way, before any check.
@@ -20,6 +21,10 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
     match (method, url) {
         ("GET", "/__emulator/requests") => Reply::json(200, json!(state.accepted)),
         ("GET", "/__emulator/attempts") => Reply::json(200, json!(state.attempts)),
+        ("GET", "/__emulator/count") => Reply::json(
+            200,
+            json!({"accepted": state.accepted.len(), "attempts": state.attempts.len()}),
+        ),
         ("POST", "/__emulator/reset") => {
             state.accepted.clear();
             state.attempts.clear();

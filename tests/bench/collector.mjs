@@ -1,0 +1,108 @@
+// Collector benchmark (not a test): CPU per 50-event batch and events/s through local workerd.
+//
+//   node tests/bench/collector.mjs [batches=200] [concurrency=8]
+//
+// CPU is read from /proc for the workerd processes (user + system time), so it is everything workerd
+// does for a batch: the fetch handler (check, enrich, queue send) *and* the queue consumer delivering
+// the 50 events to the emulator. Workers' own timers do not advance during CPU work, so the worker
+// cannot time itself.
+import { readFileSync, readdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { startStack, waitFor } from "../stack.mjs";
+
+const BATCHES = Number(process.argv[2] || 200);
+const CONCURRENCY = Number(process.argv[3] || 8);
+const PER_BATCH = 50;
+const TICKS = 100; // USER_HZ on Linux
+
+function workerdCpuMs() {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (!comm.startsWith("workerd")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {}
+  }
+  return (ticks * 1000) / TICKS;
+}
+
+const batch = () => ({
+  deviceUUID: randomUUID(),
+  events: Array.from({ length: PER_BATCH }, (_, i) => ({
+    id: randomUUID(),
+    operation: "Website.ViewProduct",
+    createdAt: Date.now(),
+    data: { viewProduct: { product: { ids: { website: String(1000 + i) } }, price: 1990 } },
+  })),
+});
+
+let stack = await startStack({
+  vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" },
+});
+try {
+  const send = async (b) => {
+    const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+      method: "POST",
+      headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+      body: JSON.stringify(b),
+    });
+    if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  // Warm up (JIT, wasm instantiation, Durable Objects).
+  for (let i = 0; i < 5; i++) await send(batch());
+  await waitFor("warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
+  await stack.emulator.reset();
+
+  // Phase 1, the accept path alone: Mindbox hangs, so the consumer sits idle on its first calls while
+  // the fetch handler takes every batch.
+  await stack.emulator.fail({ count: 1000000, mode: "timeout", ms: 3600000 });
+  {
+    const bodies = Array.from({ length: BATCHES }, batch);
+    const c0 = workerdCpuMs();
+    const t = performance.now();
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (i < bodies.length) await send(bodies[i++]);
+      }),
+    );
+    const ms = performance.now() - t;
+    const c = workerdCpuMs() - c0;
+    console.log(`accept path:           ${(c / BATCHES).toFixed(1)} ms workerd CPU per 50-event batch, ${Math.round((BATCHES * PER_BATCH) / (ms / 1000))} events/s accepted`);
+  }
+  await stack.stop();
+  stack = await startStack({ vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" } });
+  for (let i = 0; i < 5; i++) await send(batch());
+  await waitFor("warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
+  await stack.emulator.reset();
+
+  // Phase 2, the whole pipeline: accept, queue, deliver to the emulator.
+  const bodies = Array.from({ length: BATCHES }, batch);
+  const cpu0 = workerdCpuMs();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) await send(bodies[next++]);
+    }),
+  );
+  const tAccepted = performance.now();
+  const total = BATCHES * PER_BATCH;
+  await waitFor("every event at the emulator", async () => (await stack.emulator.count()).accepted >= total, {
+    timeoutMs: 600000,
+    intervalMs: 50,
+  });
+  const tDelivered = performance.now();
+  const cpu = workerdCpuMs() - cpu0;
+  const { accepted, attempts } = await stack.emulator.count();
+  console.log(`batches: ${BATCHES} x ${PER_BATCH} events, ${CONCURRENCY} concurrent senders`);
+  console.log(`pipeline accepted:     ${Math.round(total / ((tAccepted - t0) / 1000))} events/s`);
+  console.log(`delivered to Mindbox:  ${Math.round(total / ((tDelivered - t0) / 1000))} events/s end to end (${accepted} delivered, ${attempts} calls)`);
+  console.log(`workerd CPU:           ${(cpu / BATCHES).toFixed(1)} ms per 50-event batch (accept + deliver), ${((cpu * 1000) / total).toFixed(0)} µs per event`);
+} finally {
+  await stack.stop();
+}
