@@ -85,8 +85,7 @@ pub fn gate(
         }
         Identity::MobilePhone(p) => {
             let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-            if !phone.is_some_and(|c| digits(c) == digits(p)) || ids.is_some_and(|m| !m.is_empty())
-            {
+            if phone.is_none_or(|c| digits(c) != digits(p)) || ids.is_some_and(|m| !m.is_empty()) {
                 return Err(reject(
                     "ticket_mismatch",
                     ".mobilePhone",

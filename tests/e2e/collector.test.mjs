@@ -104,6 +104,38 @@ test("body over the size cap: 413 before parsing, nothing enqueued", async () =>
   assert.deepEqual(await drain(), []);
 });
 
+test("a batch over the count cap: 400, nothing enqueued", async () => {
+  await stack.emulator.reset();
+  const r = await post({ events: Array.from({ length: 101 }, () => view()) });
+  assert.equal(r.status, 400);
+  assert.equal(r.json().error, "too_many_events");
+  assert.match(r.json().reason, /cap of 100/);
+  assert.deepEqual(await drain(), []);
+});
+
+test("the shopper's cookies and headers never reach Mindbox; the client IP is not taken from the client", async () => {
+  await stack.emulator.reset();
+  const event = view();
+  const r = await post(
+    { events: [event] },
+    {
+      headers: {
+        cookie: "session=shop-session-secret; mindboxDeviceUUID=not-a-uuid",
+        "x-customer-ip": "6.6.6.6",
+        "x-forwarded-for": "6.6.6.6",
+        "x-shop-header": "private",
+      },
+    },
+  );
+  assert.equal(r.status, 202, r.text);
+  const [req] = (await drain()).filter((q) => q.transactionId === event.id);
+  assert.equal(req.headers["x-customer-ip"], "127.0.0.1");
+  assert.equal(req.headers.cookie, undefined);
+  assert.equal(req.headers["x-forwarded-for"], undefined);
+  assert.equal(req.headers["x-shop-header"], undefined);
+  assert.match(req.deviceUUID, /^[0-9a-f-]{36}$/, "a malformed device cookie is replaced");
+});
+
 test("an origin not on ALLOWED_ORIGINS gets 403, nothing enqueued", async () => {
   await stack.emulator.reset();
   const r = await post({ events: [view()] }, { origin: "https://evil.example" });
