@@ -12,11 +12,15 @@
 //! The data path is: page call → [`event::Event`] → [`batch::Batch`] → collector → [`check`] →
 //! enrich → queue → Mindbox.
 
+pub mod backoff;
 pub mod batch;
 pub mod check;
 pub mod event;
+pub mod json;
 pub mod operation;
+pub mod payload;
 pub mod uuid;
+pub mod wire;
 
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 pub mod browser;

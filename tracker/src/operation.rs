@@ -7,6 +7,8 @@ pub const DEFAULT_OPERATIONS: &[&str] = &[
     "Website.ViewProduct",
     "Website.ViewCategory",
     "Website.SetCart",
+    "Website.AddToCart",
+    "Website.RemoveFromCart",
     "Website.SetWishList",
     "Website.ClearCart",
     "Website.AuthorizeCustomer",
