@@ -5,8 +5,8 @@
 // It keeps Mindbox's snippet contract: `window.mindbox(...)` calls made before the tracker is ready are
 // queued in `mindbox.queue` (the official snippet creates that queue too) and replayed in order once the
 // wasm module is ready. The collector defaults to the script's own directory; `data-collector`
-// overrides it. Nothing here throws into the page.
-import init, { Tracker } from "../pkg/mindbox_tracker.js";
+// overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
+import init, { start } from "../pkg/mindbox_tracker.js";
 
 (function () {
   var w = window;
@@ -26,9 +26,11 @@ import init, { Tracker } from "../pkg/mindbox_tracker.js";
     w.mindbox = stub;
   }
 
-  init({ module_or_path: base + "tracker.wasm" })
-    .then(function () {
-      var tracker = new Tracker(collector, endpointId);
+  var ready = init({ module_or_path: base + "tracker.wasm" }).then(function () {
+    return start(collector, endpointId);
+  });
+  ready
+    .then(function (tracker) {
       var mindbox = function (method, arg, extra) {
         try {
           tracker.call(String(method), arg, extra);
@@ -37,10 +39,21 @@ import init, { Tracker } from "../pkg/mindbox_tracker.js";
         }
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
-      mindbox.tracker = tracker;
+      // The QA API (www/qa.html): list, replay, export, import, flush.
+      mindbox.qa = {
+        list: function () { return tracker.qaList(); },
+        replay: function (ids) { return tracker.qaReplay(ids); },
+        exportJSON: function () { return tracker.qaExport(); },
+        importJSON: function (json) { return tracker.qaImport(json); },
+        flush: function () { return tracker.flush(); },
+      };
+      mindbox.deviceUUID = function () { return tracker.deviceUUID; };
       var queued = stub.queue;
       w.mindbox = mindbox;
       for (var i = 0; i < queued.length; i++) mindbox.apply(null, queued[i]);
+      try {
+        w.dispatchEvent(new Event("mindbox:ready"));
+      } catch (e) {}
     })
     .catch(function (e) {
       console.warn("mindbox: the tracker could not start; calls stay queued", e);
