@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, normalize, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
-import { randomUUID } from "node:crypto";
+import { randomUUID, createHmac } from "node:crypto";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -84,12 +84,31 @@ function startProcess(name, cmd, args, opts) {
   };
 }
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 
-/** Serves www/, with COLLECTOR_ORIGIN in pages replaced by the collector's URL. */
-function startShop(port, collectorUrl) {
+/** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
+export function ticket(id, secretKey, issued = new Date()) {
+  const time = issued.toISOString().slice(0, 19).replace("T", " ");
+  const msg = `ExternalIdentityAuthentication|websiteID|${id}|${time}`;
+  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
+}
+
+/**
+ * Serves www/, with COLLECTOR_ORIGIN in pages replaced by the collector's URL, and plays the shop's
+ * backend at POST /api/login (a session with a Mindbox authentication ticket).
+ */
+function startShop(port, collectorUrl, secretKey) {
   const www = join(ROOT, "www");
   const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/api/login") {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        const userId = String(JSON.parse(body || "{}").userId || "u1");
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ userId, ticket: ticket(userId, secretKey) }));
+      });
+      return;
+    }
     let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (path.endsWith("/")) path += "index.html";
     const file = normalize(join(www, path));
@@ -147,42 +166,47 @@ export async function startStack(options = {}) {
       ALLOWED_ORIGINS: env.ALLOWED_ORIGINS || shopUrl,
       ...(options.vars || {}),
     };
-    const collector = startProcess(
-      "collector",
-      join(ROOT, "node_modules/.bin/wrangler"),
-      [
-        "dev",
-        "--ip", "127.0.0.1",
-        "--port", String(collectorPort),
-        "--inspector-port", String(await freePort()),
-        "--env-file", secrets,
-        "--show-interactive-dev-session=false",
-        "--persist-to", join(dirname(secrets), "state"),
-        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      ],
-      {
-        cwd: join(ROOT, "edge-collector"),
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: "false",
-          WRANGLER_SEND_ERROR_REPORTS: "false",
-          CLOUDFLARE_CF_FETCH_ENABLED: "false",
-          NO_UPDATE_NOTIFIER: "1",
-          CI: "true",
+    const inspectorPort = await freePort();
+    const launchCollector = async () => {
+      const proc = startProcess(
+        "collector",
+        join(ROOT, "node_modules/.bin/wrangler"),
+        [
+          "dev",
+          "--ip", "127.0.0.1",
+          "--port", String(collectorPort),
+          "--inspector-port", String(inspectorPort),
+          "--env-file", secrets,
+          "--show-interactive-dev-session=false",
+          "--persist-to", join(dirname(secrets), "state"),
+          ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+        ],
+        {
+          cwd: join(ROOT, "edge-collector"),
+          env: {
+            ...process.env,
+            WRANGLER_SEND_METRICS: "false",
+            WRANGLER_SEND_ERROR_REPORTS: "false",
+            CLOUDFLARE_CF_FETCH_ENABLED: "false",
+            NO_UPDATE_NOTIFIER: "1",
+            CI: "true",
+          },
+          echo,
         },
-        echo,
-      },
-    );
-    procs.push(collector);
-    await waitFor(
-      "the collector to answer /v1/health",
-      async () => {
-        if (collector.child.exitCode !== null) throw new Error(`wrangler exited:\n${collector.log()}`);
-        return (await fetch(`${collectorUrl}/v1/health`)).ok;
-      },
-      { timeoutMs: 60000, intervalMs: 200 },
-    );
-    shop = await startShop(shopPort, collectorUrl);
+      );
+      procs.push(proc);
+      await waitFor(
+        "the collector to answer /v1/health",
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`wrangler exited:\n${proc.log()}`);
+          return (await fetch(`${collectorUrl}/v1/health`)).ok;
+        },
+        { timeoutMs: 60000, intervalMs: 200 },
+      );
+      return proc;
+    };
+    let collector = await launchCollector();
+    shop = await startShop(shopPort, collectorUrl, secretKey);
 
     const control = async (path, body) => {
       const res = await fetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
@@ -236,7 +260,15 @@ export async function startStack(options = {}) {
         });
       },
       logs: () => procs.map((p) => p.log()).join("\n"),
-      collectorLog: () => collector.log(),
+      collectorLog: () => procs.filter((p) => p.child.spawnfile.endsWith("wrangler")).map((p) => p.log()).join("\n"),
+      /** Stops the collector (the emulator and shop stay up): "the collector is down". */
+      stopCollector: async () => {
+        await collector.stop();
+      },
+      /** Starts it again on the same port. */
+      startCollector: async () => {
+        collector = await launchCollector();
+      },
       stop,
     };
   } catch (e) {
@@ -257,7 +289,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
   });
   console.log(`
 Mindbox Edge demo is running:
-  demo shop        ${stack.shopUrl}/
+  demo shop        ${stack.shopUrl}/          (QA page: ${stack.shopUrl}/qa.html)
   collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js)
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
 Press Ctrl-C to stop.`);

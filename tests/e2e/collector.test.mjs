@@ -5,8 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createHmac } from "node:crypto";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, ticket as signTicket } from "../stack.mjs";
 
 let stack;
 const seen = []; // every response body and header block the tests received, for the secret-key check
@@ -181,11 +180,7 @@ test("a preflight from an allowed origin is answered with credentials; others ge
 });
 
 /** A Mindbox authentication ticket, as a shop's backend makes it. */
-function ticket(id, { key = stack.secretKey, issued = new Date() } = {}) {
-  const time = issued.toISOString().slice(0, 19).replace("T", " ");
-  const msg = `ExternalIdentityAuthentication|websiteID|${id}|${time}`;
-  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", key).update(msg).digest("hex")}`;
-}
+const ticket = (id, { key = stack.secretKey, issued = new Date() } = {}) => signTicket(id, key, issued);
 
 const authorize = (customer) => ({ id: randomUUID(), operation: "Website.AuthorizeCustomer", data: { customer } });
 

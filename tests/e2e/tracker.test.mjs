@@ -1,7 +1,7 @@
-// End to end in a real browser: Debian's Chromium (driven by playwright-core) opens the demo shop, whose
-// one script tag loads the tracker from the collector in local workerd; the Mindbox emulator must then
-// hold exactly the event the page made.
-import { test, before, after } from "node:test";
+// End to end in a real browser: Debian's Chromium (driven by playwright-core) opens the demo shop,
+// whose one script tag loads the tracker from the collector in local workerd; the Mindbox emulator must
+// then hold every event exactly once, counted by transactionId.
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { startStack, waitFor } from "../stack.mjs";
@@ -32,63 +32,278 @@ after(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-test("the demo product page delivers exactly one Website.ViewProduct to Mindbox", async () => {
+beforeEach(async () => {
   await stack.emulator.reset();
-  const context = await browser.newContext();
+});
+
+/** Opens a page of the shop and waits until the tracker has started. */
+async function open(context, path) {
   const page = await context.newPage();
-  const consoleErrors = [];
-  page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && consoleErrors.push(m.text()));
+  await page.goto(`${stack.shopUrl}${path}`);
+  await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+  return page;
+}
+
+/** Accepted requests, waiting until there are at least `n`, then checking nothing more is queued. */
+async function delivered(n, { timeoutMs = 30000 } = {}) {
+  await waitFor(`${n} events at the emulator`, async () => (await stack.emulator.count()).accepted >= n, { timeoutMs });
+  return (await stack.drain()).filter((q) => !q.body?.sentinel);
+}
+
+function exactlyOnce(requests) {
+  const ids = requests.map((q) => q.transactionId);
+  assert.equal(new Set(ids).size, ids.length, `a transactionId arrived twice: ${ids}`);
+}
+
+test("the product page delivers exactly one Website.ViewProduct with the page's device id", async () => {
+  const context = await browser.newContext();
   const batches = [];
-  page.on("request", (r) => {
-    if (r.url() === `${stack.collectorUrl}/v1/events`) batches.push(JSON.parse(r.postData()));
-  });
-
-  await page.goto(`${stack.shopUrl}/`);
-  await page.waitForFunction(() => document.getElementById("status").textContent !== "sending…");
-  assert.equal(await page.textContent("#status"), "sent", consoleErrors.join("\n"));
-
-  const [req] = await waitFor("the event at the emulator", async () => {
-    const reqs = await stack.emulator.requests();
-    return reqs.length ? reqs : null;
-  });
+  context.on("request", (r) => r.url() === `${stack.collectorUrl}/v1/events` && batches.push(JSON.parse(r.postData())));
+  const page = await open(context, "/product.html?id=123");
+  await page.waitForFunction(() => document.getElementById("status").textContent.endsWith("sent"));
+  const [req] = await delivered(1);
   const cookie = (await context.cookies(stack.shopUrl)).find((c) => c.name === "mindboxDeviceUUID");
-  assert.ok(cookie, "the page has a mindboxDeviceUUID cookie");
   assert.match(cookie.value, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-
-  assert.equal(batches.length, 1, "one batch sent");
-  assert.equal(batches[0].events.length, 1);
-  const event = batches[0].events[0];
-
+  assert.equal(await page.evaluate(() => localStorage.getItem("mindboxDeviceUUID")), cookie.value);
+  const event = batches.flatMap((b) => b.events).find((e) => e.operation === "Website.ViewProduct");
   assert.equal(req.operation, "Website.ViewProduct");
   assert.equal(req.endpointId, stack.endpointId);
   assert.equal(req.deviceUUID, cookie.value);
   assert.equal(req.transactionId, event.id);
   assert.equal(req.headers.authorization, `SecretKey ${stack.secretKey}`);
-  assert.deepEqual(req.body, { viewProduct: { product: { ids: { website: "123" } } } });
-
-  // Exactly one, even counting anything still on the queue.
-  const delivered = await stack.drain();
-  assert.deepEqual(delivered.map((q) => q.transactionId), [event.id]);
+  assert.deepEqual(req.body, { viewProduct: { product: { ids: { website: "123" } }, price: 4990 } });
   await context.close();
 });
 
-test("the secret key is in nothing the browser received", async () => {
+test("every page of the demo shop sends its event kind with the Mindbox payload shape", async () => {
+  const context = await browser.newContext();
+  let page = await open(context, "/category.html?id=42");
+  await page.goto(`${stack.shopUrl}/product.html?id=124`);
+  await page.click("#add");
+  await page.click("#wish");
+  await page.goto(`${stack.shopUrl}/cart.html`);
+  await page.click("#clear");
+  await page.goto(`${stack.shopUrl}/login.html`);
+  await page.click("#login button");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("authorize"));
+  await page.click("#register button");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("register"));
+  await page.goto(`${stack.shopUrl}/profile.html`);
+  await page.waitForFunction(() => document.getElementById("points").textContent !== "—");
+  assert.equal(await page.textContent("#points"), "Main: 100 доступно из 150");
+  await page.click("#edit button");
+  await page.goto(`${stack.shopUrl}/`);
+  await page.fill("#subscribe input", "fan@example.com");
+  await page.click("#subscribe button");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("subscribe"));
+  const all = await delivered(10);
+  assert.equal(all.filter((q) => q.path === "/v3/operations/sync").length, 1, "the points page's balance call");
+  const reqs = all.filter((q) => q.path === "/v3/operations/async");
+  exactlyOnce(reqs);
+  assert.equal(reqs.length, 9, reqs.map((q) => q.operation).join());
+  const by = (op) => reqs.filter((q) => q.operation === op).map((q) => q.body);
+  assert.deepEqual(by("Website.ViewCategory"), [{ viewProductCategory: { productCategory: { ids: { website: "42" } } } }]);
+  assert.deepEqual(by("Website.ViewProduct"), [{ viewProduct: { product: { ids: { website: "124" } }, price: 3990 } }]);
+  assert.deepEqual(by("Website.SetCart"), [{ productList: [{ product: { ids: { website: "124" } }, count: 1, pricePerItem: 3990 }] }]);
+  assert.deepEqual(by("Website.SetWishList"), [{ productList: [{ product: { ids: { website: "124" } }, count: 1, pricePerItem: 3990 }] }]);
+  assert.deepEqual(by("Website.ClearCart"), [{}]);
+  const [auth] = by("Website.AuthorizeCustomer");
+  assert.deepEqual(auth.customer.ids, { websiteID: "u1" });
+  assert.match(auth.customer.authenticationTicket, /^[0-9a-f]+\|[0-9a-f]{128}$/);
+  const [reg] = by("Website.RegisterCustomer");
+  assert.equal(reg.customer.email, "u2@example.com");
+  assert.deepEqual(reg.customer.subscriptions, [{ pointOfContact: "Email", isSubscribed: true }]);
+  assert.equal(by("Website.EditCustomer")[0].customer.firstName, "Анна");
+  assert.deepEqual(by("Website.SubscribeCustomer"), [
+    { customer: { email: "fan@example.com", subscriptions: [{ pointOfContact: "Email", isSubscribed: true }] } },
+  ]);
+  await context.close();
+});
+
+test("the official snippet with calls queued before load keeps working, in order", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const bodies = [];
-  page.on("response", async (r) => {
-    try {
-      bodies.push(JSON.stringify(await r.allHeaders()), (await r.body()).toString("latin1"));
-    } catch {
-      // Redirects and aborted responses have no body.
-    }
-  });
-  await page.goto(`${stack.shopUrl}/`);
+  const sent = [];
+  page.on("request", (r) => r.url() === `${stack.collectorUrl}/v1/events` && sent.push(...JSON.parse(r.postData()).events));
+  await page.goto(`${stack.shopUrl}/snippet.html`);
   await page.waitForFunction(() => document.getElementById("status").textContent === "sent");
-  await waitFor("the collector's answer", () => bodies.some((b) => b.includes('"results"')));
-  const all = bodies.join("\n");
-  assert.ok(all.includes("tracker"), "the tracker files were captured");
-  assert.ok(!all.includes(stack.secretKey));
+  const reqs = await delivered(2);
+  assert.deepEqual(sent.map((e) => e.operation), ["Website.ViewProduct", "Website.ViewCategory"], "replayed in call order");
+  assert.deepEqual(reqs.map((q) => q.operation).sort(), ["Website.ViewCategory", "Website.ViewProduct"]);
+  const device = await page.evaluate(() => window.snippetDevice);
+  assert.equal(reqs[0].deviceUUID, device);
+  await context.close();
+});
+
+test("bad arguments are reported once on the console and nothing is sent", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/snippet.html");
+  await delivered(2);
+  await stack.emulator.reset();
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  await page.evaluate(() => {
+    mindbox("viewProduct", {});
+    mindbox("viewProduct", {});
+    mindbox("setCart", [{ productId: "1", count: -1 }]);
+    mindbox("async", { operation: "not an operation" });
+    mindbox("noSuchMethod", {});
+  });
+  await waitFor("the console warnings", () => warnings.length >= 4);
+  assert.equal(warnings.filter((w) => w.includes("viewProduct")).length, 1, warnings.join("\n"));
+  assert.ok(warnings.some((w) => w.includes("count: expected a positive number")), warnings.join("\n"));
+  assert.ok(warnings.some((w) => w.includes("noSuchMethod")));
+  assert.deepEqual(await stack.drain(), []);
+  await context.close();
+});
+
+test("the collector is down while the shopper browses: everything arrives once it is back", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  await stack.stopCollector();
+  try {
+    for (const id of ["123", "124", "200"]) {
+      await page.goto(`${stack.shopUrl}/product.html?id=${id}`);
+      // The tracker is served by the collector too: while it is down, the page reuses the cached copy.
+      await page.waitForFunction(() => window.mindbox && window.mindbox.qa).catch(() => {});
+    }
+  } finally {
+    await stack.startCollector();
+  }
+  // A later page load (the script is back) sends what earlier pages left in the outbox.
+  await page.goto(`${stack.shopUrl}/category.html?id=43`);
+  const reqs = await delivered(4, { timeoutMs: 60000 });
+  exactlyOnce(reqs);
+  const products = reqs.filter((q) => q.operation === "Website.ViewProduct").map((q) => q.body.viewProduct.product.ids.website);
+  assert.deepEqual(products.sort(), ["123", "124", "200"]);
+  await context.close();
+});
+
+test("offline and back online: the online event sends the outbox", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  await context.setOffline(true);
+  await page.evaluate(() => {
+    mindbox("viewProduct", { productId: "123" });
+    mindbox("viewCategory", { categoryId: "42" });
+  });
+  await page.waitForFunction(async () => (await mindbox.qa.list()).events.some((e) => e.attempts > 0));
+  assert.equal((await stack.emulator.count()).accepted, 0);
+  await context.setOffline(false);
+  const reqs = await delivered(2);
+  exactlyOnce(reqs);
+  assert.deepEqual(reqs.map((q) => q.operation).sort(), ["Website.ViewCategory", "Website.ViewProduct"]);
+  await context.close();
+});
+
+test("the tab is closed right after an event: delivered exactly once", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  const marker = `closed-${Date.now()}`;
+  await page.evaluate((m) => mindbox("viewProduct", { productId: m }), marker);
+  await page.close({ runBeforeUnload: true });
+  const reqs = await delivered(1);
+  // A later visit finds the event still in the outbox (a beacon gets no answer) and resends it:
+  // Mindbox sees the same transactionId and does not count it again.
+  const again = await open(context, "/index.html");
+  await again.waitForFunction(async () => (await mindbox.qa.list()).events.every((e) => e.state !== "pending"));
+  const all = (await stack.drain()).filter((q) => q.body?.viewProduct?.product?.ids?.website === marker);
+  assert.equal(all.length, 1, JSON.stringify(reqs));
+  await context.close();
+});
+
+test("three tabs emit at once: one tab sends, every event arrives exactly once", async () => {
+  const context = await browser.newContext();
+  const senders = new Set();
+  const pages = [];
+  for (let i = 0; i < 3; i++) {
+    const p = await open(context, "/index.html");
+    p.on("request", (r) => r.url() === `${stack.collectorUrl}/v1/events` && senders.add(i));
+    pages.push(p);
+  }
+  await Promise.all(
+    pages.map((p, i) =>
+      p.evaluate((i) => {
+        for (let n = 0; n < 5; n++) mindbox("viewProduct", { productId: `tab${i}-${n}` });
+      }, i),
+    ),
+  );
+  const reqs = await delivered(15);
+  exactlyOnce(reqs);
+  assert.equal(reqs.length, 15);
+  assert.equal(senders.size, 1, `tabs that sent: ${[...senders]}`);
+  await context.close();
+});
+
+test("IndexedDB unavailable: the tracker keeps working from memory", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    Object.defineProperty(window, "indexedDB", {
+      get() {
+        throw new DOMException("IndexedDB is disabled", "InvalidStateError");
+      },
+    });
+  });
+  const errors = [];
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${stack.shopUrl}/product.html?id=200`);
+  await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+  assert.equal((await page.evaluate(() => mindbox.qa.list())).storage, "memory");
+  const reqs = await delivered(1);
+  assert.equal(reqs[0].body.viewProduct.product.ids.website, "200");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("consent withdrawn: nothing is collected and the outbox is cleared; granted again: collection resumes", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  await context.setOffline(true);
+  await page.evaluate(() => mindbox("viewProduct", { productId: "kept-offline" }));
+  await page.waitForFunction(async () => (await mindbox.qa.list()).events.length === 1);
+  await page.evaluate(() => mindbox("consent", false));
+  await page.waitForFunction(async () => (await mindbox.qa.list()).events.length === 0);
+  await page.evaluate(() => mindbox("viewProduct", { productId: "not-collected" }));
+  await context.setOffline(false);
+  await page.evaluate(() => mindbox("consent", true));
+  await page.evaluate(() => mindbox("viewProduct", { productId: "after-consent" }));
+  const reqs = await delivered(1);
+  assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website), ["after-consent"]);
+  await context.close();
+});
+
+test("QA page: events appear live, replay sends them again, export and import round-trip", async () => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const qa = await open(context, "/qa.html");
+  const shopPage = await open(context, "/product.html?id=123");
+  await delivered(1);
+  await qa.bringToFront();
+  const row = qa.locator('tr[data-operation="Website.ViewProduct"][data-state="sent"]');
+  await row.first().waitFor();
+  const id = await row.first().getAttribute("data-id");
+  await row.first().locator("button.replay").click();
+  await qa.waitForFunction(() => document.getElementById("status").textContent === "replayed 1");
+  const reqs = await delivered(2);
+  exactlyOnce(reqs);
+  assert.notEqual(reqs[1].transactionId, id, "a replay is a new transaction");
+  assert.deepEqual(reqs[1].body, reqs[0].body);
+  // Filters.
+  await qa.selectOption("#state", "rejected");
+  assert.equal(await qa.locator("#events tr").count(), 0);
+  await qa.selectOption("#state", "");
+  // Export, then import on "another machine" (a fresh browser context).
+  const download = qa.waitForEvent("download");
+  await qa.click("#export");
+  const file = await (await download).path();
+  const exported = JSON.parse(await qa.inputValue("#json"));
+  assert.ok(exported.some((e) => e.id === id));
+  const other = await browser.newContext();
+  const qa2 = await open(other, "/qa.html");
+  await qa2.setInputFiles("#import-file", file);
+  await qa2.waitForFunction((n) => document.getElementById("status").textContent === `imported ${n}`, exported.length);
+  await qa2.locator(`tr[data-id="${id}"]`).waitFor();
+  await shopPage.close();
+  await other.close();
   await context.close();
 });

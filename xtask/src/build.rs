@@ -68,7 +68,13 @@ pub fn tracker() -> Result<(), String> {
             "--log-override:empty-import-meta=silent",
             "--outfile=tracker/dist/tracker.js",
         ],
+    )?;
+    std::fs::copy(
+        root().join("tracker/js/mindbox.d.ts"),
+        dist.join("mindbox.d.ts"),
     )
+    .map(|_| ())
+    .map_err(|e| format!("copying mindbox.d.ts: {e}"))
 }
 
 /// `edge-collector/build/` through worker-build, with wasm-bindgen, wasm-opt and esbuild from this

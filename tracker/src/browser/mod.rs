@@ -47,6 +47,7 @@ pub(crate) struct Inner {
     callbacks: RefCell<Vec<(String, JsValue, JsValue)>>,
     send: sender::State,
     warned: RefCell<Vec<String>>,
+    last_at: Cell<f64>,
 }
 
 /// The tracker behind `window.mindbox`.
@@ -76,6 +77,7 @@ pub async fn start(collector: String, endpoint_id: Option<String>) -> Tracker {
         callbacks: RefCell::new(Vec::new()),
         send: sender::State::default(),
         warned: RefCell::new(Vec::new()),
+        last_at: Cell::new(0.0),
     });
     sender::install(&inner);
     Tracker { inner }
@@ -270,7 +272,10 @@ impl Inner {
         if !self.consent.get() {
             return;
         }
-        let record = Record::new(device::new_uuid(), operation, js::now(), data);
+        // Strictly increasing within the tab, so events made in the same millisecond keep call order.
+        let at = js::now().max(self.last_at.get() + 0.001);
+        self.last_at.set(at);
+        let record = Record::new(device::new_uuid(), operation, at, data);
         if on_success.is_function() || on_error.is_function() {
             self.callbacks
                 .borrow_mut()

@@ -30,6 +30,8 @@ use crate::{backoff, wire};
 /// The sender's state in this tab.
 #[derive(Default)]
 pub struct State {
+    /// Events of a POST not yet answered; a beacon leaves them to their keepalive request.
+    in_flight: std::cell::RefCell<Vec<String>>,
     failures: Cell<u32>,
     next_try_at: Cell<f64>,
     flushing: Cell<bool>,
@@ -177,7 +179,10 @@ async fn send_all(inner: &Rc<Inner>, pending: Vec<Record>) -> bool {
     for range in batches {
         let body = wire::batch_body(&inner.device.borrow(), &jsons[range.clone()]);
         let batch = &pending[range];
-        match post(&url, &body).await {
+        *inner.send.in_flight.borrow_mut() = batch.iter().map(|r| r.id.clone()).collect();
+        let outcome = post(&url, &body).await;
+        inner.send.in_flight.borrow_mut().clear();
+        match outcome {
             Outcome::Answered { results, device } => {
                 if let Some(d) = device {
                     device::adopt(&d);
@@ -351,7 +356,14 @@ fn beacon(inner: &Rc<Inner>) {
     if !inner.consent.get() || !(is_leader(inner) || inner.outbox.storage() == "memory") {
         return;
     }
-    let own = inner.own.borrow().clone();
+    let in_flight = inner.send.in_flight.borrow().clone();
+    let own: Vec<Record> = inner
+        .own
+        .borrow()
+        .iter()
+        .filter(|r| !in_flight.contains(&r.id))
+        .cloned()
+        .collect();
     if own.is_empty() {
         return;
     }
