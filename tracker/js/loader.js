@@ -40,12 +40,15 @@ import init, { start } from "../pkg/mindbox_tracker.js";
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
       // The QA API (www/qa.html): list, replay, export, import, flush.
+      var qa = function (command) {
+        return function (arg) { return tracker.qa(command, arg); };
+      };
       mindbox.qa = {
-        list: function () { return tracker.qaList(); },
-        replay: function (ids) { return tracker.qaReplay(ids); },
-        exportJSON: function () { return tracker.qaExport(); },
-        importJSON: function (json) { return tracker.qaImport(json); },
-        flush: function () { return tracker.flush(); },
+        list: qa("list"),
+        replay: qa("replay"),
+        exportJSON: qa("export"),
+        importJSON: qa("import"),
+        flush: qa("flush"),
       };
       mindbox.deviceUUID = function () { return tracker.deviceUUID; };
       var queued = stub.queue;

@@ -87,6 +87,7 @@ pub fn bench() -> Result<(), String> {
             "check_bench",
         ],
     )?;
+    run("node", &["tests/bench/tracker.mjs", "1000"])?;
     run("node", &["tests/bench/collector.mjs", "200", "8"])
 }
 

@@ -120,36 +120,32 @@ impl Tracker {
         self.inner.endpoint_id.borrow().clone()
     }
 
-    /// QA: the outbox and history with states, payloads and errors.
-    #[wasm_bindgen(js_name = qaList)]
-    pub async fn qa_list(&self) -> JsValue {
-        qa::list(&self.inner).await
-    }
-
-    /// QA: sends copies (new ids) of the given events again; resolves to how many.
-    #[wasm_bindgen(js_name = qaReplay)]
-    pub async fn qa_replay(&self, ids: Vec<String>) -> u32 {
-        qa::replay(&self.inner, ids).await
-    }
-
-    /// QA: every record as JSON text.
-    #[wasm_bindgen(js_name = qaExport)]
-    pub async fn qa_export(&self) -> String {
-        qa::export(&self.inner).await
-    }
-
-    /// QA: adds records exported elsewhere to this browser's history; resolves to how many.
-    #[wasm_bindgen(js_name = qaImport)]
-    pub async fn qa_import(&self, json: String) -> u32 {
-        qa::import(&self.inner, &json).await
-    }
-
-    /// Sends what is pending now (if this tab is the sender); resolves when done.
-    pub async fn flush(&self) {
-        sender::flush(self.inner.clone()).await;
+    /// The QA API in one entry point (one async export keeps the wasm small):
+    /// `"list"` → `{storage, sender, evicted, events}`; `"replay"` (ids) → how many were replayed;
+    /// `"export"` → JSON text; `"import"` (JSON text) → how many were new; `"flush"` → sends now.
+    pub async fn qa(&self, command: String, arg: JsValue) -> JsValue {
+        let inner = &self.inner;
+        match command.as_str() {
+            "list" => qa::list(inner).await,
+            "replay" => {
+                let ids = js_sys::Array::from(&arg)
+                    .iter()
+                    .filter_map(|v| v.as_string())
+                    .collect();
+                qa::replay(inner, ids).await.into()
+            }
+            "export" => qa::export(inner).await.into(),
+            "import" => qa::import(inner, &arg.as_string().unwrap_or_default())
+                .await
+                .into(),
+            "flush" => {
+                sender::flush(inner.clone()).await;
+                JsValue::UNDEFINED
+            }
+            _ => JsValue::UNDEFINED,
+        }
     }
 }
-
 impl Inner {
     pub(crate) fn warn_once(&self, msg: &str) {
         let mut warned = self.warned.borrow_mut();

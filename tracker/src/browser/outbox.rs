@@ -148,8 +148,16 @@ pub struct Outbox {
     mem_evicted: Cell<u32>,
 }
 
-fn sort_by_time(v: &mut [Record]) {
-    v.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+/// Oldest first. An insertion sort: lists are small (≤ a few thousand, mostly in order already) and
+/// it is a fraction of the size of the standard library's sorts in the wasm.
+pub fn sort_by_time(v: &mut [Record]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1].created_at > v[j].created_at {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 fn records(v: JsValue) -> Vec<Record> {

@@ -14,7 +14,8 @@ use std::rc::Rc;
 pub async fn list(inner: &Rc<Inner>) -> JsValue {
     let mut all = inner.outbox.pending().await;
     all.extend(inner.outbox.history().await);
-    all.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+    super::outbox::sort_by_time(&mut all);
+    all.reverse();
     let events: Array = all
         .iter()
         .map(|r| {
