@@ -52,6 +52,15 @@ try {
     if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
   };
+  /** Sends every body with `CONCURRENCY` senders; resolves when all were answered 202. */
+  const sendAll = async (bodies) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < bodies.length) await send(bodies[next++]);
+      }),
+    );
+  };
   // Warm up (JIT, wasm instantiation, Durable Objects).
   for (let i = 0; i < 5; i++) await send(batch());
   await waitFor("warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
@@ -64,12 +73,7 @@ try {
     const bodies = Array.from({ length: BATCHES }, batch);
     const c0 = workerdCpuMs();
     const t = performance.now();
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (i < bodies.length) await send(bodies[i++]);
-      }),
-    );
+    await sendAll(bodies);
     const ms = performance.now() - t;
     const c = workerdCpuMs() - c0;
     console.log(`accept path:           ${(c / BATCHES).toFixed(1)} ms workerd CPU per 50-event batch, ${Math.round((BATCHES * PER_BATCH) / (ms / 1000))} events/s accepted`);
@@ -84,12 +88,7 @@ try {
   const bodies = Array.from({ length: BATCHES }, batch);
   const cpu0 = workerdCpuMs();
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) await send(bodies[next++]);
-    }),
-  );
+  await sendAll(bodies);
   const tAccepted = performance.now();
   const total = BATCHES * PER_BATCH;
   await waitFor("every event at the emulator", async () => (await stack.emulator.count()).accepted >= total, {

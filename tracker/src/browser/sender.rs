@@ -13,6 +13,7 @@
 //!   transactionId) makes the resend harmless.
 
 use std::cell::Cell;
+use std::ops::Range;
 use std::rc::Rc;
 
 use js_sys::Array;
@@ -155,14 +156,29 @@ pub async fn flush(inner: Rc<Inner>) {
     s.flushing.set(false);
 }
 
-/// Sends `pending` in batches; false when a batch could not be sent (the next try is scheduled).
-async fn send_all(inner: &Rc<Inner>, pending: Vec<Record>) -> bool {
-    let jsons: Vec<String> = pending
+/// The records as batch bodies: `(records of the batch, body)`, and the indexes of records too big
+/// for any batch.
+fn batches(inner: &Inner, records: &[Record]) -> (Vec<(Range<usize>, String)>, Vec<usize>) {
+    let jsons: Vec<String> = records
         .iter()
         .map(|r| wire::event_json(&r.id, &r.operation, r.created_at as u64, &r.data))
         .collect();
     let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
-    let (batches, oversize) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
+    let (ranges, oversize) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
+    let device = inner.device.borrow();
+    let bodies = ranges
+        .into_iter()
+        .map(|r| {
+            let body = wire::batch_body(&device, &jsons[r.clone()]);
+            (r, body)
+        })
+        .collect();
+    (bodies, oversize)
+}
+
+/// Sends `pending` in batches; false when a batch could not be sent (the next try is scheduled).
+async fn send_all(inner: &Rc<Inner>, pending: Vec<Record>) -> bool {
+    let (batches, oversize) = batches(inner, &pending);
     if !oversize.is_empty() {
         let rejected: Vec<Record> = oversize
             .iter()
@@ -176,8 +192,7 @@ async fn send_all(inner: &Rc<Inner>, pending: Vec<Record>) -> bool {
         settle(inner, rejected).await;
     }
     let url = cat(&[&inner.collector, "v1/events"]);
-    for range in batches {
-        let body = wire::batch_body(&inner.device.borrow(), &jsons[range.clone()]);
+    for (range, body) in batches {
         let batch = &pending[range];
         *inner.send.in_flight.borrow_mut() = batch.iter().map(|r| r.id.clone()).collect();
         let outcome = post(&url, &body).await;
@@ -370,15 +385,8 @@ fn beacon(inner: &Rc<Inner>) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let jsons: Vec<String> = own
-        .iter()
-        .map(|r| wire::event_json(&r.id, &r.operation, r.created_at as u64, &r.data))
-        .collect();
-    let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
-    let (batches, _) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
     let url = cat(&[&inner.collector, "v1/events"]);
-    for range in batches {
-        let body = wire::batch_body(&inner.device.borrow(), &jsons[range]);
+    for (_, body) in batches(inner, &own).0 {
         let _ = window
             .navigator()
             .send_beacon_with_opt_str(&url, Some(&body));
