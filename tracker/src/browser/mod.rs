@@ -32,6 +32,10 @@ use outbox::{Outbox, Record};
 
 const CONSENT_KEY: &str = "mindboxEdgeConsent";
 
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Shared state of the tracker in this tab.
 pub(crate) struct Inner {
     collector: String,

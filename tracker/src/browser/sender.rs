@@ -204,18 +204,23 @@ async fn send_all(inner: &Rc<Inner>, pending: Vec<Record>) -> bool {
                     *inner.device.borrow_mut() = d;
                 }
                 inner.send.failures.set(0);
+                // Every event of the batch is settled by the answer; one the collector gave no
+                // result for is kept as rejected (visible to QA, replayable), never dropped.
                 let settled = batch
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, r)| {
+                    .map(|(i, r)| {
                         let res = results
                             .iter()
                             .find(|x| x.0.as_deref() == Some(r.id.as_str()))
-                            .or_else(|| results.get(i).filter(|x| x.0.is_none()))?;
-                        Some(match &res.1 {
-                            None => sent(r),
-                            Some(reason) => reject(r, reason),
-                        })
+                            .or_else(|| results.get(i).filter(|x| x.0.is_none()));
+                        match res {
+                            Some((_, None)) => sent(r),
+                            Some((_, Some(reason))) => reject(r, reason),
+                            None => {
+                                reject(r, "the collector's answer had no result for this event")
+                            }
+                        }
                     })
                     .collect();
                 settle(inner, settled).await;
