@@ -270,6 +270,8 @@ impl Inner {
         on_error: JsValue,
     ) {
         if !self.consent.get() {
+            // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
+            js::call1(&on_error, &"collection is off: consent was withdrawn".into());
             return;
         }
         // Strictly increasing within the tab, so events made in the same millisecond keep call order.
