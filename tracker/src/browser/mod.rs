@@ -271,7 +271,10 @@ impl Inner {
     ) {
         if !self.consent.get() {
             // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
-            js::call1(&on_error, &"collection is off: consent was withdrawn".into());
+            js::call1(
+                &on_error,
+                &"collection is off: consent was withdrawn".into(),
+            );
             return;
         }
         // Strictly increasing within the tab, so events made in the same millisecond keep call order.
