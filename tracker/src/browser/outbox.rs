@@ -285,9 +285,10 @@ impl Outbox {
         }
     }
 
-    /// Evicts the oldest pending events beyond `max_events` / `max_bytes`; returns how many.
-    pub async fn trim(&self, max_events: usize, max_bytes: usize) -> usize {
-        let all = self.pending().await;
+    /// Evicts the oldest pending events beyond `max_events` / `max_bytes`; returns the pending events
+    /// that remain, oldest first.
+    pub async fn trim(&self, max_events: usize, max_bytes: usize) -> Vec<Record> {
+        let mut all = self.pending().await;
         let mut bytes: usize = all.iter().map(Record::size).sum();
         let mut drop = 0;
         while drop < all.len() && (all.len() - drop > max_events || bytes > max_bytes) {
@@ -295,7 +296,7 @@ impl Outbox {
             drop += 1;
         }
         if drop == 0 {
-            return 0;
+            return all;
         }
         let victims: Vec<&str> = all[..drop].iter().map(|r| r.id.as_str()).collect();
         let before = self.mem.borrow().len();
@@ -308,7 +309,8 @@ impl Outbox {
         if let Some(db) = self.db() {
             let _ = evict(&db, &victims, (drop - from_mem) as u32).await;
         }
-        drop
+        all.drain(..drop);
+        all
     }
 
     /// Forgets everything (consent withdrawn).

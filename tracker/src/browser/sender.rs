@@ -144,8 +144,7 @@ pub async fn flush(inner: Rc<Inner>) {
     s.flushing.set(true);
     loop {
         s.again.set(false);
-        inner.outbox.trim(MAX_EVENTS, MAX_BYTES).await;
-        let pending = inner.outbox.pending().await;
+        let pending = inner.outbox.trim(MAX_EVENTS, MAX_BYTES).await;
         if pending.is_empty() || !send_all(&inner, pending).await {
             break;
         }
