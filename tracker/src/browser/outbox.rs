@@ -211,19 +211,19 @@ impl Outbox {
 
     /// Every pending event, oldest first.
     pub async fn pending(&self) -> Vec<Record> {
-        let mut all = self.mem.borrow().clone();
-        if let Some(db) = self.db() {
-            all.extend(get_all(&db, OUTBOX).await);
-        }
-        sort_by_time(&mut all);
-        all
+        self.read(&self.mem, OUTBOX).await
     }
 
     /// Sent and rejected events, oldest first.
     pub async fn history(&self) -> Vec<Record> {
-        let mut all = self.mem_history.borrow().clone();
+        self.read(&self.mem_history, HISTORY).await
+    }
+
+    /// The records of one store: those kept in memory plus those in IndexedDB, oldest first.
+    async fn read(&self, mem: &RefCell<Vec<Record>>, store: &str) -> Vec<Record> {
+        let mut all = mem.borrow().clone();
         if let Some(db) = self.db() {
-            all.extend(get_all(&db, HISTORY).await);
+            all.extend(get_all(&db, store).await);
         }
         sort_by_time(&mut all);
         all
