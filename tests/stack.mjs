@@ -264,6 +264,16 @@ export async function startStack(options = {}) {
       /** Stops the collector (the emulator and shop stay up): "the collector is down". */
       stopCollector: async () => {
         await collector.stop();
+        // workerd may outlive wrangler's node process by a moment: wait until nothing answers on
+        // the port, so a restart binds it afresh instead of racing a dying instance.
+        await waitFor("the collector's port to close", async () => {
+          try {
+            await fetch(`${collectorUrl}/v1/health`, { signal: AbortSignal.timeout(500) });
+            return false;
+          } catch {
+            return true;
+          }
+        });
       },
       /** Starts it again on the same port. */
       startCollector: async () => {

@@ -172,7 +172,11 @@ test("the collector is down while the shopper browses: everything arrives once i
   }
   // A later page load (the script is back) sends what earlier pages left in the outbox.
   await page.goto(`${stack.shopUrl}/category.html?id=43`);
-  const reqs = await delivered(4, { timeoutMs: 60000 });
+  await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+  const outbox = await page.evaluate(() => mindbox.qa.list());
+  const reqs = await delivered(4, { timeoutMs: 60000 }).catch((e) => {
+    throw new Error(`${e.message}; outbox: ${JSON.stringify(outbox.events.map((r) => [r.operation, r.state, r.lastError]))}`);
+  });
   exactlyOnce(reqs);
   const products = reqs.filter((q) => q.operation === "Website.ViewProduct").map((q) => q.body.viewProduct.product.ids.website);
   assert.deepEqual(products.sort(), ["123", "124", "200"]);
