@@ -6,7 +6,14 @@
 // queued in `mindbox.queue` (the official snippet creates that queue too) and replayed in order once the
 // wasm module is ready. The collector defaults to the script's own directory; `data-collector`
 // overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
-import init, { start } from "../pkg/mindbox_tracker.js";
+//
+// The tracker is two halves: the Rust half (tracker/src/browser, compiled to tracker.wasm) checks
+// calls, makes events and decides; this JS shell stores them (outbox.js), sends them (sender.js) and
+// serves QA (qa.js).
+import init, { Tracker } from "../pkg/mindbox_tracker.js";
+import { openOutbox } from "./outbox.js";
+import { Sender, call } from "./sender.js";
+import { qa } from "./qa.js";
 
 (function () {
   var w = window;
@@ -26,31 +33,29 @@ import init, { start } from "../pkg/mindbox_tracker.js";
     w.mindbox = stub;
   }
 
-  var ready = init({ module_or_path: base + "tracker.wasm" }).then(function () {
-    return start(collector, endpointId);
-  });
-  ready
-    .then(function (tracker) {
+  Promise.all([init({ module_or_path: base + "tracker.wasm" }), openOutbox(3000)])
+    .then(function (r) {
+      var core = new Tracker(endpointId);
+      var outbox = r[1];
+      var sender = Sender(core, outbox, collector);
       var mindbox = function (method, arg, extra) {
         try {
-          tracker.call(String(method), arg, extra);
+          method = String(method);
+          if (method === "sync") sender.sync(arg);
+          else if (method === "consent") sender.consent(arg);
+          else if (method === "helpers.getDeviceUUID")
+            call(typeof arg === "function" ? arg : extra, core.deviceUUID);
+          else {
+            var made = core.call(method, arg, extra);
+            if (made) sender.track(made);
+          }
         } catch (e) {
           console.warn("mindbox: internal error", e);
         }
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
-      // The QA API (www/qa.html): list, replay, export, import, flush.
-      var qa = function (command) {
-        return function (arg) { return tracker.qa(command, arg); };
-      };
-      mindbox.qa = {
-        list: qa("list"),
-        replay: qa("replay"),
-        exportJSON: qa("export"),
-        importJSON: qa("import"),
-        flush: qa("flush"),
-      };
-      mindbox.deviceUUID = function () { return tracker.deviceUUID; };
+      mindbox.qa = qa(core, outbox, sender);
+      mindbox.deviceUUID = function () { return core.deviceUUID; };
       var queued = stub.queue;
       w.mindbox = mindbox;
       for (var i = 0; i < queued.length; i++) mindbox.apply(null, queued[i]);

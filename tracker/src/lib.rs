@@ -18,6 +18,7 @@ pub mod check;
 pub mod event;
 pub mod json;
 pub mod operation;
+pub mod outbox;
 pub mod payload;
 pub mod uuid;
 pub mod wire;

@@ -1,113 +1,85 @@
-//! The browser layer: page calls in, batches to the collector out.
+//! The browser layer: page calls in, events and batches out, with the I/O done by a thin JS shell.
 //!
-//! Every event walks one pipeline, one module per step:
-//! page call ([`Tracker::call`], arguments read by `args`) → event ([`outbox::Record`], payload from
-//! [`crate::payload`]) → IndexedDB outbox ([`outbox`]) → batch ([`crate::wire`]) → collector
-//! (`sender`), with retries on the [`crate::backoff`] schedule, beacons on page hide, and one sending
-//! tab at a time (`leader`). `qa` lets QA inspect and replay the outbox.
+//! Every event walks one pipeline, one file per step:
+//! page call (`tracker/js/loader.js` → [`Tracker::call`], arguments read by `args`) → event
+//! ([`record`], payload from [`crate::payload`]) → IndexedDB outbox (`tracker/js/outbox.js`, bounds
+//! from [`crate::outbox`]) → batch ([`Tracker::batches`], wire format from [`crate::wire`]) →
+//! collector (`tracker/js/sender.js` posts; [`Tracker::answer`] reads the answer and picks the retry
+//! delay from [`crate::backoff`]).
 //!
-//! The JS loader (`tracker/js/loader.js`) keeps Mindbox's snippet contract — `window.mindbox(...)`
-//! queues calls until [`start`] resolves — then hands every call, queued ones first and in order, to
-//! [`Tracker::call`]. Nothing here throws into the page or makes it wait: bad arguments are reported
-//! once on the console with what was expected, and the call is dropped before it becomes an event.
+//! **Why the I/O is JS.** Everything that decides — argument checks, payloads, event ids, the wire
+//! format, batch splitting, what an answer means, retry delays, eviction, the device id — is Rust,
+//! and shares its model with the collector. IndexedDB, `fetch`, timers, listeners and the
+//! sending-tab lock are a few hundred lines of JS: written in Rust they were async state machines
+//! and promise glue that cost three times the bytes every shopper downloads (see the README's
+//! measurements). The exports here are synchronous; nothing here throws into the page or makes it
+//! wait. Bad arguments are reported once on the console with what was expected, and the call is
+//! dropped before it becomes an event.
 
 mod args;
+mod collector;
 pub mod device;
-mod idb;
 mod js;
-mod leader;
-pub mod outbox;
-mod qa;
-mod sender;
-mod timer;
+pub mod record;
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use crate::payload::{self, Kind};
-use js::{cat, get, warn};
-use outbox::{Outbox, Record};
-
-const CONSENT_KEY: &str = "mindboxEdgeConsent";
+use js::{cat, get, text, warn};
+use record::{Record, State};
 
 #[cfg(not(target_feature = "atomics"))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// Shared state of the tracker in this tab.
-pub(crate) struct Inner {
-    collector: String,
+/// The tracker's Rust half in this tab: the page's settings, the device id and the decisions.
+#[wasm_bindgen]
+pub struct Tracker {
     endpoint_id: RefCell<Option<String>>,
     /// `kind method → operation` overrides from `mindbox("create", {operations})`.
     operations: RefCell<Vec<(String, String)>>,
     device: RefCell<String>,
-    outbox: Outbox,
-    leader: RefCell<Option<leader::Leader>>,
-    consent: Cell<bool>,
-    /// This tab's events not yet settled, for beacons and callbacks.
-    own: RefCell<Vec<Record>>,
-    callbacks: RefCell<Vec<(String, JsValue, JsValue)>>,
-    send: sender::State,
     warned: RefCell<Vec<String>>,
     last_at: Cell<f64>,
 }
 
-/// The tracker behind `window.mindbox`.
-#[wasm_bindgen]
-pub struct Tracker {
-    inner: Rc<Inner>,
-}
-
-/// Starts the tracker: opens the outbox (IndexedDB, or memory), reads the device id, starts competing
-/// to be the sending tab and sends what earlier pages left. `collector` is the collector's base URL
-/// (ending in `/`).
-#[wasm_bindgen]
-pub async fn start(collector: String, endpoint_id: Option<String>) -> Tracker {
-    let consent = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .and_then(|s| s.get_item(CONSENT_KEY).ok().flatten())
-        .is_none_or(|v| v != "0");
-    let inner = Rc::new(Inner {
-        collector,
-        endpoint_id: RefCell::new(endpoint_id),
-        operations: RefCell::new(Vec::new()),
-        device: RefCell::new(device::ensure()),
-        outbox: Outbox::open().await,
-        leader: RefCell::new(None),
-        consent: Cell::new(consent),
-        own: RefCell::new(Vec::new()),
-        callbacks: RefCell::new(Vec::new()),
-        send: sender::State::default(),
-        warned: RefCell::new(Vec::new()),
-        last_at: Cell::new(0.0),
-    });
-    sender::install(&inner);
-    Tracker { inner }
-}
-
 #[wasm_bindgen]
 impl Tracker {
-    /// One `mindbox(method, arg, extra)` call from the page.
-    pub fn call(&self, method: &str, arg: JsValue, extra: JsValue) {
-        let inner = &self.inner;
+    /// Reads (or makes) the device id. `endpoint_id` comes from the script tag.
+    #[wasm_bindgen(constructor)]
+    pub fn new(endpoint_id: Option<String>) -> Tracker {
+        Tracker {
+            endpoint_id: RefCell::new(endpoint_id),
+            operations: RefCell::new(Vec::new()),
+            device: RefCell::new(device::ensure()),
+            warned: RefCell::new(Vec::new()),
+            last_at: Cell::new(0.0),
+        }
+    }
+
+    /// One `mindbox(method, arg, extra)` call from the page, other than `sync`, `consent` and
+    /// `helpers.*` (the JS shell answers those). Returns `[event, onSuccess, onError]` for a call that
+    /// makes an event, else `undefined`.
+    pub fn call(&self, method: &str, arg: JsValue, extra: JsValue) -> JsValue {
         match method {
-            "create" => inner.create(&arg),
-            "async" => inner.raw(&arg),
-            "sync" => sender::sync(inner, &arg),
-            "consent" => inner.set_consent(arg.as_bool().unwrap_or(true)),
-            "helpers.getDeviceUUID" => {
-                let cb = if arg.is_function() { arg } else { extra };
-                js::call1(&cb, &JsValue::from_str(&inner.device.borrow()));
+            "create" => {
+                self.create(&arg);
+                JsValue::UNDEFINED
             }
+            "async" => self.raw(&arg),
             other => match Kind::from_method(other) {
-                Some(kind) => inner.typed(kind, &arg, &extra),
-                None => inner.warn_once(&cat(&[
-                    "unknown method \"",
-                    other,
-                    "\"; see mindbox.d.ts for the calls this tracker takes",
-                ])),
+                Some(kind) => self.typed(kind, &arg, &extra),
+                None => {
+                    self.warn(&cat(&[
+                        "unknown method \"",
+                        other,
+                        "\"; see mindbox.d.ts for the calls this tracker takes",
+                    ]));
+                    JsValue::UNDEFINED
+                }
             },
         }
     }
@@ -115,43 +87,25 @@ impl Tracker {
     /// The device id in use.
     #[wasm_bindgen(getter, js_name = deviceUUID)]
     pub fn device_uuid(&self) -> String {
-        self.inner.device.borrow().clone()
+        self.device.borrow().clone()
     }
 
     /// The endpoint id the page declared with `mindbox("create", {endpointId})`, if any.
     #[wasm_bindgen(getter, js_name = endpointId)]
     pub fn endpoint_id(&self) -> Option<String> {
-        self.inner.endpoint_id.borrow().clone()
+        self.endpoint_id.borrow().clone()
     }
 
-    /// The QA API in one entry point (one async export keeps the wasm small):
-    /// `"list"` → `{storage, sender, evicted, events}`; `"replay"` (ids) → how many were replayed;
-    /// `"export"` → JSON text; `"import"` (JSON text) → how many were new; `"flush"` → sends now.
-    pub async fn qa(&self, command: String, arg: JsValue) -> JsValue {
-        let inner = &self.inner;
-        match command.as_str() {
-            "list" => qa::list(inner).await,
-            "replay" => {
-                let ids = js_sys::Array::from(&arg)
-                    .iter()
-                    .filter_map(|v| v.as_string())
-                    .collect();
-                qa::replay(inner, ids).await.into()
-            }
-            "export" => qa::export(inner).await.into(),
-            "import" => qa::import(inner, &arg.as_string().unwrap_or_default())
-                .await
-                .into(),
-            "flush" => {
-                sender::flush(inner.clone()).await;
-                JsValue::UNDEFINED
-            }
-            _ => JsValue::UNDEFINED,
+    /// Accepts the collector's device id as the truth (the server-set cookie outlives ours).
+    pub fn adopt(&self, id: JsValue) {
+        if let Some(id) = id.as_string().filter(|i| crate::uuid::is_canonical(i)) {
+            device::adopt(&id);
+            *self.device.borrow_mut() = id;
         }
     }
-}
-impl Inner {
-    pub(crate) fn warn_once(&self, msg: &str) {
+
+    /// `console.warn`s `msg` once per page.
+    pub fn warn(&self, msg: &str) {
         let mut warned = self.warned.borrow_mut();
         if !warned.iter().any(|w| w == msg) {
             warn(msg);
@@ -159,6 +113,72 @@ impl Inner {
         }
     }
 
+    /// Pending events (oldest first) as batches to post: see [`collector::batches`].
+    pub fn batches(&self, records: &Array) -> Array {
+        collector::batches(&self.device.borrow(), records)
+    }
+
+    /// What the collector's answer to a batch means: see [`collector::answer`].
+    pub fn answer(
+        &self,
+        records: &Array,
+        status: u16,
+        retry_after: Option<String>,
+        body: &str,
+        failures: u32,
+        url: &str,
+    ) -> JsValue {
+        collector::answer(records, status, retry_after, body, failures, url)
+    }
+
+    /// How many of the oldest pending events (oldest first) to evict to stay within the outbox's
+    /// bounds ([`crate::outbox`]).
+    pub fn evict(&self, records: &Array) -> usize {
+        let sizes: Vec<usize> = records
+            .iter()
+            .map(|r| {
+                text(&get(&r, "operation")).map_or(0, |s| s.len())
+                    + text(&get(&r, "data")).map_or(0, |s| s.len())
+            })
+            .collect();
+        crate::outbox::evict_count(&sizes, crate::outbox::MAX_EVENTS, crate::outbox::MAX_BYTES)
+    }
+
+    /// A QA replay of a stored event: a new pending event (new id: a replay is a new Mindbox
+    /// transaction) with the same operation and data, and `replayOf` naming the original.
+    pub fn replay(&self, original: &JsValue) -> JsValue {
+        match Record::from_js(original) {
+            Some(r) => {
+                let mut copy = Record::new(device::new_uuid(), r.operation, self.now(), r.data);
+                copy.replay_of = Some(r.id);
+                copy.to_js()
+            }
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// The records of a QA export (JSON text) that are well-formed, ready for the history: a pending
+    /// one becomes rejected "imported", so this browser sends it only when QA replays it.
+    pub fn imported(&self, json: &str) -> Array {
+        let parsed = js::parse(json);
+        let Some(arr) = parsed.dyn_ref::<Array>() else {
+            self.warn("qa import: expected the JSON array that export produced");
+            return Array::new();
+        };
+        arr.iter()
+            .filter_map(|v| Record::from_js(&v))
+            .map(|mut r| {
+                if r.state == State::Pending {
+                    r.state = State::Rejected;
+                    r.reason = Some("imported: replay to send it from this browser".into());
+                }
+                r.to_js()
+            })
+            .collect()
+    }
+}
+
+impl Tracker {
     fn create(&self, arg: &JsValue) {
         if let Some(id) = js::text(&get(arg, "endpointId")) {
             *self.endpoint_id.borrow_mut() = Some(id);
@@ -173,7 +193,7 @@ impl Inner {
                     {
                         self.operations.borrow_mut().push((k, op))
                     }
-                    _ => self.warn_once(&cat(&[
+                    _ => self.warn(&cat(&[
                         "create: operations.",
                         &k,
                         " must name a typed method and a Mindbox operation",
@@ -193,28 +213,17 @@ impl Inner {
             .unwrap_or_else(|| kind.default_operation().to_string())
     }
 
-    fn set_consent(self: &Rc<Self>, on: bool) {
-        self.consent.set(on);
-        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = s.set_item(CONSENT_KEY, if on { "1" } else { "0" });
-        }
-        if !on {
-            self.own.borrow_mut().clear();
-            let inner = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { inner.outbox.clear().await });
-        }
-    }
-
     /// `mindbox("async", {operation, data, onSuccess, onError})`.
-    fn raw(self: &Rc<Self>, arg: &JsValue) {
+    fn raw(&self, arg: &JsValue) -> JsValue {
         let Some(op) =
             js::text(&get(arg, "operation")).filter(|o| crate::operation::is_valid_name(o))
         else {
             let on_error = get(arg, "onError");
             js::call1(&on_error, &"invalid operation".into());
-            return self.warn_once(
+            self.warn(
                 "mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"",
             );
+            return JsValue::UNDEFINED;
         };
         let data = get(arg, "data");
         let text = if data.is_undefined() {
@@ -223,13 +232,14 @@ impl Inner {
             js::stringify_object(&data)
         };
         let Some(text) = text else {
-            return self.warn_once("mindbox(\"async\"): data must be a JSON object");
+            self.warn("mindbox(\"async\"): data must be a JSON object");
+            return JsValue::UNDEFINED;
         };
-        self.track(op, text, get(arg, "onSuccess"), get(arg, "onError"));
+        self.track(op, text, get(arg, "onSuccess"), get(arg, "onError"))
     }
 
     /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
-    fn typed(self: &Rc<Self>, kind: Kind, arg: &JsValue, extra: &JsValue) {
+    fn typed(&self, kind: Kind, arg: &JsValue, extra: &JsValue) -> JsValue {
         let built = match kind {
             Kind::ViewProduct => {
                 args::product(arg).and_then(|p| Ok(payload::view_product(&p, args::price(arg)?)))
@@ -255,66 +265,29 @@ impl Inner {
                     text,
                     get(cbs, "onSuccess"),
                     get(cbs, "onError"),
-                );
+                )
             }
-            Err(e) => self.warn_once(&cat(&["mindbox(\"", kind.method(), "\"): ", &e])),
+            Err(e) => {
+                self.warn(&cat(&["mindbox(\"", kind.method(), "\"): ", &e]));
+                JsValue::UNDEFINED
+            }
         }
     }
 
-    /// Makes the event, writes it to the outbox, then lets the sender take it.
-    fn track(
-        self: &Rc<Self>,
-        operation: String,
-        data: String,
-        on_success: JsValue,
-        on_error: JsValue,
-    ) {
-        if !self.consent.get() {
-            // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
-            js::call1(
-                &on_error,
-                &"collection is off: consent was withdrawn".into(),
-            );
-            return;
-        }
-        // Strictly increasing within the tab, so events made in the same millisecond keep call order.
+    /// Strictly increasing within the tab, so events made in the same millisecond keep call order.
+    fn now(&self) -> f64 {
         let at = js::now().max(self.last_at.get() + 0.001);
         self.last_at.set(at);
-        let record = Record::new(device::new_uuid(), operation, at, data);
-        if on_success.is_function() || on_error.is_function() {
-            self.callbacks
-                .borrow_mut()
-                .push((record.id.clone(), on_success, on_error));
-        }
-        self.own.borrow_mut().push(record.clone());
-        let inner = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            inner.outbox.add(record).await;
-            sender::kick(&inner, 0);
-        });
+        at
     }
 
-    /// Calls and forgets the page callbacks of settled events.
-    pub(crate) fn settled(&self, records: &[Record]) {
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        self.own
-            .borrow_mut()
-            .retain(|r| !ids.contains(&r.id.as_str()));
-        let fire: Vec<(String, JsValue, JsValue)> = {
-            let mut cbs = self.callbacks.borrow_mut();
-            let (fire, keep) = cbs
-                .drain(..)
-                .partition(|(id, _, _)| ids.contains(&id.as_str()));
-            *cbs = keep;
-            fire
-        };
-        for (id, ok, err) in fire {
-            if let Some(r) = records.iter().find(|r| r.id == id) {
-                match r.state {
-                    outbox::State::Sent => js::call1(&ok, &JsValue::UNDEFINED),
-                    _ => js::call1(&err, &r.reason.as_deref().unwrap_or("rejected").into()),
-                }
-            }
-        }
+    /// Makes the event: `[event, onSuccess, onError]` for the JS shell to store and send.
+    fn track(&self, operation: String, data: String, on_success: JsValue, on_error: JsValue) -> JsValue {
+        let record = Record::new(device::new_uuid(), operation, self.now(), data);
+        let out = Array::new();
+        out.push(&record.to_js());
+        out.push(&on_success);
+        out.push(&on_error);
+        out.into()
     }
 }

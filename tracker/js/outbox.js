@@ -1,0 +1,258 @@
+// The durable outbox: every event is written here before any attempt to send it, and leaves only when
+// the collector acknowledged it (to the bounded `sent` history) or rejected it (to the history as
+// `rejected`, with the reason).
+//
+// IndexedDB holds it, shared by all tabs of the shop. When IndexedDB is missing, blocked, throws
+// (`InvalidStateError` in private modes) or fails a write (quota), the event is kept in memory
+// instead and the tracker goes on: no storage error ever reaches the page. Records are the objects
+// the Rust side makes (tracker/src/browser/record.rs); which of them to evict is its decision too.
+
+var DB = "mindbox-edge";
+/** Pending events, keyed by event id. */
+var OUTBOX = "outbox";
+/** Sent (recent) and rejected events, keyed by event id. */
+var HISTORY = "history";
+/** Counters (`evicted`). */
+var META = "meta";
+/** Sent events kept for QA. */
+var MAX_SENT = 200;
+/** Rejected events kept. */
+var MAX_REJECTED = 500;
+
+/** Opens the outbox: IndexedDB (giving up after `ms`, e.g. when blocked), else memory. */
+export function openOutbox(ms) {
+  return new Promise(function (resolve) {
+    var done = false;
+    function finish(db) {
+      if (done) {
+        if (db) db.close();
+        return;
+      }
+      done = true;
+      resolve(new Outbox(db));
+    }
+    setTimeout(finish, ms || 3000);
+    try {
+      var r = indexedDB.open(DB, 1);
+      r.onupgradeneeded = function () {
+        var db = r.result;
+        db.createObjectStore(OUTBOX, { keyPath: "id" });
+        db.createObjectStore(HISTORY, { keyPath: "id" });
+        db.createObjectStore(META);
+      };
+      r.onsuccess = function () {
+        finish(r.result);
+      };
+      r.onerror = function () {
+        finish();
+      };
+    } catch (e) {
+      finish();
+    }
+  });
+}
+
+function byTime(a, b) {
+  return a.createdAt - b.createdAt;
+}
+
+function without(list, ids) {
+  return list.filter(function (r) {
+    return ids.indexOf(r.id) < 0;
+  });
+}
+
+/** Sent and rejected beyond their bounds, oldest first. */
+function overflow(history) {
+  var out = [];
+  [["sent", MAX_SENT], ["rejected", MAX_REJECTED]].forEach(function (b) {
+    var of = history.filter(function (r) {
+      return r.state === b[0];
+    });
+    out = out.concat(of.slice(0, Math.max(0, of.length - b[1])));
+  });
+  return out;
+}
+
+/** The outbox: IndexedDB when it works, memory for whatever it could not take. */
+export function Outbox(db) {
+  this.db = db || null;
+  this.mem = [];
+  this.memHistory = [];
+  this.memEvicted = 0;
+}
+
+Outbox.prototype = {
+  /** `"indexeddb"` or `"memory"`. */
+  get storage() {
+    return this.db ? "indexeddb" : "memory";
+  },
+
+  /**
+   * One transaction over `stores`: `fill` gets the object stores and may return a request; resolves
+   * with that request's result once the transaction has committed, rejects if it did not.
+   */
+  tx: function (stores, write, fill) {
+    var db = this.db;
+    return new Promise(function (resolve, reject) {
+      if (!db) return reject();
+      var t = db.transaction(stores, write ? "readwrite" : "readonly");
+      var req = fill.apply(null, stores.map(function (s) {
+        return t.objectStore(s);
+      }));
+      t.oncomplete = function () {
+        resolve(req && req.result);
+      };
+      t.onabort = t.onerror = function () {
+        reject(t.error);
+      };
+    });
+  },
+
+  /** Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory. */
+  add: function (records) {
+    var self = this;
+    return this.tx([OUTBOX], true, function (s) {
+      records.forEach(function (r) {
+        s.put(r);
+      });
+    }).catch(function () {
+      self.mem = self.mem.concat(records);
+    });
+  },
+
+  /** The records of one store: those kept in memory plus those in IndexedDB, oldest first. */
+  read: function (mem, store) {
+    return this.tx([store], false, function (s) {
+      return s.getAll();
+    })
+      .catch(function () {
+        return [];
+      })
+      .then(function (stored) {
+        return mem.concat(stored || []).sort(byTime);
+      });
+  },
+
+  /** Every pending event, oldest first. */
+  pending: function () {
+    return this.read(this.mem, OUTBOX);
+  },
+
+  /** Sent and rejected events, oldest first. */
+  history: function () {
+    return this.read(this.memHistory, HISTORY);
+  },
+
+  /** Pending and settled events, oldest first. */
+  all: function () {
+    var self = this;
+    return this.pending().then(function (p) {
+      return self.history().then(function (h) {
+        return p.concat(h).sort(byTime);
+      });
+    });
+  },
+
+  /** Events evicted so far because the outbox was full. */
+  evicted: function () {
+    var n = this.memEvicted;
+    return this.tx([META], false, function (s) {
+      return s.get("evicted");
+    })
+      .catch(function () {})
+      .then(function (stored) {
+        return n + (stored || 0);
+      });
+  },
+
+  /** Moves settled events (state `sent` or `rejected`) to the history, pruned to its bounds. */
+  settle: function (settled) {
+    var self = this;
+    var ids = settled.map(function (r) {
+      return r.id;
+    });
+    this.mem = without(this.mem, ids);
+    return this.tx([OUTBOX, HISTORY], true, function (o, h) {
+      settled.forEach(function (r) {
+        o.delete(r.id);
+        h.put(r);
+      });
+    }).then(
+      function () {
+        return self.history().then(function (history) {
+          var extra = overflow(history);
+          if (extra.length) {
+            return self
+              .tx([HISTORY], true, function (h) {
+                extra.forEach(function (r) {
+                  h.delete(r.id);
+                });
+              })
+              .catch(function () {});
+          }
+        });
+      },
+      function () {
+        var h = self.memHistory.concat(settled).sort(byTime);
+        self.memHistory = without(h, overflow(h).map(function (r) {
+          return r.id;
+        }));
+      }
+    );
+  },
+
+  /** Records a failed attempt on pending events. */
+  failed: function (batch, error) {
+    var self = this;
+    var stored = [];
+    batch.forEach(function (r) {
+      r.attempts = (r.attempts || 0) + 1;
+      r.lastError = error;
+      var m = self.mem.filter(function (x) {
+        return x.id === r.id;
+      })[0];
+      if (m) Object.assign(m, r);
+      else stored.push(r);
+    });
+    return this.tx([OUTBOX], true, function (s) {
+      stored.forEach(function (r) {
+        s.put(r);
+      });
+    }).catch(function () {});
+  },
+
+  /** Evicts these pending events and counts them. */
+  evict: function (victims) {
+    var self = this;
+    var ids = victims.map(function (r) {
+      return r.id;
+    });
+    var before = this.mem.length;
+    this.mem = without(this.mem, ids);
+    var fromMem = before - this.mem.length;
+    this.memEvicted += fromMem;
+    var fromDb = victims.length - fromMem;
+    if (!fromDb) return Promise.resolve();
+    return this.evicted().then(function (n) {
+      return self
+        .tx([OUTBOX, META], true, function (o, m) {
+          ids.forEach(function (id) {
+            o.delete(id);
+          });
+          m.put(n - self.memEvicted + fromDb, "evicted");
+        })
+        .catch(function () {});
+    });
+  },
+
+  /** Forgets everything (consent withdrawn). */
+  clear: function () {
+    this.mem = [];
+    this.memHistory = [];
+    return this.tx([OUTBOX, HISTORY], true, function (o, h) {
+      o.clear();
+      h.clear();
+    }).catch(function () {});
+  },
+};

@@ -1,0 +1,323 @@
+// The sender: outbox → batches → `POST /v1/events`, in the one tab that holds the sender role.
+//
+// * One sending tab: the tab holding the Web Lock `mindbox-edge-sender` sends the shared outbox, so no
+//   event is sent twice by two tabs; where Web Locks are missing, a lease in localStorage
+//   (`tab id|expiry`, renewed every second, 3 s long) stands in.
+// * A flush evicts beyond the outbox bounds, splits what is pending into batches and posts them in
+//   order, with credentials so the collector sees and renews its device cookie. Accepted events move
+//   to the `sent` history, rejected ones to `rejected` with the collector's reason; nothing leaves the
+//   outbox without an answer. Batches, answers, eviction and retry delays are decided in Rust
+//   (tracker/src/browser/collector.rs); this file only does the I/O.
+// * No answer, 429, 403 and 5xx: the events stay, and the next try waits on the backoff schedule (at
+//   least `Retry-After`); the `online` event and the next page load try again at once.
+// * Page hide (`visibilitychange` → hidden, `pagehide`): what is pending is sent with `sendBeacon`. It
+//   stays in the outbox until a later answer; the event id (Mindbox's transactionId) makes the resend
+//   harmless.
+
+var LOCK = "mindbox-edge-sender";
+var LEASE_KEY = "mindboxEdgeSender";
+var LEASE_MS = 3000;
+var CONSENT_KEY = "mindboxEdgeConsent";
+
+/** Calls `f(arg)` if it is a function; what it throws stays out of the tracker. */
+export function call(f, arg) {
+  if (typeof f === "function") {
+    try {
+      f(arg);
+    } catch (e) {}
+  }
+}
+
+function storage() {
+  try {
+    return localStorage;
+  } catch (e) {
+    return null;
+  }
+}
+
+/**
+ * The sender of this tab, for the Rust half `core`, the `outbox` and the collector's base URL.
+ * Returns `{track, flush, kick, consent, sync, isLeader}`.
+ */
+export function Sender(core, outbox, collector) {
+  var url = collector + "v1/events";
+  var leader = false;
+  var failures = 0;
+  var nextTryAt = 0;
+  var flushing = false;
+  var again = false;
+  var timer = null;
+  var timerAt = 0;
+  /** Ids of the batch being posted: a beacon leaves them to that request. */
+  var inFlight = [];
+  /** This tab's events not yet settled, for beacons. */
+  var own = [];
+  /** Event id → [onSuccess, onError] of this tab's pending calls. */
+  var callbacks = {};
+  var store = storage();
+  var consent = !store || store.getItem(CONSENT_KEY) !== "0";
+
+  function gain() {
+    if (!leader) {
+      leader = true;
+      kick(0);
+    }
+  }
+
+  // The sending-tab role.
+  var locks = navigator.locks;
+  if (locks && locks.request) {
+    locks
+      .request(LOCK, function () {
+        gain();
+        // Held until the tab goes away.
+        return new Promise(function () {});
+      })
+      .catch(function () {});
+  } else {
+    var tab = String(Math.random()).slice(2);
+    var lease = function () {
+      if (!store) return gain();
+      var t = Date.now();
+      var current = (store.getItem(LEASE_KEY) || "").split("|");
+      if (current[0] === tab || !(+current[1] >= t)) {
+        try {
+          store.setItem(LEASE_KEY, tab + "|" + (t + LEASE_MS));
+        } catch (e) {}
+        if ((store.getItem(LEASE_KEY) || "").split("|")[0] === tab) return gain();
+      }
+      leader = false;
+    };
+    lease();
+    setInterval(lease, 1000);
+  }
+
+  /** Schedules a flush in `ms` (an earlier one already scheduled stands). */
+  function kick(ms) {
+    var at = Date.now() + ms;
+    if (timer !== null && timerAt <= at) return;
+    clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(function () {
+      timer = null;
+      flush();
+    }, ms);
+  }
+
+  /** Calls and forgets the page callbacks of settled events. */
+  function settled(records) {
+    var ids = records.map(function (r) {
+      return r.id;
+    });
+    own = own.filter(function (r) {
+      return ids.indexOf(r.id) < 0;
+    });
+    records.forEach(function (r) {
+      var cb = callbacks[r.id];
+      if (cb) {
+        delete callbacks[r.id];
+        if (r.state === "sent") call(cb[0]);
+        else call(cb[1], r.reason || "rejected");
+      }
+    });
+  }
+
+  function settle(records) {
+    records.forEach(function (r) {
+      if (r.state === "rejected") core.warn("event " + r.operation + " rejected: " + r.reason);
+    });
+    return outbox.settle(records).then(function () {
+      settled(records);
+    });
+  }
+
+  function mark(r, reason) {
+    return Object.assign({}, r, {
+      state: reason == null ? "sent" : "rejected",
+      reason: reason == null ? null : reason,
+      settledAt: Date.now(),
+    });
+  }
+
+  /** Sends what is pending, batch by batch, until the outbox is empty or a send fails. */
+  function flush() {
+    if (!leader || !consent) return Promise.resolve();
+    if (flushing) {
+      again = true;
+      return Promise.resolve();
+    }
+    var wait = nextTryAt - Date.now();
+    if (wait > 0) {
+      kick(wait);
+      return Promise.resolve();
+    }
+    flushing = true;
+    function round() {
+      again = false;
+      return outbox
+        .pending()
+        .then(function (pending) {
+          var n = core.evict(pending);
+          return n ? outbox.evict(pending.splice(0, n)).then(function () {
+            return pending;
+          }) : pending;
+        })
+        .then(function (pending) {
+          return pending.length && sendAll(core.batches(pending), 0);
+        })
+        .then(function (more) {
+          if (!more) return;
+          if (again) return round();
+          return outbox.pending().then(function (p) {
+            if (p.length) return round();
+          });
+        });
+    }
+    return round()
+      .catch(function (e) {
+        console.warn("mindbox: sending failed", e);
+      })
+      .then(function () {
+        flushing = false;
+      });
+  }
+
+  /** Posts batches from `i` on; resolves false when one could not be sent (a retry is scheduled). */
+  function sendAll(batches, i) {
+    var b = batches[i];
+    if (!b) return Promise.resolve(true);
+    if (b.body === undefined) {
+      return settle([mark(b.records[0], b.reason)]).then(function () {
+        return sendAll(batches, i + 1);
+      });
+    }
+    inFlight = b.records.map(function (r) {
+      return r.id;
+    });
+    var status = 0;
+    var retryAfter;
+    return fetch(url, { method: "POST", body: b.body, credentials: "include" })
+      .then(function (res) {
+        status = res.status;
+        retryAfter = res.headers.get("Retry-After");
+        return res.text();
+      })
+      .catch(function () {
+        return "";
+      })
+      .then(function (text) {
+        inFlight = [];
+        var a = core.answer(b.records, status, retryAfter, text, failures + 1, url);
+        if (a.retry !== undefined) {
+          failures++;
+          nextTryAt = Date.now() + a.retry;
+          return outbox.failed(b.records, a.error).then(function () {
+            kick(a.retry);
+            return false;
+          });
+        }
+        failures = 0;
+        if (a.device) core.adopt(a.device);
+        return settle(
+          b.records.map(function (r, k) {
+            return mark(r, a.reasons[k]);
+          })
+        ).then(function () {
+          return sendAll(batches, i + 1);
+        });
+      });
+  }
+
+  /**
+   * Page hide: `sendBeacon` what is pending. Only the sending tab beacons (another tab's events are in
+   * the shared outbox and go with the sender); a tab whose outbox is in memory beacons its own.
+   */
+  function beacon() {
+    if (!consent || !(leader || outbox.storage === "memory")) return;
+    var rest = own.filter(function (r) {
+      return inFlight.indexOf(r.id) < 0;
+    });
+    if (!rest.length) return;
+    core.batches(rest).forEach(function (b) {
+      if (b.body !== undefined) navigator.sendBeacon(url, b.body);
+    });
+  }
+
+  // Every second: the sender checks the outbox (other tabs write to it); another tab with callbacks
+  // waiting learns from the shared history when the sender settled its events.
+  setInterval(function () {
+    if (leader) kick(0);
+    else if (Object.keys(callbacks).length) outbox.history().then(settled);
+  }, 1000);
+  addEventListener("online", function () {
+    nextTryAt = 0;
+    kick(0);
+  });
+  addEventListener("pagehide", beacon);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") beacon();
+    else kick(0);
+  });
+
+  return {
+    /** Stores an event made by the Rust half, then lets the sender take it. */
+    track: function (made) {
+      var r = made[0];
+      if (!consent) {
+        // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
+        return call(made[2], "collection is off: consent was withdrawn");
+      }
+      if (made[1] || made[2]) callbacks[r.id] = [made[1], made[2]];
+      own.push(r);
+      outbox.add([r]).then(function () {
+        kick(0);
+      });
+    },
+
+    flush: flush,
+    kick: kick,
+
+    isLeader: function () {
+      return leader;
+    },
+
+    /** `mindbox("consent", on)`: off stops collection and clears the outbox; on resumes. */
+    consent: function (on) {
+      consent = on !== false;
+      try {
+        store.setItem(CONSENT_KEY, consent ? "1" : "0");
+      } catch (e) {}
+      if (!consent) {
+        own = [];
+        outbox.clear();
+      } else kick(0);
+    },
+
+    /** `mindbox("sync", {operation, data, onSuccess, onError})` through the collector's `/v1/sync`. */
+    sync: function (a) {
+      a = a || {};
+      var body;
+      try {
+        body = JSON.stringify({ operation: a.operation, data: a.data, deviceUUID: core.deviceUUID });
+      } catch (e) {
+        return call(a.onError, "data must be JSON");
+      }
+      fetch(collector + "v1/sync", { method: "POST", body: body, credentials: "include" }).then(
+        function (res) {
+          return res
+            .json()
+            .catch(function () {
+              return null;
+            })
+            .then(function (v) {
+              call(res.ok ? a.onSuccess : a.onError, v);
+            });
+        },
+        function () {
+          call(a.onError, "the collector is unreachable");
+        }
+      );
+    },
+  };
+}
