@@ -3,11 +3,15 @@
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --features browser`).
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
-use mindbox_tracker::browser::device;
-use mindbox_tracker::browser::outbox::{Outbox, Record, State};
+use js_sys::{Array, Promise};
+use mindbox_tracker::browser::record::{Record, State};
+use mindbox_tracker::browser::{device, Tracker};
+use mindbox_tracker::outbox::{MAX_BYTES, MAX_EVENTS};
 use mindbox_tracker::uuid::is_canonical;
 use mindbox_tracker::{backoff, wire};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -90,6 +94,57 @@ fn restores_a_purged_cookie_from_the_local_storage_copy() {
     );
 }
 
+// The JS outbox (`tracker/js/outbox.js`) as the tracker bundles it, driven from here.
+#[wasm_bindgen(module = "/js/outbox.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = openOutbox)]
+    fn open_outbox(ms: u32) -> Promise;
+    type Outbox;
+    /// Memory only: `new Outbox()`.
+    #[wasm_bindgen(constructor)]
+    fn new() -> Outbox;
+    #[wasm_bindgen(method, getter)]
+    fn storage(this: &Outbox) -> String;
+    #[wasm_bindgen(method)]
+    fn add(this: &Outbox, records: &Array) -> Promise;
+    #[wasm_bindgen(method)]
+    fn pending(this: &Outbox) -> Promise;
+    #[wasm_bindgen(method)]
+    fn history(this: &Outbox) -> Promise;
+    #[wasm_bindgen(method)]
+    fn evicted(this: &Outbox) -> Promise;
+    #[wasm_bindgen(method)]
+    fn settle(this: &Outbox, records: &Array) -> Promise;
+    #[wasm_bindgen(method)]
+    fn failed(this: &Outbox, records: &Array, error: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn evict(this: &Outbox, records: &Array) -> Promise;
+    #[wasm_bindgen(method)]
+    fn clear(this: &Outbox) -> Promise;
+}
+
+async fn open() -> Outbox {
+    JsFuture::from(open_outbox(3000))
+        .await
+        .unwrap()
+        .unchecked_into()
+}
+
+async fn wait(p: Promise) -> JsValue {
+    JsFuture::from(p).await.unwrap()
+}
+
+async fn records(p: Promise) -> Vec<Record> {
+    Array::from(&wait(p).await)
+        .iter()
+        .map(|v| Record::from_js(&v).expect("a stored record reads back"))
+        .collect()
+}
+
+fn ids(records: &[Record]) -> Vec<String> {
+    records.iter().map(|r| r.id.clone()).collect()
+}
+
 fn record(n: u32, data: &str) -> Record {
     Record::new(
         device::new_uuid(),
@@ -99,66 +154,90 @@ fn record(n: u32, data: &str) -> Record {
     )
 }
 
+fn js(records: &[Record]) -> Array {
+    records.iter().map(Record::to_js).collect()
+}
+
 #[wasm_bindgen_test]
 async fn events_are_durable_before_any_send_and_survive_a_reload() {
-    let outbox = Outbox::open().await;
+    let outbox = open().await;
     assert_eq!(outbox.storage(), "indexeddb");
-    outbox.clear().await;
+    wait(outbox.clear()).await;
     let r = record(1, r#"{"a":1}"#);
-    outbox.add(r.clone()).await;
-    // A new page opens the same database and finds the event pending.
-    let again = Outbox::open().await;
-    assert_eq!(again.pending().await, vec![r.clone()]);
+    wait(outbox.add(&js(std::slice::from_ref(&r)))).await;
+    // A new page opens the same database and finds the event pending, unchanged.
+    let again = open().await;
+    assert!(records(again.pending()).await == vec![r.clone()]);
     let mut sent = r.clone();
     sent.state = State::Sent;
-    again.settle(vec![sent.clone()]).await;
-    assert!(outbox.pending().await.is_empty());
-    assert_eq!(outbox.history().await, vec![sent]);
-    outbox.clear().await;
+    sent.settled_at = Some(2.0);
+    wait(again.settle(&js(std::slice::from_ref(&sent)))).await;
+    assert!(records(outbox.pending()).await.is_empty());
+    assert!(records(outbox.history()).await == vec![sent]);
+    wait(outbox.clear()).await;
 }
 
 #[wasm_bindgen_test]
 async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
-    let outbox = Outbox::open().await;
-    outbox.clear().await;
-    let before = outbox.evicted().await;
-    let records: Vec<Record> = (0..10).map(|n| record(n, "{}")).collect();
-    for r in &records {
-        outbox.add(r.clone()).await;
-    }
-    let kept = outbox.trim(6, usize::MAX).await;
-    assert_eq!(kept, records[4..].to_vec(), "the newest six stay");
-    assert_eq!(outbox.pending().await, kept);
-    assert_eq!(outbox.evicted().await, before + 4);
-    // The byte bound: each record is 19 (operation) + 2 (data) bytes.
-    assert_eq!(outbox.trim(100, 21 * 3).await, records[7..].to_vec());
-    assert_eq!(outbox.pending().await, records[7..].to_vec());
-    assert_eq!(outbox.evicted().await, before + 7);
-    outbox.clear().await;
+    let outbox = open().await;
+    wait(outbox.clear()).await;
+    let before = wait(outbox.evicted()).await.as_f64().unwrap();
+    let tracker = Tracker::new(None);
+    // The count bound: 1 000 events.
+    let made: Vec<Record> = (0..MAX_EVENTS as u32 + 5)
+        .map(|n| record(n, "{}"))
+        .collect();
+    wait(outbox.add(&js(&made))).await;
+    let pending = Array::from(&wait(outbox.pending()).await);
+    let n = tracker.evict(&pending);
+    assert_eq!(n, 5, "the five oldest go");
+    wait(outbox.evict(&pending.slice(0, n as u32))).await;
+    assert_eq!(ids(&records(outbox.pending()).await), ids(&made[5..]));
+    assert_eq!(wait(outbox.evicted()).await.as_f64().unwrap(), before + 5.0);
+    // The byte bound: 2 MiB of operation + data.
+    wait(outbox.clear()).await;
+    let big = "x".repeat(MAX_BYTES / 4);
+    let made: Vec<Record> = (0..5).map(|n| record(n, &big)).collect();
+    wait(outbox.add(&js(&made))).await;
+    let pending = Array::from(&wait(outbox.pending()).await);
+    assert_eq!(
+        tracker.evict(&pending),
+        2,
+        "four quarters and the operations overflow by two"
+    );
+    wait(outbox.clear()).await;
 }
 
 #[wasm_bindgen_test]
 async fn without_indexeddb_the_outbox_keeps_working_in_memory() {
-    let outbox = Outbox::with(None);
+    let outbox = Outbox::new();
     assert_eq!(outbox.storage(), "memory");
     let a = record(1, "{}");
     let b = record(2, "{}");
-    outbox.add(b.clone()).await;
-    outbox.add(a.clone()).await;
+    wait(outbox.add(&js(std::slice::from_ref(&b)))).await;
+    wait(outbox.add(&js(std::slice::from_ref(&a)))).await;
     assert_eq!(
-        outbox.pending().await,
-        vec![a.clone(), b.clone()],
+        ids(&records(outbox.pending()).await),
+        ids(&[a.clone(), b.clone()]),
         "oldest first"
     );
-    outbox.failed(vec![a.clone()], "offline").await;
-    assert_eq!(outbox.pending().await[0].attempts, 1);
+    wait(outbox.failed(&js(std::slice::from_ref(&a)), "offline")).await;
+    let first = &records(outbox.pending()).await[0];
+    assert_eq!(
+        (first.attempts, first.last_error.as_deref()),
+        (1, Some("offline"))
+    );
     let mut rejected = a.clone();
     rejected.state = State::Rejected;
-    outbox.settle(vec![rejected]).await;
-    assert_eq!(outbox.pending().await, vec![b.clone()]);
-    assert_eq!(outbox.history().await[0].state, State::Rejected);
-    assert!(outbox.trim(0, usize::MAX).await.is_empty());
-    assert_eq!(outbox.evicted().await, 1);
+    wait(outbox.settle(&js(&[rejected]))).await;
+    assert_eq!(
+        ids(&records(outbox.pending()).await),
+        ids(std::slice::from_ref(&b))
+    );
+    assert!(records(outbox.history()).await[0].state == State::Rejected);
+    wait(outbox.evict(&js(&[b]))).await;
+    assert!(records(outbox.pending()).await.is_empty());
+    assert_eq!(wait(outbox.evicted()).await.as_f64(), Some(1.0));
 }
 
 #[wasm_bindgen_test]

@@ -52,7 +52,11 @@ pub fn batches(device: &str, records: &Array) -> Array {
     }
     for r in ranges {
         let subset: Array = all[r.clone()].iter().collect();
-        out.push(&entry(&subset, "body", &wire::batch_body(device, &jsons[r])));
+        out.push(&entry(
+            &subset,
+            "body",
+            &wire::batch_body(device, &jsons[r]),
+        ));
     }
     out
 }
@@ -84,7 +88,11 @@ pub fn answer(
         202 | 422 => {
             let results: Vec<(Option<String>, JsValue)> = get(&parsed, "results")
                 .dyn_into::<Array>()
-                .map(|a| a.iter().map(|r| (text(&get(&r, "id")), result(&r))).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|r| (text(&get(&r, "id")), result(&r)))
+                        .collect()
+                })
                 .unwrap_or_default();
             set(&out, "device", &get(&parsed, "deviceUUID"));
             ids.iter()

@@ -282,7 +282,13 @@ impl Tracker {
     }
 
     /// Makes the event: `[event, onSuccess, onError]` for the JS shell to store and send.
-    fn track(&self, operation: String, data: String, on_success: JsValue, on_error: JsValue) -> JsValue {
+    fn track(
+        &self,
+        operation: String,
+        data: String,
+        on_success: JsValue,
+        on_error: JsValue,
+    ) -> JsValue {
         let record = Record::new(device::new_uuid(), operation, self.now(), data);
         let out = Array::new();
         out.push(&record.to_js());
