@@ -6,8 +6,8 @@
 // * A flush evicts beyond the outbox bounds, splits what is pending into batches and posts them in
 //   order, with credentials so the collector sees and renews its device cookie. Accepted events move
 //   to the `sent` history, rejected ones to `rejected` with the collector's reason; nothing leaves the
-//   outbox without an answer. Batches, answers, eviction and retry delays are decided in Rust
-//   (tracker/src/browser/collector.rs); this file only does the I/O.
+//   outbox without an answer. Batch bodies, eviction and retry delays come from the Rust half
+//   (tracker/src/browser/collector.rs); this file does the I/O and reads the answers.
 // * No answer, 429, 403 and 5xx: the events stay, and the next try waits on the backoff schedule (at
 //   least `Retry-After`); the `online` event and the next page load try again at once.
 // * Page hide (`visibilitychange` → hidden, `pagehide`): what is pending is sent with `sendBeacon`. It
@@ -18,6 +18,38 @@ var LOCK = "mindbox-edge-sender";
 var LEASE_KEY = "mindboxEdgeSender";
 var LEASE_MS = 3000;
 var CONSENT_KEY = "mindboxEdgeConsent";
+
+/**
+ * What the collector's answer to a batch means: `{reasons, device}` when the batch is settled, one
+ * reason per event (`null`: accepted), or `{error}` when it must be tried again (no answer at all,
+ * 429, 403, 5xx). 202/422 answer per event; 400 and 413 reject the whole batch. An event the answer has no
+ * result for is rejected, never dropped.
+ */
+export function answer(records, status, text) {
+  var body;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {}
+  body = body || {};
+  var why = status
+    ? "collector answered HTTP " + status + ": " + (body.reason || text)
+    : "the collector is unreachable";
+  if (status === 400 || status === 413) {
+    return { reasons: records.map(function () { return why; }) };
+  }
+  if (status !== 202 && status !== 422) return { error: why };
+  var results = body.results || [];
+  return {
+    device: body.deviceUUID,
+    reasons: records.map(function (r, i) {
+      var x = results.filter(function (x) { return x.id === r.id; })[0];
+      if (!x && results[i] && results[i].id == null) x = results[i];
+      if (!x) return "the collector's answer had no result for this event";
+      if (x.status === "accepted") return null;
+      return x.reason ? (x.path || "") + ": " + x.reason : "rejected";
+    }),
+  };
+}
 
 /** Calls `f(arg)` if it is a function; what it throws stays out of the tracker. */
 export function call(f, arg) {
@@ -208,12 +240,13 @@ export function Sender(core, outbox, collector) {
       })
       .then(function (text) {
         inFlight = [];
-        var a = core.answer(b.records, status, retryAfter, text, failures + 1, url);
-        if (a.retry !== undefined) {
+        var a = answer(b.records, status, text);
+        if (a.error) {
           failures++;
-          nextTryAt = Date.now() + a.retry;
+          var delay = core.retryDelay(failures, retryAfter);
+          nextTryAt = Date.now() + delay;
           return outbox.failed(b.records, a.error).then(function () {
-            kick(a.retry);
+            kick(delay);
             return false;
           });
         }

@@ -19,10 +19,18 @@ pub fn all() -> Result<(), String> {
 
 fn wasm_target() -> Result<(), String> {
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l == "wasm32-unknown-unknown") {
-        return Ok(());
+    if !installed.lines().any(|l| l == "wasm32-unknown-unknown") {
+        run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     }
-    run("rustup", &["target", "add", "wasm32-unknown-unknown"])
+    // The standard library's source, for the size-optimised tracker build (see build.rs). Without it
+    // the tracker builds the ordinary way, a few kilobytes bigger.
+    let components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    if !components.lines().any(|l| l.starts_with("rust-src")) {
+        if let Err(e) = run("rustup", &["component", "add", "rust-src"]) {
+            eprintln!("xtask: rust-src is unavailable ({e}); the tracker will build without it");
+        }
+    }
+    Ok(())
 }
 
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must be exactly that version.

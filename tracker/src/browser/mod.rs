@@ -4,11 +4,11 @@
 //! page call (`tracker/js/loader.js` → [`Tracker::call`], arguments read by `args`) → event
 //! ([`record`], payload from [`crate::payload`]) → IndexedDB outbox (`tracker/js/outbox.js`, bounds
 //! from [`crate::outbox`]) → batch ([`Tracker::batches`], wire format from [`crate::wire`]) →
-//! collector (`tracker/js/sender.js` posts; [`Tracker::answer`] reads the answer and picks the retry
-//! delay from [`crate::backoff`]).
+//! collector (`tracker/js/sender.js` posts and reads the answer; [`Tracker::retry_delay`] picks the
+//! retry delay from [`crate::backoff`]).
 //!
 //! **Why the I/O is JS.** Everything that decides — argument checks, payloads, event ids, the wire
-//! format, batch splitting, what an answer means, retry delays, eviction, the device id — is Rust,
+//! format, batch splitting, retry delays, eviction, the device id — is Rust,
 //! and shares its model with the collector. IndexedDB, `fetch`, timers, listeners and the
 //! sending-tab lock are a few hundred lines of JS: written in Rust they were async state machines
 //! and promise glue that cost three times the bytes every shopper downloads (see the README's
@@ -118,17 +118,11 @@ impl Tracker {
         collector::batches(&self.device.borrow(), records)
     }
 
-    /// What the collector's answer to a batch means: see [`collector::answer`].
-    pub fn answer(
-        &self,
-        records: &Array,
-        status: u16,
-        retry_after: Option<String>,
-        body: &str,
-        failures: u32,
-        url: &str,
-    ) -> JsValue {
-        collector::answer(records, status, retry_after, body, failures, url)
+    /// Milliseconds to wait after `failures` consecutive failed posts (≥ 1), at least the answer's
+    /// `Retry-After` seconds: see [`collector::retry_delay`].
+    #[wasm_bindgen(js_name = retryDelay)]
+    pub fn retry_delay(&self, failures: u32, retry_after: Option<String>) -> f64 {
+        collector::retry_delay(failures, retry_after) as f64
     }
 
     /// How many of the oldest pending events (oldest first) to evict to stay within the outbox's
