@@ -6,6 +6,7 @@
 use js_sys::{Array, Promise};
 use mindbox_tracker::browser::record::{Record, State};
 use mindbox_tracker::browser::{device, Tracker};
+use mindbox_tracker::check::{self, Limits, Policy};
 use mindbox_tracker::outbox::{MAX_BYTES, MAX_EVENTS};
 use mindbox_tracker::uuid::is_canonical;
 use mindbox_tracker::{backoff, wire};
@@ -275,4 +276,93 @@ fn batches_split_at_64_kib() {
     for r in batches {
         assert!(wire::batch_body(&device::new_uuid(), &events[r]).len() <= wire::MAX_BATCH_BYTES);
     }
+}
+
+#[wasm_bindgen_test]
+fn the_trackers_batches_pass_the_collectors_check() {
+    let tracker = Tracker::new(None);
+    let big = format!("{{\"b\":\"{}\"}}", "x".repeat(30_000));
+    let too_big = format!("{{\"b\":\"{}\"}}", "x".repeat(70_000));
+    let made = [
+        record(
+            1,
+            "{\"viewProduct\":{\"product\":{\"ids\":{\"website\":\"1\"}}}}",
+        ),
+        record(2, &big),
+        record(3, &too_big),
+        record(4, &big),
+        record(5, "{}"),
+    ];
+    let out = tracker.batches(&js(&made));
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+    let entries: Vec<JsValue> = out.iter().collect();
+    assert_eq!(entries.len(), 3, "one oversize event, then two batches");
+    assert!(get(&entries[0], "reason")
+        .as_string()
+        .unwrap()
+        .contains("64 KiB"));
+    let mut sent = Vec::new();
+    for e in &entries[1..] {
+        let body = get(e, "body").as_string().unwrap();
+        let checked = check::check_batch(body.as_bytes(), &Limits::default(), &Policy::default())
+            .expect("the collector takes the body");
+        assert_eq!(
+            checked.device_uuid.as_deref(),
+            Some(tracker.device_uuid().as_str())
+        );
+        for ev in checked.events {
+            sent.push(ev.expect("every event passes").id);
+        }
+    }
+    let expected: Vec<String> = [0, 1, 3, 4].iter().map(|&i| made[i].id.clone()).collect();
+    assert_eq!(sent, expected, "in order, none lost");
+}
+
+#[wasm_bindgen(module = "/js/sender.js")]
+extern "C" {
+    /// The JS reading of a collector answer: `{reasons, device}` or `{error}`.
+    fn answer(records: &Array, status: u16, text: &str) -> JsValue;
+}
+
+#[wasm_bindgen_test]
+fn collector_answers_settle_each_event_or_ask_for_a_retry() {
+    let made = [record(1, "{}"), record(2, "{}")];
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+    let reasons = |a: &JsValue| -> Vec<Option<String>> {
+        Array::from(&get(a, "reasons"))
+            .iter()
+            .map(|r| r.as_string())
+            .collect()
+    };
+    let body = format!(
+        r#"{{"deviceUUID":"{}","results":[{{"id":"{}","status":"rejected","path":"events[0].data","reason":"bad"}},{{"id":"{}","status":"accepted"}}]}}"#,
+        made[1].id, made[0].id, made[1].id
+    );
+    let a = answer(&js(&made), 422, &body);
+    assert_eq!(reasons(&a), vec![Some("events[0].data: bad".into()), None]);
+    assert_eq!(get(&a, "device").as_string(), Some(made[1].id.clone()));
+    // A result missing for an event rejects it, never drops it.
+    let a = answer(&js(&made), 202, r#"{"results":[]}"#);
+    assert!(reasons(&a)
+        .iter()
+        .all(|r| r.as_deref().is_some_and(|r| r.contains("no result"))));
+    let a = answer(&js(&made), 413, r#"{"reason":"too large"}"#);
+    assert_eq!(
+        reasons(&a),
+        vec![Some("collector answered HTTP 413: too large".into()); 2]
+    );
+    for status in [0, 403, 429, 500, 503] {
+        let a = answer(&js(&made), status, "");
+        assert!(
+            get(&a, "error").as_string().is_some(),
+            "HTTP {status} is retried"
+        );
+        assert!(get(&a, "reasons").is_undefined());
+    }
+    let tracker = Tracker::new(None);
+    assert!(
+        tracker.retry_delay(1, Some("30".into())) >= 30_000.0,
+        "Retry-After is honoured"
+    );
+    assert!(tracker.retry_delay(1, None) <= 1_000.0);
 }
