@@ -25,15 +25,18 @@ try {
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) mindbox("viewProduct", { productId: String(i), price: 100 + i });
     const sync = performance.now() - t0;
+    // The tracker writes a task's events to IndexedDB in a microtask right after it: count that too.
+    await null;
+    const withWrite = performance.now() - t0;
     const t1 = performance.now();
     for (;;) {
       const list = await mindbox.qa.list();
       if (list.events.filter((e) => e.state === "pending").length >= calls + 50) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return { sync, stored: performance.now() - t0, list: performance.now() - t1 };
+    return { sync, withWrite, stored: performance.now() - t0, list: performance.now() - t1 };
   }, CALLS);
-  console.log(`tracker main-thread time per mindbox("viewProduct") call: ${((result.sync * 1000) / CALLS).toFixed(1)} µs (${CALLS} calls)`);
+  console.log(`tracker main-thread time per mindbox("viewProduct") call: ${((result.sync * 1000) / CALLS).toFixed(1)} µs in the call, ${((result.withWrite * 1000) / CALLS).toFixed(1)} µs with its share of the IndexedDB write (${CALLS} calls)`);
   console.log(`until all ${CALLS} events are durable in IndexedDB: ${(result.stored / CALLS).toFixed(2)} ms per event (wall time)`);
 } finally {
   await browser.close();

@@ -85,6 +85,8 @@ export function Sender(core, outbox, collector) {
   var inFlight = [];
   /** This tab's events not yet settled, for beacons. */
   var own = [];
+  /** Events of the current task, written together after it. */
+  var unwritten = [];
   /** Event id → [onSuccess, onError] of this tab's pending calls. */
   var callbacks = {};
   var store = storage();
@@ -294,18 +296,41 @@ export function Sender(core, outbox, collector) {
   });
 
   return {
-    /** Stores an event made by the Rust half, then lets the sender take it. */
+    /**
+     * Stores an event made by the Rust half (`[id, operation, createdAt, data, onSuccess, onError]`,
+     * the fields of tracker/src/browser/record.rs), then lets the sender take it.
+     */
     track: function (made) {
-      var r = made[0];
+      var r = {
+        id: made[0],
+        operation: made[1],
+        createdAt: made[2],
+        data: made[3],
+        state: "pending",
+        attempts: 0,
+        lastError: null,
+        reason: null,
+        settledAt: null,
+        replayOf: null,
+      };
       if (!consent) {
         // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
-        return call(made[2], "collection is off: consent was withdrawn");
+        return call(made[5], "collection is off: consent was withdrawn");
       }
-      if (made[1] || made[2]) callbacks[r.id] = [made[1], made[2]];
+      if (made[4] || made[5]) callbacks[r.id] = [made[4], made[5]];
       own.push(r);
-      outbox.add([r]).then(function () {
-        kick(0);
-      });
+      // Events made in the same task are written in one transaction, right after it (a microtask):
+      // the page's call returns at once, and nothing is sent before the write has committed.
+      if (!unwritten.length) {
+        Promise.resolve().then(function () {
+          var batch = unwritten;
+          unwritten = [];
+          outbox.add(batch).then(function () {
+            kick(0);
+          });
+        });
+      }
+      unwritten.push(r);
     },
 
     flush: flush,

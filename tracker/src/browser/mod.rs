@@ -61,8 +61,8 @@ impl Tracker {
     }
 
     /// One `mindbox(method, arg, extra)` call from the page, other than `sync`, `consent` and
-    /// `helpers.*` (the JS shell answers those). Returns `[event, onSuccess, onError]` for a call that
-    /// makes an event, else `undefined`.
+    /// `helpers.*` (the JS shell answers those). Returns `[id, operation, createdAt, data, onSuccess,
+    /// onError]` for a call that makes an event, else `undefined`.
     pub fn call(&self, method: &str, arg: JsValue, extra: JsValue) -> JsValue {
         match method {
             "create" => {
@@ -275,7 +275,9 @@ impl Tracker {
         at
     }
 
-    /// Makes the event: `[event, onSuccess, onError]` for the JS shell to store and send.
+    /// Makes the event: `[id, operation, createdAt, data, onSuccess, onError]` for the JS shell,
+    /// which stores it as a pending [`Record`] (building the object there is faster than field by
+    /// field from here).
     fn track(
         &self,
         operation: String,
@@ -283,11 +285,16 @@ impl Tracker {
         on_success: JsValue,
         on_error: JsValue,
     ) -> JsValue {
-        let record = Record::new(device::new_uuid(), operation, self.now(), data);
-        let out = Array::new();
-        out.push(&record.to_js());
-        out.push(&on_success);
-        out.push(&on_error);
-        out.into()
+        let made: Array = [
+            JsValue::from(device::new_uuid()),
+            JsValue::from(operation),
+            JsValue::from_f64(self.now()),
+            JsValue::from(data),
+            on_success,
+            on_error,
+        ]
+        .iter()
+        .collect();
+        made.into()
     }
 }
