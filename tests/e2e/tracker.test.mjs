@@ -239,7 +239,7 @@ test("three tabs emit at once: one tab sends, every event arrives exactly once",
   await context.close();
 });
 
-test("IndexedDB unavailable: the tracker keeps working from memory", async () => {
+test("IndexedDB unavailable: the tracker keeps working from memory, in every tab", async () => {
   const context = await browser.newContext();
   await context.addInitScript(() => {
     Object.defineProperty(window, "indexedDB", {
@@ -249,13 +249,20 @@ test("IndexedDB unavailable: the tracker keeps working from memory", async () =>
     });
   });
   const errors = [];
-  const page = await context.newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${stack.shopUrl}/product.html?id=200`);
-  await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
-  assert.equal((await page.evaluate(() => mindbox.qa.list())).storage, "memory");
-  const reqs = await delivered(1);
-  assert.equal(reqs[0].body.viewProduct.product.ids.website, "200");
+  // Two tabs: the second is not the sending tab, but no other tab can see its memory, so it sends its
+  // own events (while both stay open: no page hide, no beacon).
+  const pages = [];
+  for (const id of ["200", "124"]) {
+    const page = await context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${stack.shopUrl}/product.html?id=${id}`);
+    await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+    assert.equal((await page.evaluate(() => mindbox.qa.list())).storage, "memory");
+    pages.push(page);
+  }
+  const reqs = await delivered(2);
+  exactlyOnce(reqs);
+  assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website).sort(), ["124", "200"]);
   assert.deepEqual(errors, []);
   await context.close();
 });

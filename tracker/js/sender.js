@@ -174,9 +174,22 @@ export function Sender(core, outbox, collector) {
     });
   }
 
+  /**
+   * Whether this tab has something to send: the sending tab sends the shared outbox; any tab sends
+   * the events only it holds, in memory (IndexedDB unavailable or failing), which no other tab sees.
+   */
+  function mine() {
+    return leader || outbox.mem.length > 0;
+  }
+
+  /** What this tab sends, oldest first. */
+  function toSend() {
+    return leader ? outbox.pending() : Promise.resolve(outbox.mem.slice());
+  }
+
   /** Sends what is pending, batch by batch, until the outbox is empty or a send fails. */
   function flush() {
-    if (!leader || !consent) return Promise.resolve();
+    if (!mine() || !consent) return Promise.resolve();
     if (flushing) {
       again = true;
       return Promise.resolve();
@@ -189,8 +202,7 @@ export function Sender(core, outbox, collector) {
     flushing = true;
     function round() {
       again = false;
-      return outbox
-        .pending()
+      return toSend()
         .then(function (pending) {
           var n = core.evict(pending);
           return n ? outbox.evict(pending.splice(0, n)).then(function () {
@@ -203,7 +215,7 @@ export function Sender(core, outbox, collector) {
         .then(function (more) {
           if (!more) return;
           if (again) return round();
-          return outbox.pending().then(function (p) {
+          return toSend().then(function (p) {
             if (p.length) return round();
           });
         });
@@ -282,7 +294,7 @@ export function Sender(core, outbox, collector) {
   // Every second: the sender checks the outbox (other tabs write to it); another tab with callbacks
   // waiting learns from the shared history when the sender settled its events.
   setInterval(function () {
-    if (leader) kick(0);
+    if (mine()) kick(0);
     else if (Object.keys(callbacks).length) outbox.history().then(settled);
   }, 1000);
   addEventListener("online", function () {
@@ -319,6 +331,8 @@ export function Sender(core, outbox, collector) {
       }
       if (made[4] || made[5]) callbacks[r.id] = [made[4], made[5]];
       own.push(r);
+      // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
+      if (own.length > 1000) own.shift();
       // Events made in the same task are written in one transaction, right after it (a microtask):
       // the page's call returns at once, and nothing is sent before the write has committed.
       if (!unwritten.length) {
