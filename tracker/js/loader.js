@@ -8,10 +8,11 @@
 // overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
 //
 // The tracker is two halves: the Rust half (tracker/src/browser, compiled to tracker.wasm) checks
-// calls, makes events and decides; this JS shell stores them (outbox.js), sends them (sender.js) and
-// serves QA (qa.js).
+// calls, makes events and decides; this JS shell keeps the device id (device.js), stores the events
+// (outbox.js), sends them (sender.js) and serves QA (qa.js).
 import init, { Tracker } from "../pkg/mindbox_tracker.js";
 import { openOutbox } from "./outbox.js";
+import { deviceId, ensure } from "./device.js";
 import { Sender, call } from "./sender.js";
 import { qa } from "./qa.js";
 
@@ -35,6 +36,7 @@ import { qa } from "./qa.js";
 
   Promise.all([init({ module_or_path: base + "tracker.wasm" }), openOutbox(3000)])
     .then(function (r) {
+      ensure();
       var core = new Tracker(endpointId);
       var outbox = r[1];
       var sender = Sender(core, outbox, collector);
@@ -44,7 +46,7 @@ import { qa } from "./qa.js";
           if (method === "sync") sender.sync(arg);
           else if (method === "consent") sender.consent(arg);
           else if (method === "helpers.getDeviceUUID")
-            call(typeof arg === "function" ? arg : extra, core.deviceUUID);
+            call(typeof arg === "function" ? arg : extra, deviceId());
           else {
             var made = core.call(method, arg, extra);
             if (made) sender.track(made);
@@ -55,7 +57,7 @@ import { qa } from "./qa.js";
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
       mindbox.qa = qa(core, outbox, sender);
-      mindbox.deviceUUID = function () { return core.deviceUUID; };
+      mindbox.deviceUUID = deviceId;
       var queued = stub.queue;
       w.mindbox = mindbox;
       for (var i = 0; i < queued.length; i++) mindbox.apply(null, queued[i]);

@@ -14,6 +14,8 @@
 //   stays in the outbox until a later answer; the event id (Mindbox's transactionId) makes the resend
 //   harmless.
 
+import { adopt, deviceId } from "./device.js";
+
 var LOCK = "mindbox-edge-sender";
 var LEASE_KEY = "mindboxEdgeSender";
 var LEASE_MS = 3000;
@@ -83,7 +85,11 @@ export function Sender(core, outbox, collector) {
   var timerAt = 0;
   /** Ids of the batch being posted: a beacon leaves them to that request. */
   var inFlight = [];
-  /** This tab's events not yet settled, for beacons. */
+  /**
+   * Events this tab made while it was the sending tab and has not seen settled, for beacons. (A tab
+   * that does not send leaves its events to the sending tab through the shared outbox; a list of them
+   * here would only go stale and be beaconed again.)
+   */
   var own = [];
   /** Events of the current task, written together after it. */
   var unwritten = [];
@@ -210,7 +216,7 @@ export function Sender(core, outbox, collector) {
           }) : pending;
         })
         .then(function (pending) {
-          return pending.length && sendAll(core.batches(pending), 0);
+          return pending.length && sendAll(core.batches(pending, deviceId()), 0);
         })
         .then(function (more) {
           if (!more) return;
@@ -265,7 +271,7 @@ export function Sender(core, outbox, collector) {
           });
         }
         failures = 0;
-        if (a.device) core.adopt(a.device);
+        if (a.device) adopt(a.device);
         return settle(
           b.records.map(function (r, k) {
             return mark(r, a.reasons[k]);
@@ -277,16 +283,20 @@ export function Sender(core, outbox, collector) {
   }
 
   /**
-   * Page hide: `sendBeacon` what is pending. Only the sending tab beacons (another tab's events are in
-   * the shared outbox and go with the sender); a tab whose outbox is in memory beacons its own.
+   * Page hide: `sendBeacon` what is pending here: the events only this tab holds (in memory), and, in
+   * the sending tab, its own unsettled events. Other tabs' events are in the shared outbox and go with
+   * the next sending tab or page load.
    */
   function beacon() {
-    if (!consent || !(leader || outbox.storage === "memory")) return;
-    var rest = own.filter(function (r) {
-      return inFlight.indexOf(r.id) < 0;
+    if (!consent) return;
+    var ids = {};
+    var rest = outbox.mem.concat(leader ? own : []).filter(function (r) {
+      var fresh = !ids[r.id] && inFlight.indexOf(r.id) < 0;
+      ids[r.id] = 1;
+      return fresh;
     });
     if (!rest.length) return;
-    core.batches(rest).forEach(function (b) {
+    core.batches(rest, deviceId()).forEach(function (b) {
       if (b.body !== undefined) navigator.sendBeacon(url, b.body);
     });
   }
@@ -330,9 +340,11 @@ export function Sender(core, outbox, collector) {
         return call(made[5], "collection is off: consent was withdrawn");
       }
       if (made[4] || made[5]) callbacks[r.id] = [made[4], made[5]];
-      own.push(r);
-      // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
-      if (own.length > 1000) own.shift();
+      if (leader) {
+        own.push(r);
+        // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
+        if (own.length > 1000) own.shift();
+      }
       // Events made in the same task are written in one transaction, right after it (a microtask):
       // the page's call returns at once, and nothing is sent before the write has committed.
       if (!unwritten.length) {
@@ -371,7 +383,7 @@ export function Sender(core, outbox, collector) {
       a = a || {};
       var body;
       try {
-        body = JSON.stringify({ operation: a.operation, data: a.data, deviceUUID: core.deviceUUID });
+        body = JSON.stringify({ operation: a.operation, data: a.data, deviceUUID: deviceId() });
       } catch (e) {
         return call(a.onError, "data must be JSON");
       }

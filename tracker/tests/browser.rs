@@ -4,8 +4,8 @@
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
 use js_sys::{Array, Promise};
-use mindbox_tracker::browser::record::{Record, State};
-use mindbox_tracker::browser::{device, Tracker};
+use mindbox_tracker::browser::record::{self, Record, State};
+use mindbox_tracker::browser::Tracker;
 use mindbox_tracker::check::{self, Limits, Policy};
 use mindbox_tracker::outbox::{MAX_BYTES, MAX_EVENTS};
 use mindbox_tracker::uuid::is_canonical;
@@ -31,44 +31,68 @@ fn clear_device_cookie() {
     set_cookie("mindboxDeviceUUID=; path=/; max-age=0");
 }
 
+// The JS device id (`tracker/js/device.js`) as the tracker bundles it.
+#[wasm_bindgen(module = "/js/device.js")]
+extern "C" {
+    /// The cookie's id, when canonical.
+    #[wasm_bindgen(js_name = read)]
+    fn read_js() -> Option<String>;
+    #[wasm_bindgen(js_name = readCopy)]
+    fn read_copy() -> Option<String>;
+    fn ensure() -> String;
+    fn adopt(id: &str);
+    #[wasm_bindgen(js_name = newId)]
+    fn new_id() -> String;
+}
+
+fn read() -> Option<String> {
+    read_js()
+}
+
 #[wasm_bindgen_test]
 fn creates_a_device_id_cookie_and_keeps_it() {
     clear_device_cookie();
-    assert_eq!(device::read(), None);
-    let id = device::ensure();
+    assert_eq!(read(), None);
+    let id = ensure();
     assert!(is_canonical(&id), "{id}");
     assert_eq!(&id[14..15], "4", "version 4: {id}");
-    assert_eq!(device::read().as_deref(), Some(id.as_str()));
-    assert_eq!(device::ensure(), id, "a second page load keeps the id");
+    assert_eq!(read().as_deref(), Some(id.as_str()));
+    assert_eq!(ensure(), id, "a second page load keeps the id");
 }
 
 #[wasm_bindgen_test]
 fn replaces_a_malformed_device_id() {
     clear_device_cookie();
     set_cookie("mindboxDeviceUUID=NOT-A-UUID; path=/");
-    assert_eq!(device::read(), None);
-    let id = device::ensure();
+    assert_eq!(read(), None);
+    let id = ensure();
     assert!(is_canonical(&id));
-    assert_eq!(device::read().as_deref(), Some(id.as_str()));
+    assert_eq!(read().as_deref(), Some(id.as_str()));
 }
 
 #[wasm_bindgen_test]
 fn adopts_the_collectors_device_id() {
     clear_device_cookie();
-    device::ensure();
+    ensure();
     let server = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    device::adopt(server);
-    assert_eq!(device::read().as_deref(), Some(server));
-    device::adopt("garbage");
-    assert_eq!(device::read().as_deref(), Some(server));
+    adopt(server);
+    assert_eq!(read().as_deref(), Some(server));
+    adopt("garbage");
+    assert_eq!(read().as_deref(), Some(server));
 }
 
 #[wasm_bindgen_test]
 fn new_ids_are_random_v4() {
-    let a = device::new_uuid();
-    let b = device::new_uuid();
-    assert_ne!(a, b);
-    assert!(is_canonical(&a) && is_canonical(&b));
+    // Event ids (Rust) and device ids (JS) alike.
+    for (a, b) in [
+        (record::new_uuid(), record::new_uuid()),
+        (new_id(), new_id()),
+    ] {
+        assert_ne!(a, b);
+        assert!(is_canonical(&a) && is_canonical(&b), "{a} {b}");
+        assert_eq!((&a[14..15], &b[14..15]), ("4", "4"), "version 4");
+        assert!("89ab".contains(&a[19..20]), "the RFC 4122 variant: {a}");
+    }
 }
 
 fn local_storage() -> web_sys::Storage {
@@ -78,21 +102,17 @@ fn local_storage() -> web_sys::Storage {
 #[wasm_bindgen_test]
 fn restores_a_purged_cookie_from_the_local_storage_copy() {
     clear_device_cookie();
-    let id = device::ensure();
-    assert_eq!(device::read_copy().as_deref(), Some(id.as_str()));
+    let id = ensure();
+    assert_eq!(read_copy().as_deref(), Some(id.as_str()));
     clear_device_cookie();
-    assert_eq!(device::read(), None);
-    assert_eq!(device::ensure(), id, "the copy brings the same id back");
-    assert_eq!(device::read().as_deref(), Some(id.as_str()));
+    assert_eq!(read(), None);
+    assert_eq!(ensure(), id, "the copy brings the same id back");
+    assert_eq!(read().as_deref(), Some(id.as_str()));
     local_storage()
         .set_item("mindboxDeviceUUID", "garbage")
         .unwrap();
-    assert_eq!(device::ensure(), id, "a valid cookie wins over a bad copy");
-    assert_eq!(
-        device::read_copy().as_deref(),
-        Some(id.as_str()),
-        "and repairs it"
-    );
+    assert_eq!(ensure(), id, "a valid cookie wins over a bad copy");
+    assert_eq!(read_copy().as_deref(), Some(id.as_str()), "and repairs it");
 }
 
 // The JS outbox (`tracker/js/outbox.js`) as the tracker bundles it, driven from here.
@@ -148,7 +168,7 @@ fn ids(records: &[Record]) -> Vec<String> {
 
 fn record(n: u32, data: &str) -> Record {
     Record::new(
-        device::new_uuid(),
+        record::new_uuid(),
         "Website.ViewProduct".into(),
         f64::from(n),
         data.into(),
@@ -262,7 +282,7 @@ fn batches_split_at_64_kib() {
     let events: Vec<String> = (0..7)
         .map(|n| {
             wire::event_json(
-                &device::new_uuid(),
+                &record::new_uuid(),
                 "Website.ViewProduct",
                 n,
                 &format!("{{\"b\":\"{big}\"}}"),
@@ -274,7 +294,7 @@ fn batches_split_at_64_kib() {
     assert!(oversize.is_empty());
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
-        assert!(wire::batch_body(&device::new_uuid(), &events[r]).len() <= wire::MAX_BATCH_BYTES);
+        assert!(wire::batch_body(&record::new_uuid(), &events[r]).len() <= wire::MAX_BATCH_BYTES);
     }
 }
 
@@ -293,7 +313,8 @@ fn the_trackers_batches_pass_the_collectors_check() {
         record(4, &big),
         record(5, "{}"),
     ];
-    let out = tracker.batches(&js(&made));
+    let device = new_id();
+    let out = tracker.batches(&js(&made), &device);
     let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
     let entries: Vec<JsValue> = out.iter().collect();
     assert_eq!(entries.len(), 3, "one oversize event, then two batches");
@@ -306,10 +327,7 @@ fn the_trackers_batches_pass_the_collectors_check() {
         let body = get(e, "body").as_string().unwrap();
         let checked = check::check_batch(body.as_bytes(), &Limits::default(), &Policy::default())
             .expect("the collector takes the body");
-        assert_eq!(
-            checked.device_uuid.as_deref(),
-            Some(tracker.device_uuid().as_str())
-        );
+        assert_eq!(checked.device_uuid.as_deref(), Some(device.as_str()));
         for ev in checked.events {
             sent.push(ev.expect("every event passes").id);
         }

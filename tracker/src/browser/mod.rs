@@ -8,9 +8,9 @@
 //! retry delay from [`crate::backoff`]).
 //!
 //! **Why the I/O is JS.** Everything that decides — argument checks, payloads, event ids, the wire
-//! format, batch splitting, retry delays, eviction, the device id — is Rust,
+//! format, batch splitting, retry delays, eviction — is Rust,
 //! and shares its model with the collector. IndexedDB, `fetch`, timers, listeners and the
-//! sending-tab lock are a few hundred lines of JS: written in Rust they were async state machines
+//! sending-tab lock, and the device cookie (`tracker/js/device.js`), are a few hundred lines of JS: written in Rust they were async state machines
 //! and promise glue that cost three times the bytes every shopper downloads (see the README's
 //! measurements). The exports here are synchronous; nothing here throws into the page or makes it
 //! wait. Bad arguments are reported once on the console with what was expected, and the call is
@@ -18,7 +18,6 @@
 
 mod args;
 mod collector;
-pub mod device;
 mod js;
 pub mod record;
 
@@ -35,26 +34,24 @@ use record::{Record, State};
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// The tracker's Rust half in this tab: the page's settings, the device id and the decisions.
+/// The tracker's Rust half in this tab: the page's settings and the decisions.
 #[wasm_bindgen]
 pub struct Tracker {
     endpoint_id: RefCell<Option<String>>,
     /// `kind method → operation` overrides from `mindbox("create", {operations})`.
     operations: RefCell<Vec<(String, String)>>,
-    device: RefCell<String>,
     warned: RefCell<Vec<String>>,
     last_at: Cell<f64>,
 }
 
 #[wasm_bindgen]
 impl Tracker {
-    /// Reads (or makes) the device id. `endpoint_id` comes from the script tag.
+    /// The tracker of this page; `endpoint_id` comes from the script tag.
     #[wasm_bindgen(constructor)]
     pub fn new(endpoint_id: Option<String>) -> Tracker {
         Tracker {
             endpoint_id: RefCell::new(endpoint_id),
             operations: RefCell::new(Vec::new()),
-            device: RefCell::new(device::ensure()),
             warned: RefCell::new(Vec::new()),
             last_at: Cell::new(0.0),
         }
@@ -84,24 +81,10 @@ impl Tracker {
         }
     }
 
-    /// The device id in use.
-    #[wasm_bindgen(getter, js_name = deviceUUID)]
-    pub fn device_uuid(&self) -> String {
-        self.device.borrow().clone()
-    }
-
     /// The endpoint id the page declared with `mindbox("create", {endpointId})`, if any.
     #[wasm_bindgen(getter, js_name = endpointId)]
     pub fn endpoint_id(&self) -> Option<String> {
         self.endpoint_id.borrow().clone()
-    }
-
-    /// Accepts the collector's device id as the truth (the server-set cookie outlives ours).
-    pub fn adopt(&self, id: JsValue) {
-        if let Some(id) = id.as_string().filter(|i| crate::uuid::is_canonical(i)) {
-            device::adopt(&id);
-            *self.device.borrow_mut() = id;
-        }
     }
 
     /// `console.warn`s `msg` once per page.
@@ -113,9 +96,9 @@ impl Tracker {
         }
     }
 
-    /// Pending events (oldest first) as batches to post: see [`collector::batches`].
-    pub fn batches(&self, records: &Array) -> Array {
-        collector::batches(&self.device.borrow(), records)
+    /// Pending events (oldest first) as batches from `device` to post: see [`collector::batches`].
+    pub fn batches(&self, records: &Array, device: &str) -> Array {
+        collector::batches(device, records)
     }
 
     /// Milliseconds to wait after `failures` consecutive failed posts (≥ 1), at least the answer's
@@ -143,7 +126,7 @@ impl Tracker {
     pub fn replay(&self, original: &JsValue) -> JsValue {
         match Record::from_js(original) {
             Some(r) => {
-                let mut copy = Record::new(device::new_uuid(), r.operation, self.now(), r.data);
+                let mut copy = Record::new(record::new_uuid(), r.operation, self.now(), r.data);
                 copy.replay_of = Some(r.id);
                 copy.to_js()
             }
@@ -286,7 +269,7 @@ impl Tracker {
         on_error: JsValue,
     ) -> JsValue {
         let made: Array = [
-            JsValue::from(device::new_uuid()),
+            JsValue::from(record::new_uuid()),
             JsValue::from(operation),
             JsValue::from_f64(self.now()),
             JsValue::from(data),

@@ -9,6 +9,16 @@ use wasm_bindgen::JsValue;
 
 use super::js::{get, set, text};
 
+/// A new UUID v4 (an event id, the Mindbox transactionId) from `crypto.getRandomValues`, which works on
+/// plain-http pages too, unlike `crypto.randomUUID`.
+pub fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    crate::uuid::v4_from_bytes(bytes)
+}
+
 /// Where an event is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum State {
