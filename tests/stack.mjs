@@ -33,7 +33,10 @@ export function freePort() {
   });
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). An error
+ * marked `fatal` stops the wait at once.
+ */
 export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -42,6 +45,7 @@ export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100
       const v = await check();
       if (v) return v;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     if (Date.now() > deadline) {
@@ -166,8 +170,8 @@ export async function startStack(options = {}) {
       ALLOWED_ORIGINS: env.ALLOWED_ORIGINS || shopUrl,
       ...(options.vars || {}),
     };
-    const inspectorPort = await freePort();
-    const launchCollector = async () => {
+    let inspectorPort = await freePort();
+    const launchOnce = async () => {
       const proc = startProcess(
         "collector",
         join(ROOT, "node_modules/.bin/wrangler"),
@@ -198,12 +202,30 @@ export async function startStack(options = {}) {
       await waitFor(
         "the collector to answer /v1/health",
         async () => {
-          if (proc.child.exitCode !== null) throw new Error(`wrangler exited:\n${proc.log()}`);
+          if (proc.child.exitCode !== null) {
+            throw Object.assign(new Error(`wrangler exited:\n${proc.log()}`), { fatal: true });
+          }
           return (await fetch(`${collectorUrl}/v1/health`)).ok;
         },
         { timeoutMs: 60000, intervalMs: 200 },
       );
       return proc;
+    };
+    // A port picked free can be taken again before workerd binds it (by an outgoing connection's
+    // ephemeral port): workerd then exits with "Address already in use". Start again after a pause
+    // that lets such a connection go, with a fresh inspector port (the collector's own port is in the
+    // shop's pages, so it stays).
+    const launchCollector = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await launchOnce();
+        } catch (e) {
+          if (attempt >= 3 || !String(e.message).includes("Address already in use")) throw e;
+          console.error(`collector: a port was taken while starting (attempt ${attempt}); starting again`);
+          inspectorPort = await freePort();
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
     };
     let collector = await launchCollector();
     shop = await startShop(shopPort, collectorUrl, secretKey);
