@@ -86,9 +86,9 @@ export function Sender(core, outbox, collector) {
   /** Ids of the batch being posted: a beacon leaves them to that request. */
   var inFlight = [];
   /**
-   * Events this tab made while it was the sending tab and has not seen settled, for beacons. (A tab
-   * that does not send leaves its events to the sending tab through the shared outbox; a list of them
-   * here would only go stale and be beaconed again.)
+   * Events this tab made while it was the sending tab (or did not know yet) and has not seen settled,
+   * for beacons. A tab that does not send leaves its events to the sending tab through the shared
+   * outbox; a list of them here would only go stale and be beaconed again if it became the sender.
    */
   var own = [];
   /** Events of the current task, written together after it. */
@@ -98,21 +98,38 @@ export function Sender(core, outbox, collector) {
   var store = storage();
   var consent = !store || store.getItem(CONSENT_KEY) !== "0";
 
+  /** Whether this tab knows yet if it sends. */
+  var decided = false;
+
   function gain() {
+    decided = true;
     if (!leader) {
       leader = true;
       kick(0);
     }
   }
 
-  // The sending-tab role.
+  function lose() {
+    if (!decided) own = [];
+    decided = true;
+    leader = false;
+  }
+
+  /** Holds the lock until the tab goes away. */
+  function hold(lock) {
+    if (!lock) return lose();
+    gain();
+    return new Promise(function () {});
+  }
+
+  // The sending-tab role: try for the lock at once (so the tab knows where it stands), else queue for it.
   var locks = navigator.locks;
   if (locks && locks.request) {
     locks
-      .request(LOCK, function () {
-        gain();
-        // Held until the tab goes away.
-        return new Promise(function () {});
+      .request(LOCK, { ifAvailable: true }, function (lock) {
+        var held = hold(lock);
+        if (!lock) locks.request(LOCK, hold).catch(function () {});
+        return held;
       })
       .catch(function () {});
   } else {
@@ -127,7 +144,7 @@ export function Sender(core, outbox, collector) {
         } catch (e) {}
         if ((store.getItem(LEASE_KEY) || "").split("|")[0] === tab) return gain();
       }
-      leader = false;
+      lose();
     };
     lease();
     setInterval(lease, 1000);
@@ -340,7 +357,7 @@ export function Sender(core, outbox, collector) {
         return call(made[5], "collection is off: consent was withdrawn");
       }
       if (made[4] || made[5]) callbacks[r.id] = [made[4], made[5]];
-      if (leader) {
+      if (leader || !decided) {
         own.push(r);
         // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
         if (own.length > 1000) own.shift();
