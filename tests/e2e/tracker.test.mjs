@@ -216,8 +216,11 @@ test("the tab is closed right after an event: delivered exactly once", async () 
   await context.close();
 });
 
-test("three tabs emit at once: one tab sends, every event arrives exactly once", async () => {
-  const context = await browser.newContext();
+/**
+ * Three tabs emit five events each; the events must arrive exactly once, all sent by one tab.
+ * `locks`: whether the pages have the Web Locks API.
+ */
+async function threeTabs(context, locks) {
   const senders = new Set();
   const pages = [];
   for (let i = 0; i < 3; i++) {
@@ -225,6 +228,7 @@ test("three tabs emit at once: one tab sends, every event arrives exactly once",
     p.on("request", (r) => r.url() === `${stack.collectorUrl}/v1/events` && senders.add(i));
     pages.push(p);
   }
+  assert.equal(await pages[0].evaluate(() => !!navigator.locks), locks);
   await Promise.all(
     pages.map((p, i) =>
       p.evaluate((i) => {
@@ -236,6 +240,20 @@ test("three tabs emit at once: one tab sends, every event arrives exactly once",
   exactlyOnce(reqs);
   assert.equal(reqs.length, 15);
   assert.equal(senders.size, 1, `tabs that sent: ${[...senders]}`);
+}
+
+test("three tabs emit at once: one tab sends, every event arrives exactly once", async () => {
+  const context = await browser.newContext();
+  await threeTabs(context, true);
+  await context.close();
+});
+
+test("three tabs without Web Locks: a localStorage lease picks the one sending tab", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined });
+  });
+  await threeTabs(context, false);
   await context.close();
 });
 

@@ -266,7 +266,10 @@ export function Sender(core, outbox, collector) {
     });
     var status = 0;
     var retryAfter;
-    return fetch(url, { method: "POST", body: b.body, credentials: "include" })
+    // A collector that takes the request and never answers must not stall the sender: give up after
+    // 30 s (the events stay, and the backoff applies).
+    var timeout = AbortSignal.timeout && AbortSignal.timeout(30000);
+    return fetch(url, { method: "POST", body: b.body, credentials: "include", signal: timeout })
       .then(function (res) {
         status = res.status;
         retryAfter = res.headers.get("Retry-After");
