@@ -257,6 +257,27 @@ test("three tabs without Web Locks: a localStorage lease picks the one sending t
   await context.close();
 });
 
+test("a tab that does not send still hears its callbacks when the sending tab delivers", async () => {
+  const context = await browser.newContext();
+  const first = await open(context, "/index.html");
+  const second = await open(context, "/index.html");
+  await first.waitForFunction(async () => (await mindbox.qa.list()).sender);
+  assert.equal((await second.evaluate(() => mindbox.qa.list())).sender, false);
+  await second.evaluate(() => {
+    mindbox("viewProduct", { productId: "from-second" }, { onSuccess: () => (window.delivered = true) });
+    mindbox("async", {
+      operation: "Website.NotAllowed",
+      data: {},
+      onError: (reason) => (window.rejected = reason),
+    });
+  });
+  await second.waitForFunction(() => window.delivered === true && typeof window.rejected === "string");
+  assert.match(await second.evaluate(() => window.rejected), /operation/);
+  const reqs = await delivered(1);
+  assert.equal(reqs[0].body.viewProduct.product.ids.website, "from-second");
+  await context.close();
+});
+
 test("IndexedDB unavailable: the tracker keeps working from memory, in every tab", async () => {
   const context = await browser.newContext();
   await context.addInitScript(() => {

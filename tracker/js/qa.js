@@ -36,7 +36,7 @@ export function qa(core, outbox, sender) {
             return core.replay(r);
           });
         return outbox.add(copies).then(function () {
-          sender.kick(0);
+          sender.written();
           return copies.length;
         });
       });
