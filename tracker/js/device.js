@@ -15,7 +15,8 @@ function canonical(v) {
   return typeof v === "string" && CANONICAL.test(v) ? v : undefined;
 }
 
-function storage() {
+/** `localStorage`, or nothing where reading it throws (blocked storage, sandboxed frames). */
+export function storage() {
   try {
     return localStorage;
   } catch (e) {}

@@ -14,7 +14,7 @@
 //   stays in the outbox until a later answer; the event id (Mindbox's transactionId) makes the resend
 //   harmless.
 
-import { adopt, deviceId } from "./device.js";
+import { adopt, deviceId, storage } from "./device.js";
 
 var LOCK = "mindbox-edge-sender";
 var LEASE_KEY = "mindboxEdgeSender";
@@ -59,14 +59,6 @@ export function call(f, arg) {
     try {
       f(arg);
     } catch (e) {}
-  }
-}
-
-function storage() {
-  try {
-    return localStorage;
-  } catch (e) {
-    return null;
   }
 }
 

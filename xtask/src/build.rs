@@ -81,17 +81,20 @@ pub fn tracker() -> Result<(), String> {
 /// this one build; the tests' builds do not use them. If the toolchain refuses (no `rust-src`, a
 /// renamed flag), the ordinary release build is used and a warning says so.
 fn tracker_wasm() -> Result<String, String> {
+    const BUILD: [&str; 8] = [
+        "build",
+        "-p",
+        "mindbox-tracker",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+        "--features",
+        "browser",
+    ];
     const TARGET_DIR: &str = "target/tracker-min";
     let min = std::process::Command::new("cargo")
+        .args(BUILD)
         .args([
-            "build",
-            "-p",
-            "mindbox-tracker",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--release",
-            "--features",
-            "browser",
             "-Z",
             "build-std=std,panic_abort",
             "--target-dir",
@@ -110,19 +113,7 @@ fn tracker_wasm() -> Result<String, String> {
         "xtask: warning: the size-optimised tracker build failed; building the ordinary way \
          (a few KB bigger)"
     );
-    run(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "mindbox-tracker",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--release",
-            "--features",
-            "browser",
-        ],
-    )?;
+    run("cargo", &BUILD)?;
     Ok("target/wasm32-unknown-unknown/release/mindbox_tracker.wasm".into())
 }
 

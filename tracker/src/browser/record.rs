@@ -91,11 +91,6 @@ impl Record {
         }
     }
 
-    /// Bytes it takes against [`MAX_BYTES`].
-    pub fn size(&self) -> usize {
-        self.operation.len() + self.data.len()
-    }
-
     /// As a JS object (what IndexedDB stores and the QA API returns).
     pub fn to_js(&self) -> JsValue {
         let o: JsValue = Object::new().into();
