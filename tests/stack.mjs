@@ -20,6 +20,22 @@ import { randomUUID, createHmac } from "node:crypto";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/** How long one HTTP call of the harness or a test may take before it fails (a hang must fail, not wait). */
+export const FETCH_TIMEOUT_MS = 15000;
+
+/**
+ * `fetch` with a timeout: every network call in tests/ goes through this (test files import it as
+ * `fetch`), so a server that takes a request and never answers fails the test with a message.
+ */
+export function timedFetch(url, options = {}) {
+  const timeout = AbortSignal.timeout(options.timeoutMs || FETCH_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  return fetch(url, { ...options, signal }).catch((e) => {
+    if (timeout.aborted) throw new Error(`${options.method || "GET"} ${url}: no answer within ${options.timeoutMs || FETCH_TIMEOUT_MS} ms`);
+    throw e;
+  });
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -205,7 +221,7 @@ export async function startStack(options = {}) {
           if (proc.child.exitCode !== null) {
             throw Object.assign(new Error(`wrangler exited:\n${proc.log()}`), { fatal: true });
           }
-          return (await fetch(`${collectorUrl}/v1/health`)).ok;
+          return (await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).ok;
         },
         { timeoutMs: 60000, intervalMs: 200 },
       );
@@ -231,7 +247,7 @@ export async function startStack(options = {}) {
     shop = await startShop(shopPort, collectorUrl, secretKey);
 
     const control = async (path, body) => {
-      const res = await fetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
+      const res = await timedFetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`emulator ${path}: HTTP ${res.status} ${await res.text()}`);
       return res.json();
     };
@@ -244,7 +260,7 @@ export async function startStack(options = {}) {
       endpointId,
       /** Calls an admin route with the bearer token. */
       admin: async (path, body) => {
-        const res = await fetch(`${collectorUrl}/v1/admin/${path}`, {
+        const res = await timedFetch(`${collectorUrl}/v1/admin/${path}`, {
           method: body === undefined ? "GET" : "POST",
           headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
           body: body === undefined ? undefined : JSON.stringify(body),
@@ -270,7 +286,7 @@ export async function startStack(options = {}) {
        */
       drain: async () => {
         const id = randomUUID();
-        const res = await fetch(`${collectorUrl}/v1/events`, {
+        const res = await timedFetch(`${collectorUrl}/v1/events`, {
           method: "POST",
           headers: { origin: vars.ALLOWED_ORIGINS.split(",")[0], "content-type": "text/plain" },
           body: JSON.stringify({ events: [{ id, operation: "Website.ViewProduct", data: { sentinel: true } }] }),

@@ -89,11 +89,16 @@ async fn answer(
     let mut deliveries = Vec::new();
     let now_secs = (worker::Date::now().as_millis() / 1000) as i64;
     for (i, event) in checked.events.into_iter().enumerate() {
-        let event = event.and_then(|e| {
+        let event = event.and_then(|mut e| {
+            let mode = if config.unverified_operations.contains(&e.operation) {
+                identity::Mode::Unverified
+            } else {
+                identity::Mode::Verified
+            };
             identity::gate(
-                &e,
+                &mut e,
                 &format!("events[{i}]"),
-                &config.unverified_operations,
+                mode,
                 config.secret_key.expose().as_bytes(),
                 now_secs,
             )

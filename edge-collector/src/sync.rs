@@ -93,34 +93,31 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
             Some(&origin),
         );
     }
-    let event = mindbox_tracker::event::Event {
+    let mut event = mindbox_tracker::event::Event {
         id: String::new(),
         operation: call.operation.clone(),
         data: call.data,
         created_at: None,
     };
-    let has_customer = event
-        .data
-        .pointer("/customer/ids")
-        .and_then(Value::as_object)
-        .is_some_and(|ids| !ids.is_empty());
-    if !has_customer {
-        return refuse(
-            403,
-            "ticket_missing",
-            "sync calls are for a verified customer: give data.customer.ids and authenticationTicket",
-            Some(&origin),
-        );
-    }
     let now = (worker::Date::now().as_millis() / 1000) as i64;
     if let Err(r) = identity::gate(
-        &event,
+        &mut event,
         "request",
-        &[],
+        identity::Mode::Sync,
         config.secret_key.expose().as_bytes(),
         now,
     ) {
-        return refuse(403, r.code, &r.reason, Some(&origin));
+        let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
+            400
+        } else {
+            403
+        };
+        return refuse(
+            status,
+            r.code,
+            &format!("{}: {}", r.path, r.reason),
+            Some(&origin),
+        );
     }
     let shopper = enrich::Shopper::from_request(
         &req,

@@ -8,7 +8,7 @@
 // cannot time itself.
 import { readFileSync, readdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);
 const CONCURRENCY = Number(process.argv[3] || 8);

@@ -3,15 +3,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
 
 let stack;
 before(async () => {
   stack = await startStack({ vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "2" } });
-});
+}, { timeout: 180000 });
 after(async () => {
   await stack?.stop();
-});
+}, { timeout: 60000 });
 
 test("over Mindbox's per-minute budget: the rest waits for the next minute, then arrives once", async () => {
   const minute = () => Math.floor(Date.now() / 60000);

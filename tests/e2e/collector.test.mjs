@@ -5,17 +5,17 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, ticket as signTicket } from "../stack.mjs";
+import { startStack, waitFor, ticket as signTicket, timedFetch as fetch } from "../stack.mjs";
 
 let stack;
 const seen = []; // every response body and header block the tests received, for the secret-key check
 
 before(async () => {
   stack = await startStack();
-});
+}, { timeout: 180000 });
 after(async () => {
   await stack?.stop();
-});
+}, { timeout: 60000 });
 
 async function post(body, { origin = stack.shopUrl, headers = {} } = {}) {
   const res = await fetch(`${stack.collectorUrl}/v1/events`, {

@@ -3,17 +3,17 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
 
 let stack;
 
 before(async () => {
   // A short Mindbox timeout keeps the timeout case quick.
   stack = await startStack({ vars: { MINDBOX_TIMEOUT_MS: "1500" } });
-});
+}, { timeout: 180000 });
 after(async () => {
   await stack?.stop();
-});
+}, { timeout: 60000 });
 
 async function post(events, deviceUUID) {
   const res = await fetch(`${stack.collectorUrl}/v1/events`, {

@@ -2,15 +2,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
 
 let stack;
 before(async () => {
   stack = await startStack();
-});
+}, { timeout: 180000 });
 after(async () => {
   await stack?.stop();
-});
+}, { timeout: 60000 });
 
 test("too many requests from one client IP get 429 with Retry-After, nothing enqueued", async () => {
   const post = (events) =>

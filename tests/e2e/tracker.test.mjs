@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startStack, waitFor } from "../stack.mjs";
+import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
 
 const CHROMIUM_ARGS = [
   "--headless=new",
@@ -27,11 +27,11 @@ before(async () => {
     executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
     args: CHROMIUM_ARGS,
   });
-});
+}, { timeout: 180000 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
-});
+}, { timeout: 60000 });
 beforeEach(async () => {
   await stack.emulator.reset();
 });

@@ -15,6 +15,7 @@
 pub mod backoff;
 pub mod batch;
 pub mod check;
+pub mod contact;
 pub mod event;
 pub mod json;
 pub mod operation;

@@ -61,7 +61,14 @@ fn node_tests() -> Result<(), String> {
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut args = vec!["--test", "--test-concurrency=1", "--test-reporter=spec"];
+    // Every test fails after 5 minutes with a message instead of running into CI's limit (the
+    // harness's own HTTP calls time out sooner: tests/stack.mjs `timedFetch`).
+    let mut args = vec![
+        "--test",
+        "--test-concurrency=1",
+        "--test-timeout=300000",
+        "--test-reporter=spec",
+    ];
     args.extend(files.iter().map(String::as_str));
     run("node", &args)
 }
