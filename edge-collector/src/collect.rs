@@ -87,7 +87,9 @@ async fn answer(
     }
     let mut results = Vec::with_capacity(checked.events.len());
     let mut deliveries = Vec::new();
-    let now_secs = (worker::Date::now().as_millis() / 1000) as i64;
+    let received = worker::Date::now().as_millis() as f64;
+    let now_secs = (received / 1000.0) as i64;
+    let sent_at = checked.sent_at;
     for (i, event) in checked.events.into_iter().enumerate() {
         let event = event.and_then(|mut e| {
             let mode = if config.unverified_operations.contains(&e.operation) {
@@ -112,7 +114,10 @@ async fn answer(
                     path: None,
                     reason: None,
                 });
-                deliveries.push(enrich::Delivery::new(event, &shopper).to_message());
+                deliveries.push(
+                    enrich::Delivery::new(event, &shopper, received, sent_at, i as u32)
+                        .to_message(),
+                );
             }
             Err(r) => results.push({
                 bump(counts, &format!("rejected.{}", r.code));

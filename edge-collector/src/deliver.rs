@@ -191,11 +191,7 @@ pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> 
     let results = join_all(lanes.into_values().map(|mut lane| {
         let config = &config;
         async move {
-            lane.sort_by(|a, b| {
-                stamp(&a.1)
-                    .partial_cmp(&stamp(&b.1))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
+            lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
             let mut names = Vec::with_capacity(lane.len());
             for (m, d) in &lane {
                 names.push(deliver_one(m, d, env, config).await);
@@ -217,7 +213,9 @@ fn now_ms() -> f64 {
 
 fn stamp(d: &Delivery) -> Stamp {
     Stamp {
-        at: d.event.created_at.unwrap_or(d.accepted_at),
+        at: d.made_at(),
+        device_at: d.event.created_at.unwrap_or(0.0),
+        seq: d.seq,
         id: d.event.id.clone(),
     }
 }
@@ -256,6 +254,7 @@ async fn deliver_one(
         operation: op,
         device_uuid: &delivery.device_uuid,
         transaction_id: Some(id),
+        date_time_offset_ms: Some((now_ms() - delivery.made_at()).max(0.0) as u64),
         body: &delivery.event.data,
         client_ip: delivery.client_ip.as_deref(),
         user_agent: delivery.user_agent.as_deref(),

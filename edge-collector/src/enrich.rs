@@ -100,18 +100,64 @@ pub struct Delivery {
     pub attempts: u32,
     /// When the collector accepted the event (ms since the Unix epoch); retries stop at the retention.
     pub accepted_at: f64,
+    /// When the event was made, on the collector's clock (ms): see [`event_time`]. Mindbox gets it as
+    /// `dateTimeOffset`, and cart and wishlist snapshots are ordered by it. (0 in messages written
+    /// before it existed: then `createdAt`, else `accepted_at`, stands in.)
+    #[serde(default)]
+    pub at: f64,
+    /// The event's place in its batch, which keeps call order where times tie.
+    #[serde(default)]
+    pub seq: u32,
+}
+
+/// How old an event may say it is (the tracker keeps events through days offline).
+pub const MAX_AGE_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
+
+/// When an event was made, on the collector's clock: its receive time minus its age, where the age is
+/// measured on the tracker's own clock (`sentAt − createdAt`, both from the same clock, so a clock
+/// that is hours or years wrong cancels out), between 0 and 30 days. Without `sentAt` (a client that
+/// does not send it) the age is `received − createdAt`, so a `createdAt` in the future counts as now.
+/// No client can place an event after the moment it reached the collector.
+pub fn event_time(created_at: Option<f64>, sent_at: Option<f64>, received: f64) -> f64 {
+    let age = match (created_at, sent_at) {
+        (Some(c), Some(s)) => s - c,
+        (Some(c), None) => received - c,
+        (None, _) => 0.0,
+    };
+    received - age.clamp(0.0, MAX_AGE_MS)
 }
 
 impl Delivery {
-    /// Wraps an accepted event for the queue.
-    pub fn new(event: Event, shopper: &Shopper) -> Delivery {
+    /// Wraps an accepted event for the queue: received at `received` (ms), in a batch sent at
+    /// `sent_at` (tracker clock), at place `seq` of it.
+    pub fn new(
+        event: Event,
+        shopper: &Shopper,
+        received: f64,
+        sent_at: Option<f64>,
+        seq: u32,
+    ) -> Delivery {
         Delivery {
+            at: event_time(event.created_at, sent_at, received),
+            seq,
             event,
             device_uuid: shopper.device_uuid.clone(),
             client_ip: shopper.client_ip.clone(),
             user_agent: shopper.user_agent.clone(),
             attempts: 0,
-            accepted_at: worker::Date::now().as_millis() as f64,
+            accepted_at: received,
+        }
+    }
+
+    /// When the event was made, on the collector's clock (see [`Delivery::at`]).
+    pub fn made_at(&self) -> f64 {
+        if self.at > 0.0 {
+            self.at
+        } else {
+            self.event
+                .created_at
+                .unwrap_or(self.accepted_at)
+                .min(self.accepted_at)
         }
     }
 
@@ -130,6 +176,25 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_times_no_clock_can_poison() {
+        let r = 1_795_000_000_000.0;
+        // The tracker's clock two hours behind: the age (5 s) is what counts.
+        let behind = r - 7_200_000.0;
+        assert_eq!(event_time(Some(behind - 5000.0), Some(behind), r), r - 5000.0);
+        // Years ahead: still 5 s old.
+        let ahead = r + 3.0e11;
+        assert_eq!(event_time(Some(ahead - 5000.0), Some(ahead), r), r - 5000.0);
+        // Made "after" it was sent, or without sentAt and in the future: now, never later.
+        assert_eq!(event_time(Some(ahead + 1.0), Some(ahead), r), r);
+        assert_eq!(event_time(Some(ahead), None, r), r);
+        assert_eq!(event_time(None, None, r), r);
+        // Older than 30 days counts as 30 days.
+        assert_eq!(event_time(Some(0.0), Some(r), r), r - MAX_AGE_MS);
+        // Two hours offline: two hours old.
+        assert_eq!(event_time(Some(r - 7_200_000.0), None, r), r - 7_200_000.0);
+    }
 
     #[test]
     fn reads_cookies() {

@@ -1,6 +1,6 @@
 //! The Mindbox v3 operations API client: the one place that builds a request with the secret key.
 //!
-//! `POST {MINDBOX_API_BASE}/v3/operations/{async|sync}?endpointId&operation&deviceUUID[&transactionId]`
+//! `POST {MINDBOX_API_BASE}/v3/operations/{async|sync}?endpointId&operation&deviceUUID[&transactionId&dateTimeOffset]`
 //! with `Authorization: SecretKey …`, `X-Customer-IP`, the shopper's `User-Agent` and the
 //! `Mindbox-Integration` headers; the JSON body is the operation's data. The call is abandoned after
 //! `MINDBOX_TIMEOUT_MS`.
@@ -31,6 +31,9 @@ pub struct Call<'a> {
     pub device_uuid: &'a str,
     /// Idempotency key (the event id) for async calls.
     pub transaction_id: Option<&'a str>,
+    /// For async calls: milliseconds between the event's making and this attempt (`dateTimeOffset`,
+    /// as Mindbox's mobile SDKs send it), so Mindbox records the event at the time it happened.
+    pub date_time_offset_ms: Option<u64>,
     /// The JSON body.
     pub body: &'a serde_json::Value,
     /// For `X-Customer-IP`.
@@ -63,6 +66,10 @@ impl Call<'_> {
         ];
         if let Some(t) = self.transaction_id {
             params.push(("transactionId", t));
+        }
+        let offset = self.date_time_offset_ms.map(|o| o.to_string());
+        if let Some(o) = &offset {
+            params.push(("dateTimeOffset", o));
         }
         let url = Url::parse_with_params(
             &format!("{}/v3/operations/{path}", config.api_base),

@@ -18,13 +18,40 @@ pub const BINDING: &str = "SNAPSHOT_ORDER";
 /// An in-flight claim older than this is considered abandoned (the consumer died mid-call).
 const IN_FLIGHT_TIMEOUT_MS: f64 = 30_000.0;
 
-/// A snapshot's place in time: its `createdAt` (tracker clock), ties broken by event id.
-#[derive(Clone, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+/// Two snapshots whose collector-clock times are closer than this are ordered by the tracker's own
+/// clock (the same device's clock for both), so network jitter between two batches cannot swap them.
+pub const NEAR_MS: f64 = 2000.0;
+
+/// A snapshot's place in time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stamp {
-    /// `createdAt` of the event (ms), or when the collector accepted it.
+    /// When it was made, on the collector's clock ([`crate::enrich::event_time`]): no client clock
+    /// can put it after the moment it reached the collector.
     pub at: f64,
+    /// `createdAt` on the tracker's clock (microseconds kept), for snapshots within [`NEAR_MS`].
+    #[serde(default)]
+    pub device_at: f64,
+    /// Place in its batch: call order where times tie.
+    #[serde(default)]
+    pub seq: u32,
     /// The event id.
     pub id: String,
+}
+
+impl Stamp {
+    /// Which of two snapshots is newer: by collector-clock time, and within [`NEAR_MS`] by the
+    /// tracker's clock, then by place in the batch, then by id.
+    pub fn order(&self, other: &Stamp) -> std::cmp::Ordering {
+        let by_time = self.at.total_cmp(&other.at);
+        if (self.at - other.at).abs() > NEAR_MS {
+            return by_time;
+        }
+        self.device_at
+            .total_cmp(&other.device_at)
+            .then(self.seq.cmp(&other.seq))
+            .then(by_time)
+            .then(self.id.cmp(&other.id))
+    }
 }
 
 /// What a claim says.
@@ -52,7 +79,7 @@ impl Slot {
     /// Decides a claim for `stamp` at time `now` and updates the slot.
     pub fn claim(&mut self, stamp: Stamp, now: f64) -> Claim {
         if let Some(newest) = &self.newest {
-            if stamp < *newest {
+            if stamp.order(newest).is_lt() {
                 return Claim::Stale;
             }
         }
@@ -141,7 +168,40 @@ mod tests {
     use super::*;
 
     fn s(at: f64, id: &str) -> Stamp {
-        Stamp { at, id: id.into() }
+        Stamp {
+            at,
+            device_at: at,
+            seq: 0,
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn same_millisecond_snapshots_keep_call_order() {
+        // clearCart() then setCart() in one handler: same batch, tracker times 1 µs apart, ids random.
+        let clear = Stamp { at: 5.0, device_at: 100.001, seq: 0, id: "ff".into() };
+        let set = Stamp { at: 5.001, device_at: 100.002, seq: 1, id: "00".into() };
+        assert!(clear.order(&set).is_lt());
+        let mut slot = Slot::default();
+        assert_eq!(slot.claim(set.clone(), 0.0), Claim::Go);
+        slot.release("00");
+        assert_eq!(slot.claim(clear, 1.0), Claim::Stale, "the clear made first never follows the set");
+        // Two batches with network jitter: the tracker's clock decides within NEAR_MS.
+        let a = Stamp { at: 10.0, device_at: 1.0, seq: 0, id: "a".into() };
+        let b = Stamp { at: 9.5, device_at: 1.001, seq: 0, id: "b".into() };
+        assert!(a.order(&b).is_lt());
+    }
+
+    #[test]
+    fn a_clock_years_ahead_does_not_supersede_later_snapshots() {
+        // An attacker (or a broken clock) says "year 2100"; event_time already capped `at` at its
+        // receive time, so a snapshot the shopper makes a few seconds later is newer.
+        let poisoned = Stamp { at: 1_000_000.0, device_at: 4.1e12, seq: 0, id: "x".into() };
+        let later = Stamp { at: 1_005_000.0, device_at: 1.8e12, seq: 0, id: "y".into() };
+        let mut slot = Slot::default();
+        assert_eq!(slot.claim(poisoned, 0.0), Claim::Go);
+        slot.release("x");
+        assert_eq!(slot.claim(later, 1.0), Claim::Go);
     }
 
     #[test]

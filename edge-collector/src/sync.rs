@@ -130,6 +130,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         operation: &event.operation,
         device_uuid: &shopper.device_uuid,
         transaction_id: None,
+        date_time_offset_ms: None,
         body: &event.data,
         client_ip: shopper.client_ip.as_deref(),
         user_agent: shopper.user_agent.as_deref(),

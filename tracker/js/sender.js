@@ -23,9 +23,12 @@ var CONSENT_KEY = "mindboxEdgeConsent";
 
 /**
  * What the collector's answer to a batch means: `{reasons, device}` when the batch is settled, one
- * reason per event (`null`: accepted), or `{error}` when it must be tried again (no answer at all,
- * 429, 403, 5xx). 202/422 answer per event; 400 and 413 reject the whole batch. An event the answer has no
- * result for is rejected, never dropped.
+ * reason per event (`null`: accepted), `{error}` when it must be tried again (no answer at all,
+ * 429, 403, 5xx), or `{split}` when the collector refused the request as a whole (400: its body is not
+ * a batch it can read, `not_json` / `not_a_batch` / `too_many_events`; 413: it is too big): that is
+ * never blamed on every event, the batch is halved and resent until only the bad event is left,
+ * which is then rejected with the reason. An event the answer has no result for is rejected, never
+ * dropped.
  */
 export function answer(records, status, text) {
   var body;
@@ -36,9 +39,7 @@ export function answer(records, status, text) {
   var why = status
     ? "collector answered HTTP " + status + ": " + (body.reason || text)
     : "the collector is unreachable";
-  if (status === 400 || status === 413) {
-    return { reasons: records.map(function () { return why; }) };
-  }
+  if (status === 400 || status === 413) return { split: why };
   if (status !== 202 && status !== 422) return { error: why };
   var results = body.results || [];
   return {
@@ -88,7 +89,18 @@ export function Sender(core, outbox, collector) {
   /** Event id → [onSuccess, onError] of this tab's pending calls. */
   var callbacks = {};
   var store = storage();
-  var consent = !store || store.getItem(CONSENT_KEY) !== "0";
+  /** Consent where localStorage is unavailable (this tab only). */
+  var consentHere = true;
+  /**
+   * Whether the visitor lets the shop collect: read from localStorage each time, so
+   * `mindbox("consent", false)` in one tab stops every tab of the shop at once, the sending one too.
+   */
+  function consent() {
+    try {
+      if (store) return store.getItem(CONSENT_KEY) !== "0";
+    } catch (e) {}
+    return consentHere;
+  }
 
   /** Whether this tab knows yet if it sends. */
   var decided = false;
@@ -205,7 +217,7 @@ export function Sender(core, outbox, collector) {
 
   /** Sends what is pending, batch by batch, until the outbox is empty or a send fails. */
   function flush() {
-    if (!mine() || !consent) return Promise.resolve();
+    if (!mine() || !consent()) return Promise.resolve();
     if (flushing) {
       again = true;
       return Promise.resolve();
@@ -248,7 +260,7 @@ export function Sender(core, outbox, collector) {
   /** Posts batches from `i` on; resolves false when one could not be sent (a retry is scheduled). */
   function sendAll(batches, i) {
     var b = batches[i];
-    if (!b) return Promise.resolve(true);
+    if (!b || !consent()) return Promise.resolve(true);
     if (b.body === undefined) {
       return settle([mark(b.records[0], b.reason)]).then(function () {
         return sendAll(batches, i + 1);
@@ -274,6 +286,19 @@ export function Sender(core, outbox, collector) {
       .then(function (text) {
         inFlight = [];
         var a = answer(b.records, status, text);
+        if (a.split !== undefined) {
+          if (b.records.length < 2) {
+            return settle([mark(b.records[0], a.split)]).then(function () {
+              return sendAll(batches, i + 1);
+            });
+          }
+          var half = Math.ceil(b.records.length / 2);
+          var parts = core
+            .batches(b.records.slice(0, half), deviceId())
+            .concat(core.batches(b.records.slice(half), deviceId()));
+          batches.splice.apply(batches, [i, 1].concat(parts));
+          return sendAll(batches, i);
+        }
         if (a.error) {
           failures++;
           var delay = core.retryDelay(failures, retryAfter);
@@ -301,7 +326,7 @@ export function Sender(core, outbox, collector) {
    * the next sending tab or page load.
    */
   function beacon() {
-    if (!consent) return;
+    if (!consent()) return;
     var ids = {};
     var rest = outbox.mem.concat(leader ? own : []).filter(function (r) {
       var fresh = !ids[r.id] && inFlight.indexOf(r.id) < 0;
@@ -331,6 +356,9 @@ export function Sender(core, outbox, collector) {
     channel.onmessage = function (m) {
       if (m.data === "written") {
         if (leader) kick(0);
+      } else if (m.data === "consent" || m.data === "no-consent") {
+        if (!store) consentHere = m.data === "consent";
+        withdrawnOrGranted();
       } else onSettled();
     };
   }
@@ -346,6 +374,17 @@ export function Sender(core, outbox, collector) {
     kick(0);
     tell("written");
   }
+  /** Consent changed (here or in another tab): forget what is unsent, or start sending again. */
+  function withdrawnOrGranted() {
+    if (!consent()) {
+      own = [];
+      unwritten = [];
+      outbox.clear();
+    } else kick(0);
+  }
+  addEventListener("storage", function (e) {
+    if (e.key === CONSENT_KEY) withdrawnOrGranted();
+  });
   addEventListener("online", function () {
     nextTryAt = 0;
     kick(0);
@@ -374,7 +413,7 @@ export function Sender(core, outbox, collector) {
         settledAt: null,
         replayOf: null,
       };
-      if (!consent) {
+      if (!consent()) {
         // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
         return call(made[5], "collection is off: consent was withdrawn");
       }
@@ -405,14 +444,12 @@ export function Sender(core, outbox, collector) {
 
     /** `mindbox("consent", on)`: off stops collection and clears the outbox; on resumes. */
     consent: function (on) {
-      consent = on !== false;
+      consentHere = on !== false;
       try {
-        store.setItem(CONSENT_KEY, consent ? "1" : "0");
+        store.setItem(CONSENT_KEY, consentHere ? "1" : "0");
       } catch (e) {}
-      if (!consent) {
-        own = [];
-        outbox.clear();
-      } else kick(0);
+      withdrawnOrGranted();
+      tell(consentHere ? "consent" : "no-consent");
     },
 
     /** `mindbox("sync", {operation, data, onSuccess, onError})` through the collector's `/v1/sync`. */

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::Event;
@@ -130,8 +132,34 @@ pub struct Rejection {
 pub struct CheckedBatch {
     /// The batch's `deviceUUID`, already checked to be a canonical UUID.
     pub device_uuid: Option<String>,
+    /// The batch's `sentAt`: the tracker's clock when it posted the batch (ms since the Unix epoch).
+    /// With each event's `createdAt` (same clock) it gives the event's age, whatever the clock's error.
+    pub sent_at: Option<f64>,
     /// One entry per event, in request order.
     pub events: Vec<Result<Event, Rejection>>,
+}
+
+/// Deepest nesting of an event's `data` (the collector's JSON reader refuses beyond 128 levels; the
+/// tracker refuses a call deeper than this before storing it).
+pub const MAX_DATA_DEPTH: usize = 64;
+
+/// The batch's frame, with each event left as raw text: one event the JSON reader refuses (a lone
+/// surrogate, nesting too deep) is rejected alone instead of failing the whole batch.
+#[derive(serde::Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "deviceUUID", borrow, default)]
+    device_uuid: Option<&'a RawValue>,
+    #[serde(rename = "sentAt", borrow, default)]
+    sent_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    events: Option<Vec<&'a RawValue>>,
+}
+
+/// Just the id of an event whose JSON could not be read (serde skips the rest without judging it).
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<Value>,
 }
 
 /// Parses and checks a request body.
@@ -146,14 +174,20 @@ pub fn check_batch(
             max: limits.max_body_bytes,
         });
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
-    let Value::Object(mut top) = value else {
-        return Err(BatchError::NotABatch(
-            "the top level is not an object".into(),
-        ));
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => BatchError::NotABatch("the top level is not an object".into()),
+            Err(e) => BatchError::NotJson(e.to_string()),
+        });
+    }
+    let frame: Frame = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        Category::Data => BatchError::NotABatch(e.to_string()),
+        _ => BatchError::NotJson(e.to_string()),
+    })?;
+    let field = |raw: Option<&RawValue>| -> Option<Value> {
+        raw.and_then(|r| serde_json::from_str(r.get()).ok())
     };
-    let device_uuid = match top.remove("deviceUUID") {
+    let device_uuid = match field(frame.device_uuid) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if uuid::is_canonical(&s) => Some(s),
         Some(other) => {
@@ -162,7 +196,16 @@ pub fn check_batch(
             )))
         }
     };
-    let Some(Value::Array(events)) = top.remove("events") else {
+    let sent_at = match field(frame.sent_at) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => n.as_f64(),
+        Some(other) => {
+            return Err(BatchError::NotABatch(format!(
+                "sentAt must be milliseconds since the Unix epoch, got {other}"
+            )))
+        }
+    };
+    let Some(events) = frame.events else {
         return Err(BatchError::NotABatch("\"events\" must be an array".into()));
     };
     if events.len() > limits.max_events {
@@ -175,8 +218,25 @@ pub fn check_batch(
     let events = events
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
-            let event = check_event(&format!("events[{i}]"), v, policy)?;
+        .map(|(i, raw)| {
+            let path = format!("events[{i}]");
+            let event = match serde_json::from_str::<Value>(raw.get()) {
+                Ok(v) => check_event(&path, v, policy)?,
+                Err(e) => {
+                    let id = serde_json::from_str::<IdOnly>(raw.get())
+                        .ok()
+                        .and_then(|x| match x.id {
+                            Some(Value::String(s)) if uuid::is_canonical(&s) => Some(s),
+                            _ => None,
+                        });
+                    return Err(reject(
+                        id,
+                        "invalid_json",
+                        &path,
+                        &format!("this event's JSON cannot be read ({e}): a lone surrogate (half an emoji) or nesting deeper than {MAX_DATA_DEPTH} levels"),
+                    ));
+                }
+            };
             if seen.contains(&event.id) {
                 return Err(Rejection {
                     id: Some(event.id),
@@ -191,8 +251,18 @@ pub fn check_batch(
         .collect();
     Ok(CheckedBatch {
         device_uuid,
+        sent_at,
         events,
     })
+}
+
+/// How deeply `v` nests (a scalar is 0, `{}` is 1).
+pub fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// Checks one event given as JSON; `path` names it in rejections (e.g. `events[0]`).
@@ -236,7 +306,15 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
         ));
     }
     let data = match obj.remove("data") {
-        Some(Value::Object(m)) => Value::Object(m),
+        Some(Value::Object(m)) if m.values().map(depth).max().unwrap_or(0) < MAX_DATA_DEPTH => Value::Object(m),
+        Some(Value::Object(_)) => {
+            return Err(reject(
+                id,
+                "too_deep",
+                &format!("{path}.data"),
+                &format!("data nests deeper than {MAX_DATA_DEPTH} levels"),
+            ))
+        }
         None => Value::Object(Map::new()),
         Some(_) => {
             return Err(reject(
@@ -346,6 +424,30 @@ mod tests {
                 max: 100
             }
         );
+    }
+
+    #[test]
+    fn an_event_the_json_reader_refuses_costs_only_itself() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let body = format!(
+            r#"{{"deviceUUID":"{ID}","sentAt":1795000000000,"events":[
+                {{"id":"{ID}","operation":"Website.ViewProduct","data":{{"name":"half \ud83d emoji"}}}},
+                {{"id":"{ID2}","operation":"Website.ViewProduct","data":{{"deep":{deep}}}}},
+                {{"id":"8c9e6679-7425-40de-944b-e07fc1f90ae7","operation":"Website.ViewProduct","data":{{"ok":"😀 \ud83d\ude00"}}}}
+            ]}}"#
+        );
+        let b = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert_eq!(b.sent_at, Some(1_795_000_000_000.0));
+        let first = b.events[0].as_ref().unwrap_err();
+        assert_eq!((first.code, first.id.as_deref()), ("invalid_json", Some(ID)));
+        let second = b.events[1].as_ref().unwrap_err();
+        assert_eq!(second.id.as_deref(), Some(ID2));
+        assert_eq!(b.events[2].as_ref().unwrap().data["ok"], "😀 😀");
+        // Deep, but within what the reader takes: refused by the model's own limit.
+        let nested = format!("{}1{}", "[".repeat(70), "]".repeat(70));
+        let b = check(json!({"events": [{"id": ID, "operation": "Website.ViewProduct", "data": {"x": serde_json::from_str::<Value>(&nested).unwrap()}}]})).unwrap();
+        assert_eq!(b.events[0].as_ref().unwrap_err().code, "too_deep");
+        assert_eq!(check(json!({"sentAt": "now", "events": []})).unwrap_err().code(), "not_a_batch");
     }
 
     #[test]

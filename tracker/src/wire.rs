@@ -11,29 +11,48 @@ pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 pub const MAX_BATCH_EVENTS: usize = 100;
 
 /// Writes one event as JSON: `{"id","operation","createdAt","data"}`; `data` must already be JSON text.
-pub fn event_json(id: &str, operation: &str, created_at: u64, data: &str) -> String {
+/// `createdAt` keeps microseconds (`1795000000000.001`): events made in the same millisecond keep
+/// their call order on the wire.
+pub fn event_json(id: &str, operation: &str, created_at: f64, data: &str) -> String {
     let mut out = String::with_capacity(80 + operation.len() + data.len());
     out.push_str("{\"id\":");
     push_str(&mut out, id);
     out.push_str(",\"operation\":");
     push_str(&mut out, operation);
     out.push_str(",\"createdAt\":");
-    push_u64(&mut out, created_at);
+    push_time(&mut out, created_at);
     out.push_str(",\"data\":");
     out.push_str(data);
     out.push('}');
     out
 }
 
-/// Bytes a batch adds around its events: `{"deviceUUID":"<36>","events":[` … `]}`.
-const OVERHEAD: usize = r#"{"deviceUUID":"","events":[]}"#.len() + 36;
+/// Milliseconds since the Unix epoch with up to three decimals (microseconds), without float
+/// formatting (the wasm carries none).
+pub fn push_time(out: &mut String, ms: f64) {
+    let micros = (ms.max(0.0) * 1000.0).round() as u64;
+    push_u64(out, micros / 1000);
+    let frac = micros % 1000;
+    if frac > 0 {
+        out.push('.');
+        for d in [frac / 100, frac / 10 % 10, frac % 10] {
+            out.push((b'0' + d as u8) as char);
+        }
+    }
+}
 
-/// Writes a batch body from events written by [`event_json`].
-pub fn batch_body<S: AsRef<str>>(device_uuid: &str, events: &[S]) -> String {
+/// Bytes a batch adds around its events: `{"deviceUUID":"<36>","sentAt":<17>,"events":[` … `]}`.
+const OVERHEAD: usize = r#"{"deviceUUID":"","sentAt":,"events":[]}"#.len() + 36 + 17;
+
+/// Writes a batch body from events written by [`event_json`]; `sent_at` is the tracker's clock now
+/// (ms), which lets the collector measure each event's age without trusting the clock.
+pub fn batch_body<S: AsRef<str>>(device_uuid: &str, sent_at: f64, events: &[S]) -> String {
     let len: usize = events.iter().map(|e| e.as_ref().len() + 1).sum();
     let mut out = String::with_capacity(OVERHEAD + len);
     out.push_str("{\"deviceUUID\":");
     push_str(&mut out, device_uuid);
+    out.push_str(",\"sentAt\":");
+    push_time(&mut out, sent_at);
     out.push_str(",\"events\":[");
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
@@ -98,14 +117,30 @@ mod tests {
         let e = event_json(
             ID,
             "Website.ViewProduct",
-            1_795_000_000_000,
+            1_795_000_000_000.002,
             r#"{"a":"б\"c"}"#,
         );
-        let body = batch_body(ID, &[e]);
+        let body = batch_body(ID, 1_795_000_000_500.0, &[e]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
         let ev = checked.events[0].as_ref().unwrap();
         assert_eq!(ev.data["a"], "б\"c");
-        assert_eq!(ev.created_at, Some(1_795_000_000_000.0));
+        assert_eq!(ev.created_at, Some(1_795_000_000_000.002));
+        assert_eq!(checked.sent_at, Some(1_795_000_000_500.0));
+    }
+
+    #[test]
+    fn times_keep_microseconds() {
+        for (t, text) in [
+            (0.0, "0"),
+            (1_795_000_000_000.0, "1795000000000"),
+            (1_795_000_000_000.001, "1795000000000.001"),
+            (1_795_000_000_000.25, "1795000000000.250"),
+            (-5.0, "0"),
+        ] {
+            let mut out = String::new();
+            push_time(&mut out, t);
+            assert_eq!(out, text);
+        }
     }
 
     #[test]

@@ -284,7 +284,7 @@ fn batches_split_at_64_kib() {
             wire::event_json(
                 &record::new_uuid(),
                 "Website.ViewProduct",
-                n,
+                n as f64,
                 &format!("{{\"b\":\"{big}\"}}"),
             )
         })
@@ -294,7 +294,7 @@ fn batches_split_at_64_kib() {
     assert!(oversize.is_empty());
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
-        assert!(wire::batch_body(&record::new_uuid(), &events[r]).len() <= wire::MAX_BATCH_BYTES);
+        assert!(wire::batch_body(&record::new_uuid(), 1.0e12, &events[r]).len() <= wire::MAX_BATCH_BYTES);
     }
 }
 

@@ -153,6 +153,8 @@ fn answer(
         "operation": q("operation"),
         "deviceUUID": q("deviceUUID"),
         "transactionId": q("transactionId"),
+        "dateTimeOffset": q("dateTimeOffset").and_then(|o| o.parse::<u64>().ok()),
+        "receivedAt": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
         "headers": headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "body": body_json.clone().unwrap_or_else(|| json!(String::from_utf8_lossy(body))),
     });
@@ -263,6 +265,15 @@ fn answer(
                 400,
                 "ProtocolError",
                 protocol_error(400, "deviceUUID is not a UUID"),
+            );
+        }
+    }
+    if let Some(o) = q("dateTimeOffset") {
+        if o.parse::<u64>().is_err() {
+            return finish(
+                400,
+                "ProtocolError",
+                protocol_error(400, "dateTimeOffset must be whole milliseconds"),
             );
         }
     }

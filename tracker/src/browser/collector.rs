@@ -20,7 +20,7 @@ fn event_json(r: &JsValue) -> String {
     wire::event_json(
         &text(&get(r, "id")).unwrap_or_default(),
         &text(&get(r, "operation")).unwrap_or_default(),
-        get(r, "createdAt").as_f64().unwrap_or(0.0) as u64,
+        get(r, "createdAt").as_f64().unwrap_or(0.0),
         &text(&get(r, "data")).unwrap_or_else(|| "{}".into()),
     )
 }
@@ -53,7 +53,7 @@ pub fn batches(device: &str, records: &Array) -> Array {
         out.push(&entry(
             &subset,
             "body",
-            &wire::batch_body(device, &jsons[r]),
+            &wire::batch_body(device, js::now(), &jsons[r]),
         ));
     }
     out

@@ -212,6 +212,9 @@ impl Tracker {
             self.warn("mindbox(\"async\"): data must be a JSON object");
             return JsValue::UNDEFINED;
         };
+        let Some(text) = self.readable(text, "async", &get(arg, "onError")) else {
+            return JsValue::UNDEFINED;
+        };
         self.track(op, text, get(arg, "onSuccess"), get(arg, "onError"))
     }
 
@@ -237,6 +240,9 @@ impl Tracker {
             Ok(json) => {
                 let text = js::stringify_object(&js::to_js(&json)).unwrap_or_else(|| "{}".into());
                 let cbs = if extra.is_object() { extra } else { arg };
+                let Some(text) = self.readable(text, kind.method(), &get(cbs, "onError")) else {
+                    return JsValue::UNDEFINED;
+                };
                 self.track(
                     self.operation(kind),
                     text,
@@ -247,6 +253,21 @@ impl Tracker {
             Err(e) => {
                 self.warn(&cat(&["mindbox(\"", kind.method(), "\"): ", &e]));
                 JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// The call's data as the collector's reader takes it: half an emoji (a lone surrogate) becomes
+    /// U+FFFD; data nested deeper than [`crate::check::MAX_DATA_DEPTH`] is refused here, on the console
+    /// and through `onError`, instead of being stored and refused later.
+    fn readable(&self, text: String, method: &str, on_error: &JsValue) -> Option<String> {
+        match crate::json::well_formed(&text, crate::check::MAX_DATA_DEPTH) {
+            Ok(None) => Some(text),
+            Ok(Some(fixed)) => Some(fixed),
+            Err(why) => {
+                js::call1(on_error, &why.into());
+                self.warn(&cat(&["mindbox(\"", method, "\"): ", why]));
+                None
             }
         }
     }
