@@ -108,8 +108,16 @@ const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; ch
 
 /** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
 export function ticket(id, secretKey, issued = new Date()) {
-  const time = issued.toISOString().slice(0, 19).replace("T", " ");
-  const msg = `ExternalIdentityAuthentication|websiteID|${id}|${time}`;
+  return signed(`ExternalIdentityAuthentication|websiteID|${id}`, secretKey, issued);
+}
+
+/** A ticket for an email (`EmailAuthenticationHex`). */
+export function emailTicket(email, secretKey, issued = new Date()) {
+  return signed(`EmailAuthenticationHex|${email}`, secretKey, issued);
+}
+
+function signed(what, secretKey, issued) {
+  const msg = `${what}|${issued.toISOString().slice(0, 19).replace("T", " ")}`;
   return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
 }
 
@@ -124,8 +132,11 @@ function startShop(port, collectorUrl, secretKey) {
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
-        const userId = String(JSON.parse(body || "{}").userId || "u1");
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ userId, ticket: ticket(userId, secretKey) }));
+        const asked = JSON.parse(body || "{}");
+        const userId = String(asked.userId || "u1");
+        // With an email (registration), the ticket vouches for that email; else for the user id.
+        const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ userId, ticket: t }));
       });
       return;
     }
@@ -179,7 +190,8 @@ export async function startStack(options = {}) {
     // The secret goes to wrangler through an env file, never on a command line or in [vars].
     const secrets = join(mkdtempSync(join(tmpdir(), "mindbox-edge-")), ".dev.vars");
     const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
-    writeFileSync(secrets, `MINDBOX_SECRET_KEY=${secretKey}\nADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
+    const keyLine = options.omitSecretKey ? "" : `MINDBOX_SECRET_KEY=${secretKey}\n`;
+    writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
     const vars = {
       MINDBOX_API_BASE: apiBase,
       MINDBOX_ENDPOINT_ID: endpointId,
@@ -221,7 +233,8 @@ export async function startStack(options = {}) {
           if (proc.child.exitCode !== null) {
             throw Object.assign(new Error(`wrangler exited:\n${proc.log()}`), { fatal: true });
           }
-          return (await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).ok;
+          // Any answer will do: a deliberately misconfigured collector answers 503 "misconfigured".
+          return [200, 503].includes((await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).status);
         },
         { timeoutMs: 60000, intervalMs: 200 },
       );

@@ -66,10 +66,11 @@ const shop = {
   },
   // The shop's backend signs the authentication ticket with the Mindbox secret key (here: the demo
   // server's /api/login); the browser never sees the key.
-  async login(userId) {
-    const res = await fetch("/api/login", { method: "POST", body: JSON.stringify({ userId }) });
+  async login(userId, email) {
+    const res = await fetch("/api/login", { method: "POST", body: JSON.stringify({ userId, email }) });
     const session = await res.json();
-    sessionStorage.setItem("session", JSON.stringify(session));
+    // A registration ticket (for an email) does not replace the signed-in session.
+    if (!email) sessionStorage.setItem("session", JSON.stringify(session));
     return session;
   },
   session() {

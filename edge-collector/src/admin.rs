@@ -1,8 +1,10 @@
 //! Admin routes for the team running the collector, behind `Authorization: Bearer <ADMIN_TOKEN>`:
 //!
-//! * `GET  /v1/admin/dead-letters[?limit=N]` — dead letters with their reasons and Mindbox's answers;
+//! * `GET  /v1/admin/dead-letters[?limit=N]` — dead letters with their reasons and Mindbox's answers
+//!   (`deadLetters`), and queue messages that were not events at all (`unreadable`, never redriven);
 //! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` or `{"all": true}`: put them back on the
 //!   queue (attempts start again) and forget them;
+//! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is;
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
 //!
@@ -60,7 +62,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                 .find(|(k, _)| k == "limit")
                 .and_then(|(_, v)| v.parse().ok());
             let letters = ledger::list_dead_letters(env, None, limit).await?;
-            Response::from_json(&json!({ "deadLetters": letters }))
+            let unreadable = ledger::list_unreadable(env, limit).await?;
+            Response::from_json(&json!({ "deadLetters": letters, "unreadable": unreadable }))
         }
         (worker::Method::Post, "/v1/admin/dead-letters/redrive") => {
             let body: Redrive = match req.json().await {
@@ -73,6 +76,13 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                 _ => return deny(400, "give either \"ids\" or \"all\": true"),
             };
             redrive(env, letters).await
+        }
+        (worker::Method::Get, "/v1/admin/health") => {
+            let problem = match crate::config::Config::from_env(env) {
+                Ok(c) => c.delivery_problem,
+                Err(e) => Some(e),
+            };
+            Response::from_json(&json!({"ok": problem.is_none(), "problem": problem}))
         }
         (worker::Method::Get, "/v1/admin/counters") => {
             Response::from_json(&ledger::counters(env).await?)

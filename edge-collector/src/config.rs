@@ -33,6 +33,10 @@ pub struct Config {
     pub sync_operations: Vec<String>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
     pub cookie_domain: Option<String>,
+    /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
+    /// `MINDBOX_RATE_LIMIT_PER_MINUTE`, `MINDBOX_TIMEOUT_MS`, `SNAPSHOT_OPERATIONS`). The collector
+    /// still accepts events (they wait on the queue) while this is set; the consumer does not deliver.
+    pub delivery_problem: Option<String>,
 }
 
 impl Config {
@@ -87,15 +91,27 @@ fn var(env: &Env, name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads the configuration; the error names the missing or bad setting and how to fix it.
+    /// Reads the configuration; the error names the missing or bad setting the collector cannot accept
+    /// events without (the secret key, the operation lists) and how to fix it. Settings only delivery
+    /// needs are reported in [`Config::delivery_problem`] instead.
     pub fn from_env(env: &Env) -> Result<Config, String> {
+        let mut problems: Vec<String> = Vec::new();
         let api_base = var(env, "MINDBOX_API_BASE")
             .unwrap_or_else(|| "https://api.mindbox.ru".into())
             .trim_end_matches('/')
             .to_string();
-        let endpoint_id = var(env, "MINDBOX_ENDPOINT_ID").ok_or(
-            "MINDBOX_ENDPOINT_ID is not set: put your Mindbox endpoint id in wrangler.toml [vars]",
-        )?;
+        if !api_base.starts_with("https://") && !api_base.starts_with("http://") {
+            problems.push(format!(
+                "MINDBOX_API_BASE must be an http(s) URL, got {api_base:?}"
+            ));
+        }
+        let endpoint_id = var(env, "MINDBOX_ENDPOINT_ID").unwrap_or_else(|| {
+            problems.push(
+                "MINDBOX_ENDPOINT_ID is not set: put your Mindbox endpoint id in wrangler.toml [vars]"
+                    .into(),
+            );
+            String::new()
+        });
         let secret_key = env
             .secret("MINDBOX_SECRET_KEY")
             .ok()
@@ -120,18 +136,27 @@ impl Config {
         };
         let snapshot_operations = parse_snapshots(
             &var(env, "SNAPSHOT_OPERATIONS").unwrap_or_else(|| DEFAULT_SNAPSHOT_OPERATIONS.into()),
-        )?;
+        )
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            parse_snapshots(DEFAULT_SNAPSHOT_OPERATIONS).expect("defaults parse")
+        });
         let rate_limit_per_minute = match var(env, "MINDBOX_RATE_LIMIT_PER_MINUTE") {
-            Some(v) => v.trim().parse().map_err(|_| {
-                format!("MINDBOX_RATE_LIMIT_PER_MINUTE must be a whole number, got {v:?}")
-            })?,
+            Some(v) => v.trim().parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "MINDBOX_RATE_LIMIT_PER_MINUTE must be a whole number, got {v:?}"
+                ));
+                0
+            }),
             None => 8000,
         };
         let timeout_ms = match var(env, "MINDBOX_TIMEOUT_MS") {
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| format!("MINDBOX_TIMEOUT_MS must be milliseconds, got {v:?}"))?,
+            Some(v) => v.trim().parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "MINDBOX_TIMEOUT_MS must be milliseconds, got {v:?}"
+                ));
+                0
+            }),
             None => 10_000,
         };
         let sync_operations = mindbox_tracker::operation::parse_list(Some(
@@ -152,6 +177,7 @@ impl Config {
             sync_operations,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
+            delivery_problem: (!problems.is_empty()).then(|| problems.join("; ")),
         })
     }
 }

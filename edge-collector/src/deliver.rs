@@ -52,6 +52,11 @@ pub enum Outcome {
 }
 
 /// Classifies a Mindbox HTTP answer (see the module table).
+///
+/// A body whose `status` is `Success` or `TransactionAlreadyProcessed` is an ack whatever the HTTP
+/// status (as Mindbox's Android SDK reads it). An answer that is no verdict at all (200 with an empty,
+/// HTML or otherwise unreadable body: a proxy, not Mindbox) and 408 are retried; only Mindbox's own
+/// word that the event is wrong (`ValidationError`, `ProtocolError` and other 4xx) dead-letters it.
 pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let field = |name: &str| {
@@ -61,9 +66,19 @@ pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
             .map(String::from)
     };
     let min_delay_secs = retry_after.and_then(|s| s.trim().parse::<u32>().ok());
+    let verdict = field("status");
+    if matches!(
+        verdict.as_deref(),
+        Some("Success" | "TransactionAlreadyProcessed")
+    ) {
+        return Outcome::Ack;
+    }
+    let retry = |reason: String| Outcome::Retry {
+        reason,
+        min_delay_secs,
+    };
     match status {
-        200 => match field("status").as_deref() {
-            Some("Success" | "TransactionAlreadyProcessed") => Outcome::Ack,
+        200 => match verdict.as_deref() {
             Some("ValidationError") => {
                 let messages = json
                     .as_ref()
@@ -74,18 +89,21 @@ pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
                     reason: format!("Mindbox ValidationError: {messages}"),
                 }
             }
-            other => Outcome::DeadLetter {
+            Some(other) => Outcome::DeadLetter {
                 reason: format!("unexpected Mindbox answer status {other:?} with HTTP 200"),
             },
+            None => retry(format!(
+                "HTTP 200 without a Mindbox verdict ({}): not Mindbox's answer, trying again",
+                if body.trim().is_empty() {
+                    "empty body"
+                } else {
+                    "unreadable body"
+                }
+            )),
         },
-        429 => Outcome::Retry {
-            reason: "Mindbox rate limit (429)".into(),
-            min_delay_secs,
-        },
-        500..=599 => Outcome::Retry {
-            reason: format!("Mindbox answered HTTP {status}"),
-            min_delay_secs,
-        },
+        408 => retry("HTTP 408 request timeout".into()),
+        429 => retry("Mindbox rate limit (429)".into()),
+        500..=599 => retry(format!("Mindbox answered HTTP {status}")),
         _ => Outcome::DeadLetter {
             reason: format!(
                 "Mindbox answered HTTP {status}{}",
@@ -98,11 +116,26 @@ pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
 }
 
 /// Seconds to wait before attempt number `attempts + 1`: `2^attempts` capped at 15 minutes, with
-/// "equal jitter" (half fixed, half random, `jitter` in 0..1), and never less than `Retry-After`.
+/// "equal jitter" (half fixed, half random, `jitter` in 0..1), and never less than `Retry-After` —
+/// though never more than the queue's longest delay (12 hours): a larger `Retry-After` is capped.
 pub fn backoff_secs(attempts: u32, jitter: f64, min_delay_secs: Option<u32>) -> u32 {
     let base = 2u32.saturating_pow(attempts).min(MAX_BACKOFF_SECS);
     let jittered = (base as f64 / 2.0 + base as f64 / 2.0 * jitter.clamp(0.0, 1.0)).ceil() as u32;
-    jittered.max(1).max(min_delay_secs.unwrap_or(0))
+    jittered
+        .max(1)
+        .max(min_delay_secs.unwrap_or(0))
+        .min(MAX_QUEUE_DELAY_SECS)
+}
+
+/// The longest delay Cloudflare Queues takes on a send or a retry.
+pub const MAX_QUEUE_DELAY_SECS: u32 = 12 * 3600;
+
+/// Seconds to wait when the collector itself is broken (configuration, a Durable Object), which is
+/// not the event's fault: half the time the message has already waited, from 1 minute up to 1 hour.
+/// With the queue's 100 retries that spans about four days, the queue's retention; then the
+/// dead-letter queue's consumer keeps the message in the ledger.
+pub fn broken_collector_delay_secs(waited_secs: f64) -> u32 {
+    (waited_secs / 2.0).clamp(60.0, 3600.0) as u32
 }
 
 /// The dead-letter queue's name (wrangler.toml): messages the queue itself gave up on land there.
@@ -112,53 +145,41 @@ const BUSY_DELAY_SECS: u32 = 2;
 
 /// Delivers every message of a queue batch; each gets one outcome and no error escapes for one message.
 pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> {
-    let config = match Config::from_env(env) {
+    let messages = batch.messages()?;
+    if batch.queue() == DEAD_LETTER_QUEUE {
+        // Needs nothing but the ledger: a broken configuration never stops dead letters being kept.
+        return keep_dead_letters(&messages, env).await;
+    }
+    let config = match Config::from_env(env).and_then(|c| match &c.delivery_problem {
+        Some(p) => Err(p.clone()),
+        None => Ok(c),
+    }) {
         Ok(c) => c,
         Err(e) => {
-            // Nothing can be delivered without configuration: keep everything for later.
-            worker::console_error!("configuration error, retrying the batch later: {e}");
-            batch.retry_all();
+            // Not the events' fault: keep them on the queue, further apart each time.
+            worker::console_error!("configuration error, delivery waits: {e}");
+            for m in &messages {
+                wait_for_collector(m);
+            }
+            ledger::count(
+                env,
+                BTreeMap::from([("waited_misconfigured".to_string(), messages.len() as u64)]),
+            )
+            .await;
             return Ok(());
         }
     };
-    let messages = batch.messages()?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut parsed = Vec::with_capacity(messages.len());
     for m in &messages {
         match Delivery::from_message(m.body()) {
             Ok(d) => parsed.push((m, d)),
             Err(reason) => {
-                let letter = DeadLetter {
-                    delivery: None,
-                    raw: Some(m.body().clone()),
-                    reason,
-                    answer: None,
-                    dead_at: now_ms(),
-                    key: None,
-                };
-                keep_dead_letter(env, m, &letter, &m.id()).await;
+                keep_dead_letter(env, m, &unreadable(m, reason), &m.id()).await;
                 *counts.entry("dead_lettered".into()).or_default() += 1;
             }
         }
     }
-    if batch.queue() == DEAD_LETTER_QUEUE {
-        // The queue gave up on these (its own max_retries): keep them in the ledger for redrive.
-        for (m, d) in parsed {
-            let letter = DeadLetter {
-                reason: format!("queue retries exhausted after {} attempts", d.attempts),
-                delivery: Some(d),
-                raw: None,
-                answer: None,
-                dead_at: now_ms(),
-                key: None,
-            };
-            keep_dead_letter(env, m, &letter, &m.id()).await;
-            *counts.entry("dead_lettered".into()).or_default() += 1;
-        }
-        ledger::count(env, counts).await;
-        return Ok(());
-    }
-
     // Mindbox's per-operation rate limit: what is over this minute's budget waits on the queue.
     let mut budget: BTreeMap<String, u32> = BTreeMap::new();
     for (_, d) in &parsed {
@@ -244,7 +265,7 @@ async fn deliver_one(
             }
             Err(e) => {
                 worker::console_error!("snapshot order unavailable for {op} {id}: {e}");
-                requeue(env, message, delivery, BUSY_DELAY_SECS, false).await;
+                wait_for_collector(message);
                 return "waited";
             }
         }
@@ -349,15 +370,68 @@ async fn requeue(env: &Env, message: &Message<String>, d: &Delivery, delay: u32,
     }
 }
 
-/// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message is retried.
+/// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message waits.
 async fn keep_dead_letter(env: &Env, message: &Message<String>, letter: &DeadLetter, key: &str) {
     match ledger::add_dead_letter(env, letter, key).await {
         Ok(()) => message.ack(),
         Err(e) => {
-            worker::console_error!("dead letter {key} not kept, retrying: {e}");
-            message.retry();
+            worker::console_error!("dead letter {key} not kept, waiting: {e}");
+            wait_for_collector(message);
         }
     }
+}
+
+/// Retries a message later because the collector itself is broken, further apart the longer it has
+/// waited ([`broken_collector_delay_secs`]).
+fn wait_for_collector(message: &Message<String>) {
+    let waited = (now_ms() - message.timestamp().as_millis() as f64) / 1000.0;
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(broken_collector_delay_secs(waited))
+            .build(),
+    );
+}
+
+/// A dead letter for a queue message that is not a [`Delivery`].
+fn unreadable(m: &Message<String>, reason: String) -> DeadLetter {
+    DeadLetter {
+        delivery: None,
+        raw: Some(m.body().clone()),
+        reason,
+        answer: None,
+        dead_at: now_ms(),
+        key: None,
+    }
+}
+
+/// The dead-letter queue's consumer: what the queue gave up on (its own `max_retries`) is kept in the
+/// ledger under the event id, so redrive by id finds it; an unreadable message under its message id.
+async fn keep_dead_letters(messages: &[Message<String>], env: &Env) -> Result<()> {
+    let mut kept = 0;
+    for m in messages {
+        let (letter, key) = match Delivery::from_message(m.body()) {
+            Ok(d) => {
+                let key = d.event.id.clone();
+                let letter = DeadLetter {
+                    reason: format!(
+                        "the queue gave up after its retries ({} delivery attempts made)",
+                        d.attempts
+                    ),
+                    delivery: Some(d),
+                    raw: None,
+                    answer: None,
+                    dead_at: now_ms(),
+                    key: None,
+                };
+                (letter, key)
+            }
+            Err(reason) => (unreadable(m, reason), m.id()),
+        };
+        keep_dead_letter(env, m, &letter, &key).await;
+        kept += 1;
+    }
+    ledger::count(env, BTreeMap::from([("dead_lettered".to_string(), kept)])).await;
+    Ok(())
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -391,7 +465,7 @@ mod tests {
             Outcome::DeadLetter { reason } if reason.contains("bad")
         ));
         assert!(matches!(
-            classify(200, "garbage", None),
+            classify(200, r#"{"status":"Mystery"}"#, None),
             Outcome::DeadLetter { .. }
         ));
         for s in [400, 401, 403, 404] {
@@ -411,9 +485,47 @@ mod tests {
                 min_delay_secs: Some(30)
             }
         );
-        for s in [500, 502, 503, 504] {
+        for s in [500, 502, 503, 504, 408] {
             assert!(matches!(classify(s, "", None), Outcome::Retry { .. }));
         }
+    }
+
+    #[test]
+    fn answers_that_are_no_verdict_are_retried_and_a_success_body_is_an_ack() {
+        for body in [
+            "",
+            "   ",
+            "<html><body>502 Bad Gateway</body></html>",
+            "{\"ok\":true}",
+        ] {
+            assert!(
+                matches!(classify(200, body, None), Outcome::Retry { .. }),
+                "{body:?}"
+            );
+        }
+        for status in [201, 202, 400, 409, 500] {
+            assert_eq!(
+                classify(status, r#"{"status":"Success"}"#, None),
+                Outcome::Ack
+            );
+            assert_eq!(
+                classify(status, r#"{"status":"TransactionAlreadyProcessed"}"#, None),
+                Outcome::Ack
+            );
+        }
+    }
+
+    #[test]
+    fn a_broken_collector_waits_minutes_growing_to_an_hour() {
+        assert_eq!(broken_collector_delay_secs(0.0), 60);
+        assert_eq!(broken_collector_delay_secs(600.0), 300);
+        assert_eq!(broken_collector_delay_secs(1e9), 3600);
+        // 100 retries cover about four days (the queue's retention).
+        let mut waited = 0.0;
+        for _ in 0..100 {
+            waited += broken_collector_delay_secs(waited) as f64;
+        }
+        assert!((3.0 * 86400.0..4.2 * 86400.0).contains(&waited), "{waited}");
     }
 
     #[test]
@@ -423,5 +535,10 @@ mod tests {
         assert_eq!(backoff_secs(3, 1.0, None), 8);
         assert_eq!(backoff_secs(40, 1.0, None), MAX_BACKOFF_SECS);
         assert_eq!(backoff_secs(0, 0.5, Some(60)), 60);
+        assert_eq!(
+            backoff_secs(0, 0.5, Some(u32::MAX)),
+            MAX_QUEUE_DELAY_SECS,
+            "a Retry-After beyond the queue's longest delay is capped"
+        );
     }
 }

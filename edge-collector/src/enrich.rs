@@ -182,7 +182,10 @@ mod tests {
         let r = 1_795_000_000_000.0;
         // The tracker's clock two hours behind: the age (5 s) is what counts.
         let behind = r - 7_200_000.0;
-        assert_eq!(event_time(Some(behind - 5000.0), Some(behind), r), r - 5000.0);
+        assert_eq!(
+            event_time(Some(behind - 5000.0), Some(behind), r),
+            r - 5000.0
+        );
         // Years ahead: still 5 s old.
         let ahead = r + 3.0e11;
         assert_eq!(event_time(Some(ahead - 5000.0), Some(ahead), r), r - 5000.0);

@@ -54,6 +54,9 @@ struct Ids {
     ids: Option<Vec<String>>,
     #[serde(default)]
     limit: Option<usize>,
+    /// List the unreadable messages instead of the redrivable letters.
+    #[serde(default)]
+    unreadable: bool,
 }
 
 impl DurableObject for Ledger {
@@ -68,8 +71,18 @@ impl DurableObject for Ledger {
                 let add: AddLetter = objects::body(&mut req).await?;
                 let mut letter = add.letter;
                 letter.key = Some(add.key.clone());
+                // Unreadable messages apart: they can never be redriven, so they must never fill
+                // the pages "redrive all" walks.
+                let prefix = if letter.delivery.is_some() {
+                    "dl:"
+                } else {
+                    "raw:"
+                };
                 storage
-                    .put(&format!("dl:{}", add.key), serde_json::to_string(&letter)?)
+                    .put(
+                        &format!("{prefix}{}", add.key),
+                        serde_json::to_string(&letter)?,
+                    )
                     .await?;
                 objects::json(&true)
             }
@@ -116,6 +129,7 @@ impl Ledger {
     async fn letters(&self, q: Ids) -> Result<Vec<DeadLetter>> {
         let storage = self.state.storage();
         let limit = q.limit.unwrap_or(1000).min(1000);
+        let prefix = if q.unreadable { "raw:" } else { "dl:" };
         let values: Vec<String> = match q.ids {
             Some(ids) => {
                 let keys: Vec<String> = ids.iter().map(|id| format!("dl:{id}")).collect();
@@ -123,7 +137,7 @@ impl Ledger {
             }
             None => map_values(
                 storage
-                    .list_with_options(ListOptions::new().prefix("dl:").limit(limit))
+                    .list_with_options(ListOptions::new().prefix(prefix).limit(limit))
                     .await?,
             ),
         };
@@ -154,7 +168,7 @@ pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Resul
     Ok(())
 }
 
-/// Lists dead letters: the given ids, or the first `limit` (at most 1000).
+/// Lists dead letters that can be redriven: the given ids, or the first `limit` (at most 1000).
 pub async fn list_dead_letters(
     env: &Env,
     ids: Option<Vec<String>>,
@@ -166,6 +180,18 @@ pub async fn list_dead_letters(
         NAME,
         "/dead-letters/list",
         &serde_json::json!({"ids": ids, "limit": limit}),
+    )
+    .await
+}
+
+/// Lists queue messages that could not be read as events (kept for a human, never redriven).
+pub async fn list_unreadable(env: &Env, limit: Option<usize>) -> Result<Vec<DeadLetter>> {
+    objects::call(
+        env,
+        BINDING,
+        NAME,
+        "/dead-letters/list",
+        &serde_json::json!({"limit": limit, "unreadable": true}),
     )
     .await
 }

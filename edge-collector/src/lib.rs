@@ -36,31 +36,60 @@ pub mod ticket;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 
-/// The worker's HTTP entry point: routes a request to its step.
+/// The worker's HTTP entry point: routes a request to its step. The tracker files, `/v1/health` and
+/// the admin routes answer whatever the Mindbox configuration says; the rest needs it.
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let method = req.method();
+    if path.starts_with("/v1/admin/") {
+        return admin::handle(req, &env).await;
+    }
+    if matches!(method, worker::Method::Get | worker::Method::Head) && !path.starts_with("/v1/") {
+        return assets::serve(req, &env).await;
+    }
+    if (method.clone(), path.as_str()) == (worker::Method::Get, "/v1/health") {
+        return health(&env);
+    }
     let config = match config::Config::from_env(&env) {
         Ok(c) => c,
         Err(e) => {
             worker::console_error!("configuration error: {e}");
-            return Response::error(format!("collector misconfigured: {e}"), 500);
+            let mut resp = gate::refuse(
+                503,
+                "misconfigured",
+                "the collector is misconfigured; keep the events and send them again later",
+                None,
+            )?;
+            resp.headers_mut().set("Retry-After", "60")?;
+            return Ok(resp);
         }
     };
-    let path = req.path();
-    match (req.method(), path.as_str()) {
-        (worker::Method::Get, "/v1/health") => {
-            Response::from_json(&serde_json::json!({"ok": true}))
-        }
+    match (method, path.as_str()) {
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
         (worker::Method::Post, "/v1/events") => collect::handle(req, env, &ctx, &config).await,
         (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
-        (_, p) if p.starts_with("/v1/admin/") => admin::handle(req, &env).await,
-        (worker::Method::Get | worker::Method::Head, _) => assets::serve(req, &env).await,
         _ => Response::error(
             "not found: the collector serves POST /v1/events and the tracker files",
             404,
         ),
     }
+}
+
+/// `GET /v1/health`: `{"ok": true}`, or 503 `{"ok": false, "status": "misconfigured"}` without
+/// saying which setting is wrong (the admin route `/v1/admin/health` says).
+fn health(env: &Env) -> Result<Response> {
+    let broken = match config::Config::from_env(env) {
+        Ok(c) => c.delivery_problem.is_some(),
+        Err(_) => true,
+    };
+    if broken {
+        return Ok(Response::from_json(
+            &serde_json::json!({"ok": false, "status": "misconfigured"}),
+        )?
+        .with_status(503));
+    }
+    Response::from_json(&serde_json::json!({"ok": true, "status": "ok"}))
 }
 
 /// The queue consumer: delivers each message to Mindbox.

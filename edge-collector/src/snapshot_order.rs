@@ -179,16 +179,40 @@ mod tests {
     #[test]
     fn same_millisecond_snapshots_keep_call_order() {
         // clearCart() then setCart() in one handler: same batch, tracker times 1 µs apart, ids random.
-        let clear = Stamp { at: 5.0, device_at: 100.001, seq: 0, id: "ff".into() };
-        let set = Stamp { at: 5.001, device_at: 100.002, seq: 1, id: "00".into() };
+        let clear = Stamp {
+            at: 5.0,
+            device_at: 100.001,
+            seq: 0,
+            id: "ff".into(),
+        };
+        let set = Stamp {
+            at: 5.001,
+            device_at: 100.002,
+            seq: 1,
+            id: "00".into(),
+        };
         assert!(clear.order(&set).is_lt());
         let mut slot = Slot::default();
         assert_eq!(slot.claim(set.clone(), 0.0), Claim::Go);
         slot.release("00");
-        assert_eq!(slot.claim(clear, 1.0), Claim::Stale, "the clear made first never follows the set");
+        assert_eq!(
+            slot.claim(clear, 1.0),
+            Claim::Stale,
+            "the clear made first never follows the set"
+        );
         // Two batches with network jitter: the tracker's clock decides within NEAR_MS.
-        let a = Stamp { at: 10.0, device_at: 1.0, seq: 0, id: "a".into() };
-        let b = Stamp { at: 9.5, device_at: 1.001, seq: 0, id: "b".into() };
+        let a = Stamp {
+            at: 10.0,
+            device_at: 1.0,
+            seq: 0,
+            id: "a".into(),
+        };
+        let b = Stamp {
+            at: 9.5,
+            device_at: 1.001,
+            seq: 0,
+            id: "b".into(),
+        };
         assert!(a.order(&b).is_lt());
     }
 
@@ -196,8 +220,18 @@ mod tests {
     fn a_clock_years_ahead_does_not_supersede_later_snapshots() {
         // An attacker (or a broken clock) says "year 2100"; event_time already capped `at` at its
         // receive time, so a snapshot the shopper makes a few seconds later is newer.
-        let poisoned = Stamp { at: 1_000_000.0, device_at: 4.1e12, seq: 0, id: "x".into() };
-        let later = Stamp { at: 1_005_000.0, device_at: 1.8e12, seq: 0, id: "y".into() };
+        let poisoned = Stamp {
+            at: 1_000_000.0,
+            device_at: 4.1e12,
+            seq: 0,
+            id: "x".into(),
+        };
+        let later = Stamp {
+            at: 1_005_000.0,
+            device_at: 1.8e12,
+            seq: 0,
+            id: "y".into(),
+        };
         let mut slot = Slot::default();
         assert_eq!(slot.claim(poisoned, 0.0), Claim::Go);
         slot.release("x");

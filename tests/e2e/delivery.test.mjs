@@ -41,6 +41,9 @@ for (const [name, failure] of [
   ["504 gateway timeout", { status: 504 }],
   ["429 rate limit", { status: 429, retryAfter: 1 }],
   ["no answer (timeout)", { mode: "timeout", ms: 4000 }],
+  ["408 request timeout", { status: 408, body: "" }],
+  ["200 with an empty body (not a verdict)", { status: 200, body: "" }],
+  ["200 with an HTML page from a proxy", { status: 200, body: "<html><body>Service temporarily unavailable</body></html>" }],
 ]) {
   test(`${name}: retried, then delivered exactly once`, async () => {
     await stack.emulator.reset();
@@ -79,6 +82,31 @@ for (const [name, failure, reason] of [
     assert.equal((await accepted(event.id)).length, 0);
   });
 }
+
+test("a Success or TransactionAlreadyProcessed body is an ack whatever the HTTP status", async () => {
+  await stack.emulator.reset();
+  await stack.emulator.fail({ count: 1, status: 500, body: '{"status":"TransactionAlreadyProcessed"}' });
+  await stack.emulator.fail({ count: 1, status: 202, body: '{"status":"Success"}' });
+  const events = [view(), view()];
+  await post(events);
+  await stack.drain();
+  for (const e of events) assert.equal((await attemptsOf(e.id)).length, 1, "tried once, not retried");
+  const letters = await deadLetters();
+  assert.ok(!letters.some((l) => events.some((e) => e.id === l.key)), "not dead-lettered");
+});
+
+test("a Retry-After beyond the queue's longest delay is capped, not an error", async () => {
+  await stack.emulator.reset();
+  const before = (await stack.admin("counters")).retried || 0;
+  await stack.emulator.fail({ count: 1, status: 503, retryAfter: 10 * 86400 });
+  const event = view();
+  await post([event]);
+  await waitFor("the retry to be scheduled", async () => ((await stack.admin("counters")).retried || 0) > before);
+  await stack.drain();
+  assert.equal((await attemptsOf(event.id)).length, 1, "waiting (12 hours at most), not retried at once");
+  assert.ok(!(await deadLetters()).some((l) => l.key === event.id), "not dead-lettered");
+  assert.doesNotMatch(stack.collectorLog(), /delay|DelaySeconds/i);
+});
 
 test("a redriven dead letter is delivered and leaves the list", async () => {
   await stack.emulator.reset();

@@ -323,6 +323,138 @@ test("consent withdrawn: nothing is collected and the outbox is cleared; granted
   await context.close();
 });
 
+test("consent withdrawn in one tab stops every tab, the sending one too, and survives a reload", async () => {
+  const context = await browser.newContext();
+  const sender = await open(context, "/index.html");
+  await sender.waitForFunction(() => mindbox.qa && window.mindbox);
+  const other = await open(context, "/index.html");
+  await context.setOffline(true);
+  await sender.evaluate(() => mindbox("viewProduct", { productId: "pending-before" }));
+  await other.evaluate(() => mindbox("consent", false));
+  await sender.waitForFunction(async () => (await mindbox.qa.list()).events.length === 0);
+  const refused = await sender.evaluate(
+    () => new Promise((resolve) => mindbox("viewProduct", { productId: "after" }, { onError: resolve, onSuccess: () => resolve("sent") })),
+  );
+  assert.match(refused, /consent/);
+  await context.setOffline(false);
+  await sender.reload();
+  await sender.waitForFunction(() => window.mindbox && window.mindbox.qa);
+  const afterReload = await sender.evaluate(
+    () => new Promise((resolve) => mindbox("viewProduct", { productId: "after-reload" }, { onError: resolve, onSuccess: () => resolve("sent") })),
+  );
+  assert.match(afterReload, /consent/, "withdrawal survives a reload");
+  await sender.evaluate(() => mindbox.qa.flush());
+  assert.deepEqual(await sender.evaluate(async () => (await mindbox.qa.list()).events.length), 0);
+  assert.deepEqual(await stack.drain(), [], "nothing was sent after consent was withdrawn");
+  await other.evaluate(() => mindbox("consent", true));
+  await sender.evaluate(() => mindbox("viewProduct", { productId: "granted" }));
+  const reqs = await delivered(1);
+  assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website), ["granted"]);
+  await context.close();
+});
+
+test("clearCart then setCart in one handler, or queued in the snippet before load, end as the set cart every time", async () => {
+  const lines = [{ productId: "124", count: 3, price: 3990 }];
+  const runs = [];
+  for (let i = 0; i < 16; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    if (i % 2) {
+      // The official snippet's queue, filled before the tracker loads, with raw calls.
+      await page.addInitScript(() => {
+        window.mindbox = function () { window.mindbox.queue.push(arguments); };
+        window.mindbox.queue = [];
+        mindbox("async", { operation: "Website.ClearCart", data: {} });
+        mindbox("async", { operation: "Website.SetCart", data: { productList: [{ product: { ids: { website: "124" } }, count: 3 }] } });
+      });
+      await page.goto(`${stack.shopUrl}/index.html`);
+      await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+    } else {
+      await page.goto(`${stack.shopUrl}/index.html`);
+      await page.waitForFunction(() => window.mindbox && window.mindbox.qa);
+      await page.evaluate((l) => {
+        mindbox("clearCart");
+        mindbox("setCart", l);
+      }, lines);
+    }
+    runs.push(await page.evaluate(() => mindbox.deviceUUID()));
+    await page.waitForFunction(async () => (await mindbox.qa.list()).events.filter((e) => e.state === "pending").length === 0);
+    await context.close();
+  }
+  await stack.drain();
+  const reqs = await stack.emulator.requests();
+  for (const device of runs) {
+    const last = reqs.filter((q) => q.deviceUUID === device && /Cart$/.test(q.operation)).at(-1);
+    assert.equal(last?.operation, "Website.SetCart", `device ${device}`);
+    assert.equal(last.body.productList[0].count, 3);
+  }
+});
+
+test("a raw call with half an emoji or too-deep data costs only itself", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  await page.evaluate(() => {
+    let deep = 1;
+    for (let i = 0; i < 80; i++) deep = [deep];
+    mindbox("viewProduct", { productId: "before" });
+    mindbox("async", { operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "half" } } }, note: "😀".slice(0, 1) } });
+    mindbox("async", { operation: "Website.ViewProduct", data: { deep } });
+    mindbox("viewProduct", { productId: "after" });
+  });
+  const reqs = await delivered(3);
+  exactlyOnce(reqs);
+  const ids = reqs.map((q) => q.body.viewProduct.product.ids.website).sort();
+  assert.deepEqual(ids, ["after", "before", "half"]);
+  assert.equal(reqs.find((q) => q.body.viewProduct.product.ids.website === "half").body.note, "\ufffd");
+  assert.ok(warnings.some((w) => /nests too deeply/.test(w)), warnings.join("\n"));
+  const rejected = await page.evaluate(async () => (await mindbox.qa.list()).events.filter((e) => e.state === "rejected"));
+  assert.deepEqual(rejected, []);
+  await context.close();
+});
+
+test("a batch the collector refuses as a whole is split until only the bad event is rejected", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  await context.setOffline(true);
+  await page.evaluate(() => {
+    for (let i = 0; i < 5; i++) mindbox("viewProduct", { productId: "good-" + i });
+  });
+  await page.waitForFunction(async () => (await mindbox.qa.list()).events.length === 5);
+  // A corrupted record in the outbox (its data is not JSON), so the batch holding it is not JSON either
+  // and the collector refuses the whole request.
+  await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("mindbox-edge");
+        open.onsuccess = () => {
+          const tx = open.result.transaction("outbox", "readwrite");
+          tx.objectStore("outbox").put({
+            id: crypto.randomUUID(), operation: "Website.ViewProduct", createdAt: Date.now() - 1,
+            data: '{"broken":', state: "pending", attempts: 0, lastError: null, reason: null, settledAt: null, replayOf: null,
+          });
+          tx.oncomplete = () => { open.result.close(); resolve(); };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+  const bodies = [];
+  page.on("request", (r) => r.url() === `${stack.collectorUrl}/v1/events` && bodies.push(r.postData()));
+  await context.setOffline(false);
+  await page.evaluate(() => mindbox.qa.flush());
+  const reqs = await delivered(5);
+  exactlyOnce(reqs);
+  const rejected = await page.waitForFunction(async () => {
+    const r = (await mindbox.qa.list()).events.filter((e) => e.state === "rejected");
+    return r.length === 1 && r;
+  });
+  const [bad] = await rejected.jsonValue();
+  assert.match(bad.reason, /not JSON/);
+  assert.ok(bodies.length >= 2, "the refused batch was resent in parts");
+  await context.close();
+});
+
 test("QA page: events appear live, replay sends them again, export and import round-trip", async () => {
   const context = await browser.newContext({ acceptDownloads: true });
   const qa = await open(context, "/qa.html");

@@ -175,10 +175,12 @@ pub fn check_batch(
         });
     }
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            Ok(_) => BatchError::NotABatch("the top level is not an object".into()),
-            Err(e) => BatchError::NotJson(e.to_string()),
-        });
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => BatchError::NotABatch("the top level is not an object".into()),
+                Err(e) => BatchError::NotJson(e.to_string()),
+            },
+        );
     }
     let frame: Frame = serde_json::from_slice(body).map_err(|e| match e.classify() {
         Category::Data => BatchError::NotABatch(e.to_string()),
@@ -306,7 +308,9 @@ pub fn check_event(path: &str, value: Value, policy: &Policy) -> Result<Event, R
         ));
     }
     let data = match obj.remove("data") {
-        Some(Value::Object(m)) if m.values().map(depth).max().unwrap_or(0) < MAX_DATA_DEPTH => Value::Object(m),
+        Some(Value::Object(m)) if m.values().map(depth).max().unwrap_or(0) < MAX_DATA_DEPTH => {
+            Value::Object(m)
+        }
         Some(Value::Object(_)) => {
             return Err(reject(
                 id,
@@ -439,7 +443,10 @@ mod tests {
         let b = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
         assert_eq!(b.sent_at, Some(1_795_000_000_000.0));
         let first = b.events[0].as_ref().unwrap_err();
-        assert_eq!((first.code, first.id.as_deref()), ("invalid_json", Some(ID)));
+        assert_eq!(
+            (first.code, first.id.as_deref()),
+            ("invalid_json", Some(ID))
+        );
         let second = b.events[1].as_ref().unwrap_err();
         assert_eq!(second.id.as_deref(), Some(ID2));
         assert_eq!(b.events[2].as_ref().unwrap().data["ok"], "😀 😀");
@@ -447,7 +454,12 @@ mod tests {
         let nested = format!("{}1{}", "[".repeat(70), "]".repeat(70));
         let b = check(json!({"events": [{"id": ID, "operation": "Website.ViewProduct", "data": {"x": serde_json::from_str::<Value>(&nested).unwrap()}}]})).unwrap();
         assert_eq!(b.events[0].as_ref().unwrap_err().code, "too_deep");
-        assert_eq!(check(json!({"sentAt": "now", "events": []})).unwrap_err().code(), "not_a_batch");
+        assert_eq!(
+            check(json!({"sentAt": "now", "events": []}))
+                .unwrap_err()
+                .code(),
+            "not_a_batch"
+        );
     }
 
     #[test]

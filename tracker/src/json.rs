@@ -162,12 +162,21 @@ mod tests {
         let fixed = |t: &str| well_formed(t, 64).unwrap();
         assert_eq!(fixed(r#"{"a":"ok 😀"}"#), None);
         assert_eq!(fixed(r#"{"a":"\ud83d\ude00"}"#), None);
-        assert_eq!(fixed(r#"{"a":"cut \ud83d"}"#).as_deref(), Some(r#"{"a":"cut \ufffd"}"#));
-        assert_eq!(fixed(r#"{"a":"\ude00x\ud83d\ud83d\ude00"}"#).as_deref(), Some(r#"{"a":"\ufffdx\ufffd\ud83d\ude00"}"#));
+        assert_eq!(
+            fixed(r#"{"a":"cut \ud83d"}"#).as_deref(),
+            Some(r#"{"a":"cut \ufffd"}"#)
+        );
+        assert_eq!(
+            fixed(r#"{"a":"\ude00x\ud83d\ud83d\ude00"}"#).as_deref(),
+            Some(r#"{"a":"\ufffdx\ufffd\ud83d\ude00"}"#)
+        );
         // An escaped backslash followed by "ud83d" is text, not an escape.
         assert_eq!(fixed(r#"{"a":"\\ud83d"}"#), None);
         let out = fixed(r#"{"a":"\udc00"}"#).unwrap();
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["a"], "\u{fffd}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()["a"],
+            "\u{fffd}"
+        );
         assert!(serde_json::from_str::<serde_json::Value>(r#"{"a":"\udc00"}"#).is_err());
     }
 
@@ -176,6 +185,9 @@ mod tests {
         let deep = |n: usize| format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
         assert!(well_formed(&deep(63), 64).is_ok());
         assert!(well_formed(&deep(64), 64).is_err());
-        assert!(well_formed(r#"{"a":"[[[[[["}"#, 2).is_ok(), "brackets in strings do not count");
+        assert!(
+            well_formed(r#"{"a":"[[[[[["}"#, 2).is_ok(),
+            "brackets in strings do not count"
+        );
     }
 }

@@ -294,7 +294,10 @@ fn batches_split_at_64_kib() {
     assert!(oversize.is_empty());
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
-        assert!(wire::batch_body(&record::new_uuid(), 1.0e12, &events[r]).len() <= wire::MAX_BATCH_BYTES);
+        assert!(
+            wire::batch_body(&record::new_uuid(), 1.0e12, &events[r]).len()
+                <= wire::MAX_BATCH_BYTES
+        );
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Failure {
     Status {
         status: u16,
         retry_after: Option<u32>,
+        /// The body to answer with instead of Mindbox's usual one for that status.
+        body: Option<String>,
     },
     /// Answer 200 `ValidationError`.
     Validation,
@@ -168,6 +170,22 @@ fn answer(
             Failure::Status {
                 status,
                 retry_after,
+                body: Some(text),
+            } => {
+                let mut reply = Reply::Respond {
+                    status,
+                    body: text.into_bytes(),
+                    headers: vec![("Content-Type".into(), "text/html".into())],
+                };
+                if let (Some(s), Reply::Respond { headers, .. }) = (retry_after, &mut reply) {
+                    headers.push(("Retry-After".into(), s.to_string()));
+                }
+                finish(status, "InjectedFailure", reply)
+            }
+            Failure::Status {
+                status,
+                retry_after,
+                body: None,
             } => {
                 let mut reply = match status {
                     429 => protocol_error(429, "Too many requests"),

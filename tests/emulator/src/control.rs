@@ -4,6 +4,8 @@
 //! * `GET  /__emulator/attempts` — every request to the operations API with its status and answer.
 //! * `GET  /__emulator/count` — `{"accepted": N, "attempts": N}`, cheap to poll.
 //! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
+//!   `{"count": N, "status": 200..599, "body": "<text>"}` (that answer as it is: an empty or HTML 200
+//!   from a proxy, a `Success` body with an error status),
 //!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation"}`:
 //!   the next N requests fail that way, before any check.
 //! * `POST /__emulator/reset` — forget everything recorded and every queued failure.
@@ -54,13 +56,16 @@ fn parse_failure(body: &[u8]) -> Result<(usize, Failure), String> {
         Some("validation") => Failure::Validation,
         Some(other) => return Err(format!("unknown mode {other:?}: use timeout or validation")),
         None => {
+            let body = v["body"].as_str().map(String::from);
+            let range = if body.is_some() { 200..600 } else { 400..600 };
             let status = v["status"]
                 .as_u64()
-                .filter(|s| (400..600).contains(s))
-                .ok_or("give \"status\" (400..599) or \"mode\"")?;
+                .filter(|s| range.contains(s))
+                .ok_or("give \"status\" (400..599, or 200..599 with \"body\") or \"mode\"")?;
             Failure::Status {
                 status: status as u16,
                 retry_after: v["retryAfter"].as_u64().map(|s| s as u32),
+                body,
             }
         }
     };
