@@ -253,12 +253,21 @@ test("clearCart then setCart made in the same millisecond end as the set cart, e
     assert.equal(r.status, 202, r.text);
     devices.push([device, set.id]);
   }
-  await atMindbox();
-  const reqs = await stack.emulator.requests();
+  // A snapshot waits (2 s) while another of its list is in flight, so poll rather than drain.
+  const lastOf = (reqs, device) => reqs.filter((q) => q.deviceUUID === device).at(-1)?.transactionId;
+  const reqs = await waitFor("every device's set cart", async () => {
+    const r = await stack.emulator.requests();
+    return devices.every(([device, setId]) => lastOf(r, device) === setId) && r;
+  }, { timeoutMs: 30000 }).catch(() => null);
+  const final = reqs || (await stack.emulator.requests());
   for (const [device, setId] of devices) {
-    const list = reqs.filter((q) => q.deviceUUID === device);
-    assert.equal(list.at(-1)?.transactionId, setId, `device ${device}: ${list.map((q) => q.operation)}`);
+    const list = final.filter((q) => q.deviceUUID === device);
+    assert.equal(lastOf(final, device), setId, `device ${device}: ${list.map((q) => q.operation)}`);
   }
+  // Nothing older follows later.
+  await atMindbox();
+  const after = await stack.emulator.requests();
+  for (const [device, setId] of devices) assert.equal(lastOf(after, device), setId);
 });
 
 test("the event's own time reaches Mindbox: made two hours before delivery, dateTimeOffset says two hours", async () => {

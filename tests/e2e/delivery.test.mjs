@@ -89,6 +89,8 @@ test("a Success or TransactionAlreadyProcessed body is an ack whatever the HTTP 
   await stack.emulator.fail({ count: 1, status: 202, body: '{"status":"Success"}' });
   const events = [view(), view()];
   await post(events);
+  // Wait for both to be tried before draining: the sentinel must not take one of the failures.
+  await waitFor("both events tried", async () => (await Promise.all(events.map((e) => attemptsOf(e.id)))).every((a) => a.length === 1));
   await stack.drain();
   for (const e of events) assert.equal((await attemptsOf(e.id)).length, 1, "tried once, not retried");
   const letters = await deadLetters();
