@@ -367,11 +367,17 @@ fn collector_answers_settle_each_event_or_ask_for_a_retry() {
     assert!(reasons(&a)
         .iter()
         .all(|r| r.as_deref().is_some_and(|r| r.contains("no result"))));
-    let a = answer(&js(&made), 413, r#"{"reason":"too large"}"#);
-    assert_eq!(
-        reasons(&a),
-        vec![Some("collector answered HTTP 413: too large".into()); 2]
+    // Refused as a whole: never blamed on every event; the sender halves the batch and resends.
+    let a = answer(
+        &js(&made),
+        413,
+        r#"{"error":"body_too_large","reason":"too large"}"#,
     );
+    assert_eq!(
+        get(&a, "split").as_string().as_deref(),
+        Some("collector answered HTTP 413: too large")
+    );
+    assert!(get(&a, "reasons").is_undefined());
     for status in [0, 403, 429, 500, 503] {
         let a = answer(&js(&made), status, "");
         assert!(
