@@ -8,7 +8,7 @@
 // cannot time itself.
 import { readFileSync, readdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);
 const CONCURRENCY = Number(process.argv[3] || 8);
@@ -44,7 +44,7 @@ let stack = await startStack({
 });
 try {
   const send = async (b) => {
-    const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
       method: "POST",
       headers: { origin: stack.shopUrl, "content-type": "text/plain" },
       body: JSON.stringify(b),

@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID, createHmac } from "node:crypto";
-import { startStack, waitFor, ticket as externalTicket, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, ticket as externalTicket, timedFetch } from "../stack.mjs";
 
 let stack;
 before(async () => {
@@ -27,7 +27,7 @@ const idTicket = (id) => externalTicket(id, stack.secretKey);
 
 /** Posts raw body text as the tracker does. */
 async function postText(text) {
-  const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: text,
@@ -163,7 +163,7 @@ test("without a ticket a subscription form only subscribes an email or phone", a
 });
 
 async function sync(data) {
-  const res = await fetch(`${stack.collectorUrl}/v1/sync`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/sync`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: JSON.stringify({ operation: "Website.GetCustomerBalance", data }),

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 let stack;
 before(async () => {
@@ -21,7 +21,7 @@ test("over Mindbox's per-minute budget: the rest waits for the next minute, then
     data: { viewProductCategory: { productCategory: { ids: { website: String(i) } } } },
   }));
   const before = minute();
-  const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: JSON.stringify({ deviceUUID: randomUUID(), events }),

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, ticket as signTicket, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, ticket as signTicket, timedFetch } from "../stack.mjs";
 
 let stack;
 const seen = []; // every response body and header block the tests received, for the secret-key check
@@ -18,7 +18,7 @@ after(async () => {
 }, { timeout: 60000 });
 
 async function post(body, { origin = stack.shopUrl, headers = {} } = {}) {
-  const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { "content-type": "text/plain;charset=UTF-8", ...(origin ? { origin } : {}), ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
@@ -165,7 +165,7 @@ test("after a Mindbox 5xx outage every event arrives exactly once", async () => 
 
 test("a preflight from an allowed origin is answered with credentials; others get 403", async () => {
   const pre = (origin) =>
-    fetch(`${stack.collectorUrl}/v1/events`, {
+    timedFetch(`${stack.collectorUrl}/v1/events`, {
       method: "OPTIONS",
       headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
     });
@@ -222,7 +222,7 @@ test("a subscription form needs no ticket (UNVERIFIED_OPERATIONS)", async () => 
 });
 
 async function sync(body) {
-  const res = await fetch(`${stack.collectorUrl}/v1/sync`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/sync`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: JSON.stringify(body),
@@ -272,7 +272,7 @@ test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, 
 
 test("the secret key appears in no response, tracker file or log line", async () => {
   for (const path of ["/tracker.js", "/tracker.wasm", "/v1/health", "/nope"]) {
-    const res = await fetch(`${stack.collectorUrl}${path}`);
+    const res = await timedFetch(`${stack.collectorUrl}${path}`);
     assert.equal(res.status, path === "/nope" ? 404 : 200, path);
     seen.push(Buffer.from(await res.arrayBuffer()).toString("latin1"), JSON.stringify([...res.headers]));
   }
@@ -284,7 +284,7 @@ test("the secret key appears in no response, tracker file or log line", async ()
 
 test("admin routes need the bearer token, and the token appears in no log line", async () => {
   for (const auth of [undefined, "Bearer wrong-token", stack.adminToken]) {
-    const res = await fetch(`${stack.collectorUrl}/v1/admin/counters`, { headers: auth ? { authorization: auth } : {} });
+    const res = await timedFetch(`${stack.collectorUrl}/v1/admin/counters`, { headers: auth ? { authorization: auth } : {} });
     assert.equal(res.status, 401, `with ${auth}`);
     seen.push(await res.text());
   }

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 let stack;
 
@@ -16,7 +16,7 @@ after(async () => {
 }, { timeout: 60000 });
 
 async function post(events, deviceUUID) {
-  const res = await fetch(`${stack.collectorUrl}/v1/events`, {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: JSON.stringify({ deviceUUID, events }),

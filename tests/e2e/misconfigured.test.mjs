@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 let broken; // a malformed var that only delivery needs
 let keyless; // the secret key deleted
@@ -19,7 +19,7 @@ after(async () => {
 
 const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "1" } } } } });
 const post = (stack, events) =>
-  fetch(`${stack.collectorUrl}/v1/events`, {
+  timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
     body: JSON.stringify({ events }),
@@ -29,11 +29,11 @@ for (const [name, get] of [["a malformed var", () => broken], ["no secret key", 
   test(`${name}: the tracker is served and health says "misconfigured" without naming the setting`, async () => {
     const stack = get();
     for (const path of ["/tracker.js", "/tracker.wasm"]) {
-      const res = await fetch(`${stack.collectorUrl}${path}`);
+      const res = await timedFetch(`${stack.collectorUrl}${path}`);
       assert.equal(res.status, 200, path);
       await res.arrayBuffer();
     }
-    const health = await fetch(`${stack.collectorUrl}/v1/health`);
+    const health = await timedFetch(`${stack.collectorUrl}/v1/health`);
     assert.equal(health.status, 503);
     const text = await health.text();
     assert.deepEqual(JSON.parse(text), { ok: false, status: "misconfigured" });

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 let stack;
 before(async () => {
@@ -14,7 +14,7 @@ after(async () => {
 
 test("too many requests from one client IP get 429 with Retry-After, nothing enqueued", async () => {
   const post = (events) =>
-    fetch(`${stack.collectorUrl}/v1/events`, {
+    timedFetch(`${stack.collectorUrl}/v1/events`, {
       method: "POST",
       headers: { origin: stack.shopUrl, "content-type": "text/plain" },
       // A new device each time, so only the IP limit (600/min) can stop it, not the device one.

@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startStack, waitFor, timedFetch as fetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
 const CHROMIUM_ARGS = [
   "--headless=new",
