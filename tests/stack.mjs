@@ -11,7 +11,7 @@
 //   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, normalize, extname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -158,6 +158,10 @@ function startShop(port, collectorUrl, secretKey) {
 /**
  * Starts emulator, collector and shop. Returns URLs, the emulator's control API, the processes'
  * logs and `stop()`.
+ *
+ * Options: `vars` (collector vars over the defaults), `config` (a function from wrangler.toml's text
+ * to the text to run with: a broken binding, other queue settings), `omitSecretKey`, `env`, `ports`,
+ * `echo`.
  */
 export async function startStack(options = {}) {
   const env = options.env || {};
@@ -171,10 +175,12 @@ export async function startStack(options = {}) {
   const shopUrl = `http://127.0.0.1:${shopPort}`;
   const echo = !!options.echo;
   const procs = [];
+  const configFiles = [];
   let shop;
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
     if (shop) await new Promise((r) => shop.close(r));
+    for (const f of configFiles) rmSync(f, { force: true });
   };
   try {
     const emulatorBin = join(ROOT, "target/debug/mindbox-emulator");
@@ -192,26 +198,37 @@ export async function startStack(options = {}) {
     const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
     const keyLine = options.omitSecretKey ? "" : `MINDBOX_SECRET_KEY=${secretKey}\n`;
     writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
-    const vars = {
+    const baseVars = {
       MINDBOX_API_BASE: apiBase,
       MINDBOX_ENDPOINT_ID: endpointId,
       ALLOWED_ORIGINS: env.ALLOWED_ORIGINS || shopUrl,
-      ...(options.vars || {}),
     };
+    const vars = { ...baseVars, ...(options.vars || {}) };
+    // What the collector runs with now: `startCollector(settings)` can change it for a restart.
+    let settings = { vars, config: options.config };
     let inspectorPort = await freePort();
     const launchOnce = async () => {
+      const configArgs = [];
+      if (settings.config) {
+        // A changed copy of wrangler.toml beside it, so its relative paths still resolve.
+        const file = join(ROOT, "edge-collector", `.wrangler-test-${randomUUID().slice(0, 8)}.toml`);
+        writeFileSync(file, settings.config(readFileSync(join(ROOT, "edge-collector/wrangler.toml"), "utf8")));
+        configFiles.push(file);
+        configArgs.push("-c", file);
+      }
       const proc = startProcess(
         "collector",
         join(ROOT, "node_modules/.bin/wrangler"),
         [
           "dev",
+          ...configArgs,
           "--ip", "127.0.0.1",
           "--port", String(collectorPort),
           "--inspector-port", String(inspectorPort),
           "--env-file", secrets,
           "--show-interactive-dev-session=false",
           "--persist-to", join(dirname(secrets), "state"),
-          ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+          ...Object.entries(settings.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
         ],
         {
           cwd: join(ROOT, "edge-collector"),
@@ -326,8 +343,13 @@ export async function startStack(options = {}) {
           }
         });
       },
-      /** Starts it again on the same port. */
-      startCollector: async () => {
+      /**
+       * Starts it again on the same port, with the same state (Durable Objects; local queues are
+       * in memory and start empty). `{vars, config}` replace the `startStack` options of those names
+       * (the emulator's URL, endpoint and origins stay): `startCollector({})` restores the defaults.
+       */
+      startCollector: async (next) => {
+        if (next) settings = { vars: { ...baseVars, ...(next.vars || {}) }, config: next.config };
         collector = await launchCollector();
       },
       stop,

@@ -71,16 +71,9 @@ impl DurableObject for Ledger {
                 let add: AddLetter = objects::body(&mut req).await?;
                 let mut letter = add.letter;
                 letter.key = Some(add.key.clone());
-                // Unreadable messages apart: they can never be redriven, so they must never fill
-                // the pages "redrive all" walks.
-                let prefix = if letter.delivery.is_some() {
-                    "dl:"
-                } else {
-                    "raw:"
-                };
                 storage
                     .put(
-                        &format!("{prefix}{}", add.key),
+                        &storage_key(&letter, &add.key),
                         serde_json::to_string(&letter)?,
                     )
                     .await?;
@@ -96,7 +89,7 @@ impl DurableObject for Ledger {
                     .ids
                     .unwrap_or_default()
                     .iter()
-                    .map(|id| format!("dl:{id}"))
+                    .map(|id| format!("{REDRIVABLE}{id}"))
                     .collect();
                 let n = if keys.is_empty() {
                     0
@@ -129,10 +122,10 @@ impl Ledger {
     async fn letters(&self, q: Ids) -> Result<Vec<DeadLetter>> {
         let storage = self.state.storage();
         let limit = q.limit.unwrap_or(1000).min(1000);
-        let prefix = if q.unreadable { "raw:" } else { "dl:" };
+        let prefix = if q.unreadable { UNREADABLE } else { REDRIVABLE };
         let values: Vec<String> = match q.ids {
             Some(ids) => {
-                let keys: Vec<String> = ids.iter().map(|id| format!("dl:{id}")).collect();
+                let keys: Vec<String> = ids.iter().map(|id| format!("{REDRIVABLE}{id}")).collect();
                 map_values(storage.get_multiple(keys).await?)
             }
             None => map_values(
@@ -147,6 +140,21 @@ impl Ledger {
             .collect())
     }
 }
+
+/// Redrivable letters are kept under `dl:<event id>`, unreadable messages under `raw:<message id>`:
+/// apart, so an unreadable message can never fill the pages "redrive all" walks, nor be found (or
+/// deleted) by an event id.
+fn storage_key(letter: &DeadLetter, key: &str) -> String {
+    let prefix = if letter.delivery.is_some() {
+        REDRIVABLE
+    } else {
+        UNREADABLE
+    };
+    format!("{prefix}{key}")
+}
+
+const REDRIVABLE: &str = "dl:";
+const UNREADABLE: &str = "raw:";
 
 fn map_values(map: js_sys::Map) -> Vec<String> {
     let mut out = Vec::new();
@@ -221,4 +229,34 @@ pub async fn count(env: &Env, counts: BTreeMap<String, u64>) {
 /// Every counter.
 pub async fn counters(env: &Env) -> Result<BTreeMap<String, u64>> {
     objects::call(env, BINDING, NAME, "/counters/get", &()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(delivery: Option<Delivery>) -> DeadLetter {
+        DeadLetter {
+            delivery,
+            raw: Some("not an event".into()),
+            reason: "unreadable".into(),
+            answer: None,
+            dead_at: 0.0,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn unreadable_messages_are_kept_apart_from_redrivable_letters() {
+        let delivery: Delivery = serde_json::from_value(serde_json::json!({
+            "event": {"id": "e1", "operation": "Website.ViewProduct", "data": {}},
+            "deviceUuid": "d", "acceptedAt": 0.0, "attempts": 0
+        }))
+        .expect("a delivery");
+        assert_eq!(storage_key(&letter(Some(delivery)), "e1"), "dl:e1");
+        // Even a message id that looks like an event id stays out of "redrive all" and redrive by id.
+        let raw = storage_key(&letter(None), "e1");
+        assert_eq!(raw, "raw:e1");
+        assert!(!raw.starts_with(REDRIVABLE));
+    }
 }
