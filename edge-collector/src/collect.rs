@@ -8,8 +8,8 @@
 //! * `403` — origin not allowed; `429` with `Retry-After` — too many requests from this IP or device;
 //! * `503` with `Retry-After` — the queue refused, nothing accepted.
 
-use mindbox_tracker::batch::{BatchAnswer, EventResult, EventStatus};
 use mindbox_tracker::check::{self, BatchError};
+use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus, SETTLED_STATUSES};
 use std::collections::BTreeMap;
 
 use worker::{Context, Env, Request, Response, Result};
@@ -90,7 +90,15 @@ async fn answer(
     let received = worker::Date::now().as_millis() as f64;
     let now_secs = (received / 1000.0) as i64;
     let sent_at = checked.sent_at;
+    let wrong_endpoint = checked
+        .endpoint_id
+        .as_deref()
+        .filter(|id| !config.endpoint_id.is_empty() && *id != config.endpoint_id);
     for (i, event) in checked.events.into_iter().enumerate() {
+        let event = event.and_then(|e| match wrong_endpoint {
+            Some(theirs) => Err(endpoint_mismatch(&e.id, theirs, &config.endpoint_id)),
+            None => Ok(e),
+        });
         let event = event.and_then(|mut e| {
             let mode = if config.unverified_operations.contains(&e.operation) {
                 identity::Mode::Unverified
@@ -146,10 +154,11 @@ async fn answer(
         }
         *counts.entry("accepted".into()).or_default() += accepted as u64;
     }
+    let [some_accepted, none_accepted] = SETTLED_STATUSES;
     let status = if accepted == 0 && !results.is_empty() {
-        422
+        none_accepted
     } else {
-        202
+        some_accepted
     };
     let mut resp = Response::from_json(&BatchAnswer {
         device_uuid: Some(shopper.device_uuid.clone()),
@@ -163,4 +172,19 @@ async fn answer(
         &shopper.device_cookie(&req, config.cookie_domain.as_deref()),
     )?;
     Ok(resp)
+}
+
+/// The rejection of every event of a batch made for another Mindbox endpoint: the page's snippet names
+/// another shop's endpoint (a pasted wrong snippet), and its events must not land in this shop.
+fn endpoint_mismatch(id: &str, theirs: &str, ours: &str) -> check::Rejection {
+    check::Rejection {
+        id: Some(id.to_string()),
+        code: "wrong_endpoint",
+        path: "endpointId".into(),
+        reason: format!(
+            "the page's tracker is set up for Mindbox endpoint {theirs:?}, but this collector serves {ours:?}: \
+             fix data-endpoint-id on the script tag (or mindbox(\"create\", {{endpointId}})), or point the \
+             tracker at this endpoint's collector"
+        ),
+    }
 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
+use mindbox_tracker::backoff;
 use worker::{
     Env, Message, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result,
 };
@@ -24,8 +25,6 @@ use crate::mindbox;
 use crate::rate_budget;
 use crate::snapshot_order::{self, Claim, Stamp};
 
-/// Longest wait between two attempts.
-const MAX_BACKOFF_SECS: u32 = 15 * 60;
 /// Retries stop (and the event is dead-lettered) this long after it was accepted: within Cloudflare
 /// Queues' default 4-day retention.
 const GIVE_UP_AFTER_MS: f64 = 3.5 * 24.0 * 3600.0 * 1000.0;
@@ -115,16 +114,17 @@ pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
     }
 }
 
-/// Seconds to wait before attempt number `attempts + 1`: `2^attempts` capped at 15 minutes, with
-/// "equal jitter" (half fixed, half random, `jitter` in 0..1), and never less than `Retry-After` —
-/// though never more than the queue's longest delay (12 hours): a larger `Retry-After` is capped.
+/// Seconds to wait before attempt number `attempts + 1`: the shared [`backoff::CONSUMER`] schedule
+/// (1 s doubling to 15 minutes, equal jitter, `jitter` in 0..1), never less than `Retry-After`, though
+/// never more than the queue's longest delay (12 hours): a larger `Retry-After` is capped.
 pub fn backoff_secs(attempts: u32, jitter: f64, min_delay_secs: Option<u32>) -> u32 {
-    let base = 2u32.saturating_pow(attempts).min(MAX_BACKOFF_SECS);
-    let jittered = (base as f64 / 2.0 + base as f64 / 2.0 * jitter.clamp(0.0, 1.0)).ceil() as u32;
-    jittered
-        .max(1)
-        .max(min_delay_secs.unwrap_or(0))
-        .min(MAX_QUEUE_DELAY_SECS)
+    let ms = backoff::delay_ms(
+        backoff::CONSUMER,
+        attempts.saturating_add(1),
+        jitter,
+        min_delay_secs.map(|s| u64::from(s) * 1000),
+    );
+    ms.div_ceil(1000).clamp(1, u64::from(MAX_QUEUE_DELAY_SECS)) as u32
 }
 
 /// The longest delay Cloudflare Queues takes on a send or a retry.
@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(backoff_secs(0, 0.0, None), 1);
         assert_eq!(backoff_secs(3, 0.0, None), 4);
         assert_eq!(backoff_secs(3, 1.0, None), 8);
-        assert_eq!(backoff_secs(40, 1.0, None), MAX_BACKOFF_SECS);
+        assert_eq!(backoff_secs(40, 1.0, None), 15 * 60);
         assert_eq!(backoff_secs(0, 0.5, Some(60)), 60);
         assert_eq!(
             backoff_secs(0, 0.5, Some(u32::MAX)),

@@ -93,6 +93,30 @@ test("a bad event is rejected by path while the good one in the same batch goes 
   assert.deepEqual(delivered.map((q) => q.transactionId), [good.id]);
 });
 
+test("a batch for another Mindbox endpoint (a pasted wrong snippet): every event rejected with both ids, nothing enqueued", async () => {
+  await stack.emulator.reset();
+  const events = [view(), view()];
+  const r = await post({ endpointId: "other-shop", events });
+  assert.equal(r.status, 422, r.text);
+  for (const [i, res] of r.json().results.entries()) {
+    assert.equal(res.id, events[i].id);
+    assert.equal(res.status, "rejected");
+    assert.equal(res.path, "endpointId");
+    assert.match(res.reason, /"other-shop".*"demo-shop".*data-endpoint-id/);
+  }
+  // The endpoint id compares exactly: a case variant is another endpoint, as it is to Mindbox.
+  assert.equal((await post({ endpointId: "Demo-Shop", events: [view()] })).status, 422);
+  for (const bad of [5, "demo shop", "x".repeat(129), ["demo-shop"]]) {
+    const b = await post({ endpointId: bad, events: [view()] });
+    assert.equal(b.status, 400, `${JSON.stringify(bad).slice(0, 20)}: ${b.text}`);
+    assert.equal(b.json().error, "not_a_batch");
+  }
+  const ok = view();
+  assert.equal((await post({ endpointId: stack.endpointId, events: [ok] })).status, 202);
+  const others = await drain();
+  assert.deepEqual(others.map((q) => q.transactionId), [ok.id], "only the event for this endpoint reached Mindbox");
+});
+
 test("body over the size cap: 413 before parsing, nothing enqueued", async () => {
   await stack.emulator.reset();
   const big = { events: [{ ...view(), data: { blob: "x".repeat(70 * 1024) } }] };

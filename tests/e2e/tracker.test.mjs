@@ -461,6 +461,32 @@ test("a batch the collector refuses as a whole is split until only the bad event
   await context.close();
 });
 
+test("a snippet set up for another Mindbox endpoint: its events are rejected with a reason that names both", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  const reason = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        mindbox("create", { endpointId: "someone-elses-shop" });
+        mindbox("viewProduct", { productId: "wrong-endpoint" }, { onError: resolve, onSuccess: () => resolve("delivered") });
+      }),
+  );
+  assert.match(reason, /"someone-elses-shop".*"demo-shop"/);
+  assert.ok(warnings.some((w) => /rejected.*data-endpoint-id/.test(w)), warnings.join("\n"));
+  await page.evaluate(() => {
+    mindbox("create", { endpointId: "demo-shop" });
+    mindbox("viewProduct", { productId: "right-endpoint" });
+  });
+  await waitFor("the event for the right endpoint", async () =>
+    (await stack.emulator.requests()).some((q) => q.body?.viewProduct?.product?.ids?.website === "right-endpoint"),
+  );
+  const reqs = await stack.drain();
+  assert.ok(!reqs.some((q) => q.body?.viewProduct?.product?.ids?.website === "wrong-endpoint"), "the wrong endpoint's event never reached Mindbox");
+  await context.close();
+});
+
 test("QA page: events appear live, replay sends them again, export and import round-trip", async () => {
   const context = await browser.newContext({ acceptDownloads: true });
   const qa = await open(context, "/qa.html");

@@ -15,44 +15,12 @@
 //   harmless.
 
 import { adopt, deviceId, storage } from "./device.js";
+import { answer } from "./answer.js";
 
 var LOCK = "mindbox-edge-sender";
 var LEASE_KEY = "mindboxEdgeSender";
 var LEASE_MS = 3000;
 var CONSENT_KEY = "mindboxEdgeConsent";
-
-/**
- * What the collector's answer to a batch means: `{reasons, device}` when the batch is settled, one
- * reason per event (`null`: accepted), `{error}` when it must be tried again (no answer at all,
- * 429, 403, 5xx), or `{split}` when the collector refused the request as a whole (400: its body is not
- * a batch it can read, `not_json` / `not_a_batch` / `too_many_events`; 413: it is too big): that is
- * never blamed on every event, the batch is halved and resent until only the bad event is left,
- * which is then rejected with the reason. An event the answer has no result for is rejected, never
- * dropped.
- */
-export function answer(records, status, text) {
-  var body;
-  try {
-    body = JSON.parse(text);
-  } catch (e) {}
-  body = body || {};
-  var why = status
-    ? "collector answered HTTP " + status + ": " + (body.reason || text)
-    : "the collector is unreachable";
-  if (status === 400 || status === 413) return { split: why };
-  if (status !== 202 && status !== 422) return { error: why };
-  var results = body.results || [];
-  return {
-    device: body.deviceUUID,
-    reasons: records.map(function (r, i) {
-      var x = results.filter(function (x) { return x.id === r.id; })[0];
-      if (!x && results[i] && results[i].id == null) x = results[i];
-      if (!x) return "the collector's answer had no result for this event";
-      if (x.status === "accepted") return null;
-      return x.reason ? (x.path || "") + ": " + x.reason : "rejected";
-    }),
-  };
-}
 
 /** Calls `f(arg)` if it is a function; what it throws stays out of the tracker. */
 export function call(f, arg) {

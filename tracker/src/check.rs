@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::Event;
+use crate::wire::{self, Frame};
 use crate::{operation, uuid};
 
 /// Size and count caps for one request.
@@ -28,8 +29,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_bytes: 64 * 1024,
-            max_events: 100,
+            max_body_bytes: wire::MAX_BATCH_BYTES,
+            max_events: wire::MAX_BATCH_EVENTS,
         }
     }
 }
@@ -132,6 +133,8 @@ pub struct Rejection {
 pub struct CheckedBatch {
     /// The batch's `deviceUUID`, already checked to be a canonical UUID.
     pub device_uuid: Option<String>,
+    /// The batch's `endpointId`: the Mindbox endpoint the page's snippet names, checked to look like one.
+    pub endpoint_id: Option<String>,
     /// The batch's `sentAt`: the tracker's clock when it posted the batch (ms since the Unix epoch).
     /// With each event's `createdAt` (same clock) it gives the event's age, whatever the clock's error.
     pub sent_at: Option<f64>,
@@ -142,18 +145,6 @@ pub struct CheckedBatch {
 /// Deepest nesting of an event's `data` (the collector's JSON reader refuses beyond 128 levels; the
 /// tracker refuses a call deeper than this before storing it).
 pub const MAX_DATA_DEPTH: usize = 64;
-
-/// The batch's frame, with each event left as raw text: one event the JSON reader refuses (a lone
-/// surrogate, nesting too deep) is rejected alone instead of failing the whole batch.
-#[derive(serde::Deserialize)]
-struct Frame<'a> {
-    #[serde(rename = "deviceUUID", borrow, default)]
-    device_uuid: Option<&'a RawValue>,
-    #[serde(rename = "sentAt", borrow, default)]
-    sent_at: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    events: Option<Vec<&'a RawValue>>,
-}
 
 /// Just the id of an event whose JSON could not be read (serde skips the rest without judging it).
 #[derive(serde::Deserialize)]
@@ -195,6 +186,15 @@ pub fn check_batch(
         Some(other) => {
             return Err(BatchError::NotABatch(format!(
                 "deviceUUID must be a lower-case hyphenated UUID, got {other}"
+            )))
+        }
+    };
+    let endpoint_id = match field(frame.endpoint_id) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if wire::is_endpoint_id(&s) => Some(s),
+        Some(other) => {
+            return Err(BatchError::NotABatch(format!(
+                "endpointId must be a Mindbox endpoint id such as \"shop-website\", got {other}"
             )))
         }
     };
@@ -253,6 +253,7 @@ pub fn check_batch(
         .collect();
     Ok(CheckedBatch {
         device_uuid,
+        endpoint_id,
         sent_at,
         events,
     })

@@ -2,18 +2,17 @@
 //!
 //! One crate, two layers (the Snowplow `tracker-core` split):
 //!
-//! * **The event model** — [`event`], [`batch`], [`check`], [`operation`], [`uuid`] — is plain Rust with
+//! * **The event model** — [`event`], [`wire`], [`check`], [`operation`], [`uuid`] — is plain Rust with
 //!   no browser or worker types. It builds for the host (fast unit tests) and is compiled into *both*
 //!   the browser tracker and the edge collector, so an event has exactly one definition and one set of
 //!   validation rules on both sides of the wire.
 //! * **The browser layer** (`browser`, behind the `browser` feature on `wasm32`) turns page calls such as
 //!   `mindbox("async", {operation, data})` into [`event::Event`]s and sends them to the collector.
 //!
-//! The data path is: page call → [`event::Event`] → [`batch::Batch`] → collector → [`check`] →
-//! enrich → queue → Mindbox.
+//! The data path is: page call → [`event::Event`] → batch ([`wire`], the one contract between tracker
+//! and collector) → collector → [`check`] → enrich → queue → Mindbox.
 
 pub mod backoff;
-pub mod batch;
 pub mod check;
 pub mod contact;
 pub mod event;

@@ -1,7 +1,26 @@
-//! Writing batches for `POST /v1/events` (the format [`crate::batch`] documents) without `serde`, and
-//! splitting the outbox into batches the collector accepts (≤ 64 KiB, ≤ 100 events).
+//! The wire contract between the tracker and the collector, defined once: both sides use this module,
+//! and the JS shell's half of it (`tracker/js/contract.js`) is checked against it by a test here.
+//!
+//! **Request**, `POST /v1/events` (JSON in a `text/plain` body: a CORS "simple request", no preflight;
+//! `sendBeacon` sends the same):
+//! `{"deviceUUID":"…","endpointId":"…","sentAt":1795000000000.5,"events":[{"id":"…","operation":"Website.ViewProduct","createdAt":1795000000000.001,"data":{…}}]}`
+//! ([`Frame`]). At most [`MAX_BATCH_EVENTS`] events and [`MAX_BATCH_BYTES`] bytes. `sentAt` and
+//! `createdAt` are the tracker's clock (ms since the Unix epoch, microsecond decimals); `endpointId` is
+//! the page's Mindbox endpoint, and a collector serving another endpoint rejects every event.
+//!
+//! **Answer** ([`answer_kind`]):
+//! * `202`, or `422` when every event was rejected: [`BatchAnswer`] `{"deviceUUID","results":[…]}`, one
+//!   [`EventResult`] per event in request order. `accepted` is durably queued (the tracker forgets it);
+//!   `rejected` will never be accepted as it is (the tracker keeps it, with `path` and `reason`, for QA).
+//! * `400` / `413` `{"error","reason"}`: the request as a whole is unreadable or too big. That is never
+//!   blamed on every event: the tracker halves the batch and resends until only the bad event is left.
+//! * anything else (no answer, `403`, `429`, `5xx`): nothing was accepted; try again later, at least
+//!   `Retry-After` seconds on, on the [`crate::backoff`] schedule.
 
 use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::json::{push_str, push_u64};
 
@@ -9,6 +28,92 @@ use crate::json::{push_str, push_u64};
 pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 /// Most events per batch: the collector's cap.
 pub const MAX_BATCH_EVENTS: usize = 100;
+
+/// A request's frame as the collector reads it, each field left as raw JSON text: one event the JSON
+/// reader refuses (a lone surrogate, nesting too deep) is then rejected alone
+/// ([`crate::check::check_batch`]).
+#[derive(Deserialize)]
+pub struct Frame<'a> {
+    /// The tracker's `mindboxDeviceUUID`; the collector prefers its own cookie when it has one.
+    #[serde(rename = "deviceUUID", borrow, default)]
+    pub device_uuid: Option<&'a RawValue>,
+    /// The page's Mindbox endpoint (`data-endpoint-id`, `mindbox("create", {endpointId})`).
+    #[serde(rename = "endpointId", borrow, default)]
+    pub endpoint_id: Option<&'a RawValue>,
+    /// The tracker's clock when it posted the batch.
+    #[serde(rename = "sentAt", borrow, default)]
+    pub sent_at: Option<&'a RawValue>,
+    /// The events, oldest first, each as written by [`event_json`].
+    #[serde(borrow, default)]
+    pub events: Option<Vec<&'a RawValue>>,
+}
+
+/// What the tracker does with an answer, by its HTTP status (`0`: no answer at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+    /// Per-event results: settle each event ([`SETTLED_STATUSES`]).
+    Settled,
+    /// The request as a whole was refused: halve the batch and resend ([`SPLIT_STATUSES`]).
+    Split,
+    /// Nothing was accepted: try again later.
+    Retry,
+}
+
+/// Statuses whose body is a [`BatchAnswer`].
+pub const SETTLED_STATUSES: [u16; 2] = [202, 422];
+/// Statuses that refuse the request as a whole (its body is not a batch; it is too big).
+pub const SPLIT_STATUSES: [u16; 2] = [400, 413];
+
+/// What an answer with HTTP `status` means for the tracker.
+pub fn answer_kind(status: u16) -> AnswerKind {
+    if SETTLED_STATUSES.contains(&status) {
+        AnswerKind::Settled
+    } else if SPLIT_STATUSES.contains(&status) {
+        AnswerKind::Split
+    } else {
+        AnswerKind::Retry
+    }
+}
+
+/// The collector's answer to a batch (statuses [`SETTLED_STATUSES`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchAnswer {
+    /// The device id the collector used (and set as its own cookie); the tracker adopts it.
+    #[serde(
+        rename = "deviceUUID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_uuid: Option<String>,
+    /// One result per event, in request order.
+    pub results: Vec<EventResult>,
+}
+
+/// What happened to one event of a batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventResult {
+    /// The event's id, when it had a readable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Accepted (durably queued) or rejected (never deliverable as it is).
+    pub status: EventStatus,
+    /// For a rejection: where in the request the problem is, e.g. `events[2].operation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// For a rejection: what is wrong and what would be right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Outcome of one event at the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    /// On the durable queue; the tracker may delete it.
+    Accepted,
+    /// Invalid; the tracker moves it to its rejected store with the reason.
+    Rejected,
+}
 
 /// Writes one event as JSON: `{"id","operation","createdAt","data"}`; `data` must already be JSON text.
 /// `createdAt` keeps microseconds (`1795000000000.001`): events made in the same millisecond keep
@@ -41,16 +146,40 @@ pub fn push_time(out: &mut String, ms: f64) {
     }
 }
 
-/// Bytes a batch adds around its events: `{"deviceUUID":"<36>","sentAt":<17>,"events":[` … `]}`.
-const OVERHEAD: usize = r#"{"deviceUUID":"","sentAt":,"events":[]}"#.len() + 36 + 17;
+/// Longest endpoint id a batch carries.
+pub const MAX_ENDPOINT_ID_LEN: usize = 128;
+
+/// Whether `s` can be a Mindbox endpoint id (`shop-website`): 1 to [`MAX_ENDPOINT_ID_LEN`] ASCII
+/// letters, digits, `-`, `_` or `.`. A page's value that is not one is left out of the batch.
+pub fn is_endpoint_id(s: &str) -> bool {
+    (1..=MAX_ENDPOINT_ID_LEN).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Bytes a batch adds around its events:
+/// `{"deviceUUID":"<36>","endpointId":"<≤128>","sentAt":<17>,"events":[` … `]}`.
+const OVERHEAD: usize = r#"{"deviceUUID":"","endpointId":"","sentAt":,"events":[]}"#.len()
+    + 36
+    + MAX_ENDPOINT_ID_LEN
+    + 17;
 
 /// Writes a batch body from events written by [`event_json`]; `sent_at` is the tracker's clock now
 /// (ms), which lets the collector measure each event's age without trusting the clock.
-pub fn batch_body<S: AsRef<str>>(device_uuid: &str, sent_at: f64, events: &[S]) -> String {
+pub fn batch_body<S: AsRef<str>>(
+    device_uuid: &str,
+    endpoint_id: Option<&str>,
+    sent_at: f64,
+    events: &[S],
+) -> String {
     let len: usize = events.iter().map(|e| e.as_ref().len() + 1).sum();
     let mut out = String::with_capacity(OVERHEAD + len);
     out.push_str("{\"deviceUUID\":");
     push_str(&mut out, device_uuid);
+    if let Some(id) = endpoint_id.filter(|id| is_endpoint_id(id)) {
+        out.push_str(",\"endpointId\":");
+        push_str(&mut out, id);
+    }
     out.push_str(",\"sentAt\":");
     push_time(&mut out, sent_at);
     out.push_str(",\"events\":[");
@@ -120,12 +249,68 @@ mod tests {
             1_795_000_000_000.002,
             r#"{"a":"б\"c"}"#,
         );
-        let body = batch_body(ID, 1_795_000_000_500.0, &[e]);
+        let body = batch_body(ID, Some("shop-website"), 1_795_000_000_500.0, &[e]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
         let ev = checked.events[0].as_ref().unwrap();
         assert_eq!(ev.data["a"], "б\"c");
         assert_eq!(ev.created_at, Some(1_795_000_000_000.002));
         assert_eq!(checked.sent_at, Some(1_795_000_000_500.0));
+        assert_eq!(checked.endpoint_id.as_deref(), Some("shop-website"));
+        let long = "x".repeat(MAX_ENDPOINT_ID_LEN + 1);
+        let body = batch_body(ID, Some(&long), 0.0, &[] as &[&str]);
+        let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert_eq!(
+            checked.endpoint_id, None,
+            "an endpoint id too long to be one is left out"
+        );
+        assert!(is_endpoint_id("shop.website_2-b"));
+        for bad in ["", "a b", "a\"b", "shop/website", "шоп"] {
+            assert!(!is_endpoint_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_answer_status_has_one_meaning() {
+        assert_eq!(answer_kind(202), AnswerKind::Settled);
+        assert_eq!(answer_kind(422), AnswerKind::Settled);
+        assert_eq!(answer_kind(400), AnswerKind::Split);
+        assert_eq!(answer_kind(413), AnswerKind::Split);
+        for s in [0, 200, 403, 429, 500, 503] {
+            assert_eq!(answer_kind(s), AnswerKind::Retry, "{s}");
+        }
+        // Every whole-request refusal the checker makes is one the tracker splits.
+        for e in [
+            crate::check::BatchError::TooLarge { size: 1, max: 0 },
+            crate::check::BatchError::NotJson(String::new()),
+            crate::check::BatchError::NotABatch(String::new()),
+            crate::check::BatchError::TooManyEvents { count: 1, max: 0 },
+        ] {
+            assert_eq!(answer_kind(e.http_status()), AnswerKind::Split, "{e}");
+        }
+    }
+
+    /// The JS shell's half of the contract (`tracker/js/contract.js`) says what this module says.
+    #[test]
+    fn the_js_contract_matches() {
+        let js = include_str!("../js/contract.js");
+        let list = |name: &str| -> Vec<u16> {
+            let start = js
+                .find(&format!("export var {name} = ["))
+                .unwrap_or_else(|| panic!("contract.js has no {name}"));
+            let rest = &js[start..];
+            let inner = &rest[rest.find('[').unwrap() + 1..rest.find(']').unwrap()];
+            inner
+                .split(',')
+                .map(|n| n.trim().parse().unwrap())
+                .collect()
+        };
+        assert_eq!(list("SETTLED"), SETTLED_STATUSES);
+        assert_eq!(list("SPLIT"), SPLIT_STATUSES);
+        for status in ["\"accepted\"", "\"rejected\""] {
+            let rust = serde_json::to_string(&serde_json::from_str::<EventStatus>(status).unwrap())
+                .unwrap();
+            assert!(js.contains(&rust), "contract.js names {rust}");
+        }
     }
 
     #[test]

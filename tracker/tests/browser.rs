@@ -263,17 +263,22 @@ async fn without_indexeddb_the_outbox_keeps_working_in_memory() {
 
 #[wasm_bindgen_test]
 fn the_backoff_schedule_doubles_with_jitter_and_honours_retry_after() {
-    let upper: Vec<u64> = (1..=10).map(|f| backoff::delay_ms(f, 1.0, None)).collect();
+    let upper: Vec<u64> = (1..=10)
+        .map(|f| backoff::delay_ms(backoff::TRACKER, f, 1.0, None))
+        .collect();
     assert_eq!(
         upper,
         vec![1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000]
     );
     assert_eq!(
-        backoff::delay_ms(3, 0.0, None),
+        backoff::delay_ms(backoff::TRACKER, 3, 0.0, None),
         2_000,
         "jitter keeps at least half"
     );
-    assert_eq!(backoff::delay_ms(1, 0.3, Some(60_000)), 60_000);
+    assert_eq!(
+        backoff::delay_ms(backoff::TRACKER, 1, 0.3, Some(60_000)),
+        60_000
+    );
 }
 
 #[wasm_bindgen_test]
@@ -295,7 +300,13 @@ fn batches_split_at_64_kib() {
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
         assert!(
-            wire::batch_body(&record::new_uuid(), 1.0e12, &events[r]).len()
+            wire::batch_body(
+                &record::new_uuid(),
+                Some("shop-website"),
+                1.0e12,
+                &events[r]
+            )
+            .len()
                 <= wire::MAX_BATCH_BYTES
         );
     }
@@ -339,9 +350,22 @@ fn the_trackers_batches_pass_the_collectors_check() {
     assert_eq!(sent, expected, "in order, none lost");
 }
 
-#[wasm_bindgen(module = "/js/sender.js")]
+#[wasm_bindgen(module = "/js/contract.js")]
 extern "C" {
-    /// The JS reading of a collector answer: `{reasons, device}` or `{error}`.
+    /// contract.js's whole-request refusal statuses (answer.js imports this module).
+    #[wasm_bindgen(thread_local_v2, js_name = SPLIT)]
+    static SPLIT: Array;
+}
+
+#[wasm_bindgen_test]
+fn the_shells_contract_is_the_wires() {
+    let split: Vec<u16> = SPLIT.with(|a| a.iter().map(|v| v.as_f64().unwrap() as u16).collect());
+    assert_eq!(split, wire::SPLIT_STATUSES);
+}
+
+#[wasm_bindgen(module = "/js/answer.js")]
+extern "C" {
+    /// The JS reading of a collector answer: `{reasons, device}`, `{split}` or `{error}`.
     fn answer(records: &Array, status: u16, text: &str) -> JsValue;
 }
 

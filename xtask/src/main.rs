@@ -4,9 +4,10 @@
 //!
 //! * `demo`  — set up, build, then start the Mindbox emulator, the collector in local workerd
 //!   (`wrangler dev`) and the demo shop; runs until Ctrl-C and stops what it started.
-//! * `test`  — set up, build, then run every test: format and lint checks, host unit tests, the
-//!   tracker's wasm tests in headless Chromium, and the collector and end-to-end tests (Node's test
-//!   runner driving local workerd, the emulator and Chromium through Playwright).
+//! * `test [suite…]` — set up, build, then run every test: format and lint checks (`lint`), host unit
+//!   tests (`unit`), the tracker's wasm tests in headless Chromium (`wasm`), and the collector and
+//!   end-to-end tests (`e2e`: Node's test runner driving local workerd, the emulator and Chromium
+//!   through Playwright). Naming suites runs only those; `e2e/<file>` runs one end-to-end file.
 //! * `bench` — set up, build, then print the tracker's gzipped size, the checker's native speed and the
 //!   collector's CPU per batch and events/s in local workerd.
 //! * `build` — set up and build the tracker (`tracker/dist`), the collector (`edge-collector/build`) and
@@ -31,14 +32,17 @@ fn main() -> ExitCode {
         Some("build") => setup::all().and_then(|_| build::all()),
         Some("test") => setup::all()
             .and_then(|_| build::all())
-            .and_then(|_| run::test()),
+            .and_then(|_| run::test(&args[1..])),
         Some("demo") => setup::all()
             .and_then(|_| build::all())
             .and_then(|_| run::demo()),
         Some("bench") => setup::all()
             .and_then(|_| build::all())
             .and_then(|_| run::bench()),
-        _ => Err("usage: cargo xtask <demo|test|bench|build|setup>".into()),
+        _ => Err(format!(
+            "usage: cargo xtask <demo|test [{}|e2e/<file>]…|bench|build|setup>",
+            run::SUITES.join("|")
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

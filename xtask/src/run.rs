@@ -4,8 +4,60 @@ use std::process::Command;
 
 use crate::util::{root, run, run_in, tool_env};
 
-/// Every test, fastest first; stops at the first failing suite.
-pub fn test() -> Result<(), String> {
+/// The suites of `cargo xtask test`, fastest first.
+pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e"];
+
+/// Every test, fastest first, or only the suites `filters` name: `lint`, `unit`, `wasm`, `e2e`, or one
+/// end-to-end file as `e2e/<name>` (`e2e/tracker` runs `tests/e2e/tracker.test.mjs`). Stops at the
+/// first failing suite.
+pub fn test(filters: &[String]) -> Result<(), String> {
+    for f in filters {
+        let known = SUITES.contains(&f.as_str())
+            || f.strip_prefix("e2e/")
+                .is_some_and(|name| root().join(format!("tests/e2e/{name}.test.mjs")).is_file());
+        if !known {
+            return Err(format!(
+                "no test suite {f:?}: give {} or e2e/<file> (tests/e2e/<file>.test.mjs)",
+                SUITES.join(", ")
+            ));
+        }
+    }
+    let wanted = |suite: &str| filters.is_empty() || filters.iter().any(|f| f == suite);
+    if wanted("lint") {
+        lint()?;
+    }
+    if wanted("unit") {
+        run("cargo", &["test", "--workspace"])?;
+    }
+    if wanted("wasm") {
+        // wasm-bindgen-test in headless Chromium (flags in tracker/webdriver.json).
+        run_in(
+            &root().join("tracker"),
+            "cargo",
+            &[
+                "test",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--features",
+                "browser",
+            ],
+        )?;
+    }
+    let files: Vec<&str> = filters
+        .iter()
+        .filter_map(|f| f.strip_prefix("e2e/"))
+        .collect();
+    if wanted("e2e") {
+        node_tests(&[])
+    } else if !files.is_empty() {
+        node_tests(&files)
+    } else {
+        Ok(())
+    }
+}
+
+/// Format and lint checks: `cargo fmt --check`, clippy for the host and for the tracker's wasm.
+fn lint() -> Result<(), String> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         "cargo",
@@ -33,31 +85,22 @@ pub fn test() -> Result<(), String> {
             "-D",
             "warnings",
         ],
-    )?;
-    run("cargo", &["test", "--workspace"])?;
-    // wasm-bindgen-test in headless Chromium (flags in tracker/webdriver.json).
-    run_in(
-        &root().join("tracker"),
-        "cargo",
-        &[
-            "test",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--features",
-            "browser",
-        ],
-    )?;
-    node_tests()
+    )
 }
 
-/// Collector and end-to-end tests: Node's test runner, one file at a time (each starts its own stack).
-fn node_tests() -> Result<(), String> {
+/// Collector and end-to-end tests: Node's test runner, one file at a time (each starts its own stack);
+/// `only` names files (`tracker` for `tests/e2e/tracker.test.mjs`), empty runs them all.
+fn node_tests(only: &[&str]) -> Result<(), String> {
     let dir = root().join("tests/e2e");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.strip_suffix(".test.mjs")
+                .is_some_and(|n| only.is_empty() || only.contains(&n))
+        })
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     files.sort();

@@ -34,7 +34,7 @@ fn entry(records: &Array, key: &str, value: &str) -> JsValue {
 
 /// `records` (oldest first) as `[{records, body}]` to post in order, after `[{records: [one],
 /// reason}]` for each event too big to send.
-pub fn batches(device: &str, records: &Array) -> Array {
+pub fn batches(device: &str, endpoint_id: Option<&str>, records: &Array) -> Array {
     let all: Vec<JsValue> = records.iter().collect();
     let jsons: Vec<String> = all.iter().map(event_json).collect();
     let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
@@ -53,7 +53,7 @@ pub fn batches(device: &str, records: &Array) -> Array {
         out.push(&entry(
             &subset,
             "body",
-            &wire::batch_body(device, js::now(), &jsons[r]),
+            &wire::batch_body(device, endpoint_id, js::now(), &jsons[r]),
         ));
     }
     out
@@ -65,5 +65,5 @@ pub fn retry_delay(failures: u32, retry_after: Option<String>) -> u64 {
     let retry_after_ms = retry_after
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map(|s| s.saturating_mul(1000));
-    backoff::delay_ms(failures, js::random(), retry_after_ms)
+    backoff::delay_ms(backoff::TRACKER, failures, js::random(), retry_after_ms)
 }

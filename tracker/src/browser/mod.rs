@@ -96,9 +96,10 @@ impl Tracker {
         }
     }
 
-    /// Pending events (oldest first) as batches from `device` to post: see [`collector::batches`].
+    /// Pending events (oldest first) as batches from `device` to post, for the page's endpoint: see
+    /// [`collector::batches`].
     pub fn batches(&self, records: &Array, device: &str) -> Array {
-        collector::batches(device, records)
+        collector::batches(device, self.endpoint_id.borrow().as_deref(), records)
     }
 
     /// Milliseconds to wait after `failures` consecutive failed posts (≥ 1), at least the answer's
