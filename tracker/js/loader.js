@@ -9,11 +9,14 @@
 //
 // The tracker is two halves: the Rust half (tracker/src/browser, compiled to tracker.wasm) checks
 // calls, makes events and decides; this JS shell keeps the device id (device.js), stores the events
-// (outbox.js), sends them (sender.js) and serves QA (qa.js).
+// (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
+// tabs.js), answers `sync` calls (sync.js) and serves QA (qa.js).
 import init, { Tracker } from "../pkg/mindbox_tracker.js";
 import { openOutbox } from "./outbox.js";
 import { deviceId, ensure } from "./device.js";
-import { Sender, call } from "./sender.js";
+import { Sender } from "./sender.js";
+import { call } from "./callbacks.js";
+import { sync } from "./sync.js";
 import { qa } from "./qa.js";
 
 (function () {
@@ -43,7 +46,7 @@ import { qa } from "./qa.js";
       var mindbox = function (method, arg, extra) {
         try {
           method = String(method);
-          if (method === "sync") sender.sync(arg);
+          if (method === "sync") sync(collector, arg);
           else if (method === "consent") sender.consent(arg);
           else if (method === "helpers.getDeviceUUID")
             call(typeof arg === "function" ? arg : extra, deviceId());

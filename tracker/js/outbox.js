@@ -134,6 +134,14 @@ Outbox.prototype = {
       });
   },
 
+  /**
+   * The pending events only this tab holds (kept in memory: IndexedDB unavailable or failing), oldest
+   * first. No other tab sees them, so this tab sends them whether or not it is the sending tab.
+   */
+  local: function () {
+    return this.mem.slice();
+  },
+
   /** Every pending event, oldest first. */
   pending: function () {
     return this.read(this.mem, OUTBOX);

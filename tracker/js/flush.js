@@ -1,0 +1,259 @@
+// @ts-check
+// The flush loop: what this tab sends → batches → `POST /v1/events`, in order, until nothing is left
+// or a post fails.
+//
+// A flush evicts beyond the outbox bounds, splits what is pending into batches and posts them one after
+// another. Accepted events move to the `sent` history, rejected ones to `rejected` with the collector's
+// reason; nothing leaves the outbox without an answer. A batch refused as a whole (400, 413) is halved
+// and resent until only the bad event is left. No answer, 403, 429 and 5xx: the events stay, and the
+// next try waits on the backoff schedule (at least `Retry-After`). Batch bodies, eviction and retry
+// delays come from the Rust half; this file does the I/O and reads the answers (answer.js).
+
+import { answer } from "./answer.js";
+
+/**
+ * An event as the outbox keeps it (the fields of tracker/src/browser/record.rs).
+ *
+ * @typedef {object} Record
+ * @property {string} id
+ * @property {string} operation
+ * @property {number} createdAt
+ * @property {string} data the operation's body as JSON text
+ * @property {"pending" | "sent" | "rejected"} state
+ * @property {number} attempts
+ * @property {string | null} lastError
+ * @property {string | null} reason
+ * @property {number | null} settledAt
+ * @property {string | null} replayOf
+ */
+
+/**
+ * The Rust half's decisions the loop needs (tracker/src/browser/mod.rs `Tracker`).
+ *
+ * @typedef {object} Core
+ * @property {(records: Record[], device: string) => {records: Record[], body?: string, reason?: string}[]} batches
+ * @property {(records: Record[]) => number} evict how many of the oldest to evict
+ * @property {(failures: number, retryAfter: string | null | undefined) => number} retryDelay ms
+ * @property {(message: string) => void} warn
+ */
+
+/**
+ * The outbox operations the loop uses (outbox.js).
+ *
+ * @typedef {object} OutboxPort
+ * @property {(records: Record[]) => Promise<void>} settle
+ * @property {(records: Record[], error: string) => Promise<void>} failed
+ * @property {(victims: Record[]) => Promise<void>} evict
+ */
+
+/**
+ * @typedef {{status: number, retryAfter: string | null, text: string}} Posted
+ *
+ * @typedef {object} FlushDeps
+ * @property {Core} core
+ * @property {OutboxPort} outbox
+ * @property {() => Promise<Record[]>} source what this tab sends, oldest first
+ * @property {() => boolean} active whether this tab sends anything now (its role, and consent)
+ * @property {() => boolean} allowed whether sending may go on (consent, asked before every batch)
+ * @property {(body: string) => Promise<Posted>} post one request (status 0: no answer)
+ * @property {() => string} device the device id for the batches
+ * @property {(id: string) => void} adopt the collector's device id
+ * @property {(records: Record[]) => void} settled events were settled (callbacks, other tabs)
+ */
+
+/**
+ * The settled copy of `r`: sent when `reason` is null, else rejected with it.
+ *
+ * @param {Record} r
+ * @param {string | null | undefined} reason
+ * @returns {Record}
+ */
+export function mark(r, reason) {
+  return Object.assign({}, r, {
+    state: reason == null ? "sent" : "rejected",
+    reason: reason == null ? null : reason,
+    settledAt: Date.now(),
+  });
+}
+
+/** One tab's flush loop; one flush runs at a time, and a flush asked for meanwhile runs after it. */
+export class Flusher {
+  /** @param {FlushDeps} deps */
+  constructor(deps) {
+    this.d = deps;
+    /** Consecutive failed posts. */
+    this.failures = 0;
+    /** No post before this time (ms), after a failure. */
+    this.nextTryAt = 0;
+    this.flushing = false;
+    this.again = false;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.timer = null;
+    this.timerAt = 0;
+    /** @type {string[]} ids of the batch being posted: a beacon leaves them to that request */
+    this.inFlight = [];
+  }
+
+  /** Schedules a flush in `ms` (an earlier one already scheduled stands). @param {number} ms */
+  kick(ms) {
+    var at = Date.now() + ms;
+    if (this.timer !== null && this.timerAt <= at) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    var self = this;
+    this.timer = setTimeout(function () {
+      self.timer = null;
+      self.flush();
+    }, ms);
+  }
+
+  /** The network is back: try at once, whatever the backoff said. */
+  online() {
+    this.nextTryAt = 0;
+    this.kick(0);
+  }
+
+  /** Sends what is pending, batch by batch, until nothing is left or a post fails. */
+  flush() {
+    var self = this;
+    if (!this.d.active()) return Promise.resolve();
+    if (this.flushing) {
+      this.again = true;
+      return Promise.resolve();
+    }
+    var wait = this.nextTryAt - Date.now();
+    if (wait > 0) {
+      this.kick(wait);
+      return Promise.resolve();
+    }
+    this.flushing = true;
+    return this.round()
+      .catch(function (e) {
+        console.warn("mindbox: sending failed", e);
+      })
+      .then(function () {
+        self.flushing = false;
+      });
+  }
+
+  /** @returns {Promise<unknown>} */
+  round() {
+    var self = this;
+    var d = this.d;
+    this.again = false;
+    return d
+      .source()
+      .then(function (pending) {
+        var n = d.core.evict(pending);
+        if (!n) return pending;
+        return d.outbox.evict(pending.splice(0, n)).then(function () {
+          return pending;
+        });
+      })
+      .then(function (pending) {
+        return pending.length && self.sendAll(d.core.batches(pending, d.device()), 0);
+      })
+      .then(function (more) {
+        if (!more) return;
+        if (self.again) return self.round();
+        return d.source().then(function (p) {
+          if (p.length) return self.round();
+        });
+      });
+  }
+
+  /**
+   * Posts batches from `i` on; resolves false when one could not be sent (a retry is scheduled).
+   *
+   * @param {{records: Record[], body?: string, reason?: string}[]} batches
+   * @param {number} i
+   * @returns {Promise<boolean>}
+   */
+  sendAll(batches, i) {
+    var self = this;
+    var d = this.d;
+    var b = batches[i];
+    if (!b || !d.allowed()) return Promise.resolve(true);
+    var next = function () {
+      return self.sendAll(batches, i + 1);
+    };
+    if (b.body === undefined) return this.settle([mark(b.records[0], b.reason)]).then(next);
+    this.inFlight = b.records.map(function (r) {
+      return r.id;
+    });
+    return d.post(b.body).then(function (res) {
+      self.inFlight = [];
+      var a = answer(b.records, res.status, res.text);
+      if (a.split !== undefined) {
+        if (b.records.length < 2) return self.settle([mark(b.records[0], a.split)]).then(next);
+        var half = Math.ceil(b.records.length / 2);
+        var parts = d.core
+          .batches(b.records.slice(0, half), d.device())
+          .concat(d.core.batches(b.records.slice(half), d.device()));
+        batches.splice.apply(batches, /** @type {[number, number]} */ ([i, 1]).concat(/** @type {any} */ (parts)));
+        return self.sendAll(batches, i);
+      }
+      if (a.error !== undefined) {
+        self.failures++;
+        var delay = d.core.retryDelay(self.failures, res.retryAfter);
+        self.nextTryAt = Date.now() + delay;
+        var error = a.error;
+        return d.outbox.failed(b.records, error).then(function () {
+          self.kick(delay);
+          return false;
+        });
+      }
+      self.failures = 0;
+      if (a.device) d.adopt(a.device);
+      var reasons = a.reasons;
+      return self
+        .settle(
+          b.records.map(function (r, k) {
+            return mark(r, reasons[k]);
+          })
+        )
+        .then(next);
+    });
+  }
+
+  /** @param {Record[]} records settled copies @returns {Promise<void>} */
+  settle(records) {
+    var d = this.d;
+    records.forEach(function (r) {
+      if (r.state === "rejected") d.core.warn("event " + r.operation + " rejected: " + r.reason);
+    });
+    return d.outbox.settle(records).then(function () {
+      d.settled(records);
+    });
+  }
+}
+
+/**
+ * Posts a batch body to `url` with credentials (so the collector sees and renews its device cookie).
+ * A collector that takes the request and never answers must not stall the sender: it gives up after
+ * 30 s, as no answer (status 0).
+ *
+ * @param {string} url
+ * @returns {(body: string) => Promise<Posted>}
+ */
+export function poster(url) {
+  return function (body) {
+    var status = 0;
+    /** @type {string | null} */
+    var retryAfter = null;
+    var timeout = AbortSignal.timeout && AbortSignal.timeout(30000);
+    return fetch(url, { method: "POST", body: body, credentials: "include", signal: timeout })
+      .then(function (res) {
+        status = res.status;
+        retryAfter = res.headers.get("Retry-After");
+        return res.text();
+      })
+      .catch(function () {
+        status = 0;
+        return "";
+      })
+      .then(function (text) {
+        return { status: status, retryAfter: retryAfter, text: text };
+      });
+  };
+}
