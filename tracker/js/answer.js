@@ -26,6 +26,7 @@ import { SETTLED, SPLIT, ACCEPTED } from "./contract.js";
  * @returns {Answer}
  */
 export function answer(records, status, text) {
+  /** @type {any} */
   var body;
   try {
     body = JSON.parse(text);

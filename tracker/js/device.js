@@ -1,3 +1,4 @@
+// @ts-check
 // The device id: the `mindboxDeviceUUID` cookie, with a localStorage copy under the same key.
 //
 // Read an existing canonical id; replace a malformed one; restore a purged cookie from the localStorage

@@ -151,7 +151,7 @@ export class Flusher {
         });
       })
       .then(function (pending) {
-        return pending.length && self.sendAll(d.core.batches(pending, d.device()), 0);
+        return pending.length ? self.sendAll(d.core.batches(pending, d.device()), 0) : false;
       })
       .then(function (more) {
         if (!more) return;
@@ -163,7 +163,8 @@ export class Flusher {
   }
 
   /**
-   * Posts batches from `i` on; resolves false when one could not be sent (a retry is scheduled).
+   * Posts batches from `i` on; resolves true when all were settled, false when one could not be sent
+   * (a retry is scheduled) or consent was withdrawn meanwhile (nothing more is sent).
    *
    * @param {{records: Record[], body?: string, reason?: string}[]} batches
    * @param {number} i
@@ -173,7 +174,8 @@ export class Flusher {
     var self = this;
     var d = this.d;
     var b = batches[i];
-    if (!b || !d.allowed()) return Promise.resolve(true);
+    if (!d.allowed()) return Promise.resolve(false);
+    if (!b) return Promise.resolve(true);
     var next = function () {
       return self.sendAll(batches, i + 1);
     };
@@ -190,7 +192,7 @@ export class Flusher {
         var parts = d.core
           .batches(b.records.slice(0, half), d.device())
           .concat(d.core.batches(b.records.slice(half), d.device()));
-        batches.splice.apply(batches, /** @type {[number, number]} */ ([i, 1]).concat(/** @type {any} */ (parts)));
+        batches.splice(i, 1, ...parts);
         return self.sendAll(batches, i);
       }
       if (a.error !== undefined) {

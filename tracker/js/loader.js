@@ -1,3 +1,4 @@
+// @ts-check
 // Mindbox Edge tracker loader: the one script a shop adds.
 //
 //   <script src="https://shop.example/mbx/tracker.js" data-endpoint-id="shop-website" async></script>
@@ -20,8 +21,9 @@ import { sync } from "./sync.js";
 import { qa } from "./qa.js";
 
 (function () {
+  /** @type {any} */
   var w = window;
-  var script = document.currentScript;
+  var script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   var src = (script && script.src) || "";
   var base = src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
   var collector = (script && script.getAttribute("data-collector")) || base;

@@ -1,3 +1,4 @@
+// @ts-check
 // The durable outbox: every event is written here before any attempt to send it, and leaves only when
 // the collector acknowledged it (to the bounded `sent` history) or rejected it (to the history as
 // `rejected`, with the reason).
@@ -6,6 +7,8 @@
 // (`InvalidStateError` in private modes) or fails a write (quota), the event is kept in memory
 // instead and the tracker goes on: no storage error ever reaches the page. Records are the objects
 // the Rust side makes (tracker/src/browser/record.rs); which of them to evict is its decision too.
+
+/** @typedef {import("./flush.js").Record} Record */
 
 var DB = "mindbox-edge";
 /** Pending events, keyed by event id. */
@@ -52,6 +55,7 @@ export function openOutbox(ms) {
   });
 }
 
+/** @param {{createdAt: number}} a @param {{createdAt: number}} b */
 function byTime(a, b) {
   return a.createdAt - b.createdAt;
 }
@@ -62,10 +66,18 @@ function without(list, ids) {
   });
 }
 
-/** Sent and rejected beyond their bounds, oldest first. */
+/**
+ * Sent and rejected beyond their bounds, oldest first.
+ *
+ * @param {Record[]} history
+ * @returns {Record[]}
+ */
 function overflow(history) {
+  /** @type {Record[]} */
   var out = [];
-  [["sent", MAX_SENT], ["rejected", MAX_REJECTED]].forEach(function (b) {
+  /** @type {[string, number][]} */
+  var bounds = [["sent", MAX_SENT], ["rejected", MAX_REJECTED]];
+  bounds.forEach(function (b) {
     var of = history.filter(function (r) {
       return r.state === b[0];
     });

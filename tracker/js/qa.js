@@ -1,3 +1,4 @@
+// @ts-check
 // The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states, replay chosen events,
 // export and import them as JSON, flush now.
 

@@ -363,53 +363,8 @@ fn the_shells_contract_is_the_wires() {
     assert_eq!(split, wire::SPLIT_STATUSES);
 }
 
-#[wasm_bindgen(module = "/js/answer.js")]
-extern "C" {
-    /// The JS reading of a collector answer: `{reasons, device}`, `{split}` or `{error}`.
-    fn answer(records: &Array, status: u16, text: &str) -> JsValue;
-}
-
 #[wasm_bindgen_test]
-fn collector_answers_settle_each_event_or_ask_for_a_retry() {
-    let made = [record(1, "{}"), record(2, "{}")];
-    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
-    let reasons = |a: &JsValue| -> Vec<Option<String>> {
-        Array::from(&get(a, "reasons"))
-            .iter()
-            .map(|r| r.as_string())
-            .collect()
-    };
-    let body = format!(
-        r#"{{"deviceUUID":"{}","results":[{{"id":"{}","status":"rejected","path":"events[0].data","reason":"bad"}},{{"id":"{}","status":"accepted"}}]}}"#,
-        made[1].id, made[0].id, made[1].id
-    );
-    let a = answer(&js(&made), 422, &body);
-    assert_eq!(reasons(&a), vec![Some("events[0].data: bad".into()), None]);
-    assert_eq!(get(&a, "device").as_string(), Some(made[1].id.clone()));
-    // A result missing for an event rejects it, never drops it.
-    let a = answer(&js(&made), 202, r#"{"results":[]}"#);
-    assert!(reasons(&a)
-        .iter()
-        .all(|r| r.as_deref().is_some_and(|r| r.contains("no result"))));
-    // Refused as a whole: never blamed on every event; the sender halves the batch and resends.
-    let a = answer(
-        &js(&made),
-        413,
-        r#"{"error":"body_too_large","reason":"too large"}"#,
-    );
-    assert_eq!(
-        get(&a, "split").as_string().as_deref(),
-        Some("collector answered HTTP 413: too large")
-    );
-    assert!(get(&a, "reasons").is_undefined());
-    for status in [0, 403, 429, 500, 503] {
-        let a = answer(&js(&made), status, "");
-        assert!(
-            get(&a, "error").as_string().is_some(),
-            "HTTP {status} is retried"
-        );
-        assert!(get(&a, "reasons").is_undefined());
-    }
+fn retry_delays_honour_retry_after() {
     let tracker = Tracker::new(None);
     assert!(
         tracker.retry_delay(1, Some("30".into())) >= 30_000.0,

@@ -17,14 +17,7 @@ pub fn tracker() -> Result<(), String> {
     std::fs::create_dir_all(&dist).map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
     run(
         cargo_bin().join("wasm-bindgen"),
-        &[
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-dir",
-            "tracker/pkg",
-            &wasm,
-        ],
+        &["--target", "web", "--out-dir", "tracker/pkg", &wasm],
     )?;
     // binaryen from npm: Debian's wasm-opt 108 emits code Chromium rejects.
     let renames = output_of(

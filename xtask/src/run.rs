@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::{root, run, run_in, tool_env};
+use crate::util::{npm_bin, root, run, run_in, tool_env};
 
 /// The suites of `cargo xtask test`, fastest first.
 pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e"];
@@ -28,6 +28,8 @@ pub fn test(filters: &[String]) -> Result<(), String> {
     }
     if wanted("unit") {
         run("cargo", &["test", "--workspace"])?;
+        // The tracker's JS shell, module by module, with mocked timers (tracker/js/*.test.mjs).
+        node_test_files("tracker/js", &[])?;
     }
     if wanted("wasm") {
         // wasm-bindgen-test in headless Chromium (flags in tracker/webdriver.json).
@@ -56,9 +58,11 @@ pub fn test(filters: &[String]) -> Result<(), String> {
     }
 }
 
-/// Format and lint checks: `cargo fmt --check`, clippy for the host and for the tracker's wasm.
+/// Format and lint checks: `cargo fmt --check`, clippy for the host and for the tracker's wasm, and
+/// the JS shell's types (`tsc` over its JSDoc, tracker/js/tsconfig.json).
 fn lint() -> Result<(), String> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
+    run(npm_bin("tsc"), &["-p", "tracker/js"])?;
     run(
         "cargo",
         &[
@@ -91,7 +95,12 @@ fn lint() -> Result<(), String> {
 /// Collector and end-to-end tests: Node's test runner, one file at a time (each starts its own stack);
 /// `only` names files (`tracker` for `tests/e2e/tracker.test.mjs`), empty runs them all.
 fn node_tests(only: &[&str]) -> Result<(), String> {
-    let dir = root().join("tests/e2e");
+    node_test_files("tests/e2e", only)
+}
+
+/// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
+fn node_test_files(dir: &str, only: &[&str]) -> Result<(), String> {
+    let dir = root().join(dir);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok())
