@@ -78,9 +78,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             redrive(env, letters).await
         }
         (worker::Method::Get, "/v1/admin/health") => {
-            let problem = match crate::config::Config::from_env(env) {
-                Ok(c) => c.delivery_problem,
-                Err(e) => Some(e),
+            let problem = match crate::config::Config::get(env) {
+                Ok(c) => c.delivery_problem(),
+                Err(e) => Some(e.to_string()),
             };
             Response::from_json(&json!({"ok": problem.is_none(), "problem": problem}))
         }
@@ -92,7 +92,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response> {
-    let queue = env.queue("EVENTS")?;
+    let queue = env.queue(crate::bindings::EVENTS)?;
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();

@@ -5,7 +5,10 @@ use worker::{Env, Headers, Request, Response, Result};
 
 /// Serves a static file, or 404.
 pub async fn serve(req: Request, env: &Env) -> Result<Response> {
-    let resp = env.assets("ASSETS")?.fetch_request(req).await?;
+    let resp = env
+        .assets(crate::bindings::ASSETS)?
+        .fetch_request(req)
+        .await?;
     let status = resp.status_code();
     // A fetched response's headers are immutable: copy them into a new response.
     let headers = Headers::new();

@@ -1,119 +1,123 @@
-//! `POST /v1/events`: gate, check, enrich, enqueue, answer.
+//! `POST /v1/events`: admit, read and check the batch, authorize each event, enrich, enqueue, answer.
 //!
-//! Answers (all JSON, all with a reason a developer can act on):
+//! Answers (all JSON, all with a reason a developer can act on; the statuses are the wire contract's,
+//! `mindbox_tracker::wire`):
 //! * `202` `{"deviceUUID", "results": [...]}` — at least one event accepted (or an empty batch); each
 //!   accepted event is on the `EVENTS` queue, rejected ones carry `path` and `reason`;
-//! * `422` — same body, every event was rejected;
+//! * `422` — same body, every event was rejected (also every event of a batch for another endpoint);
 //! * `400` / `413` `{"error", "reason"}` — the request as a whole is unusable; nothing enqueued;
 //! * `403` — origin not allowed; `429` with `Retry-After` — too many requests from this IP or device;
 //! * `503` with `Retry-After` — the queue refused, nothing accepted.
 
-use mindbox_tracker::check::{self, BatchError};
-use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus, SETTLED_STATUSES};
 use std::collections::BTreeMap;
 
+use mindbox_tracker::check::{self, BatchError, CheckedBatch, Rejection};
+use mindbox_tracker::event::Event;
+use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus, SETTLED_STATUSES};
 use worker::{Context, Env, Request, Response, Result};
 
+use crate::admission::{self, rate_limited, refuse, within_limit};
 use crate::config::Config;
-use crate::gate::{rate_limited, refuse, within_limit};
-use crate::{cors, enrich, identity, ledger};
+use crate::enrich::Shopper;
+use crate::message::Delivery;
+use crate::{bindings, cors, identity, ledger};
+
+/// What happened, by counter name; counted in the ledger after the answer.
+type Counts = BTreeMap<String, u64>;
 
 /// Handles one batch from a tracker. What happened is counted in the ledger after the answer.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
-    let mut counts = BTreeMap::new();
+    let mut counts = Counts::new();
     let resp = answer(req, &env, config, &mut counts).await;
     ctx.wait_until(async move { ledger::count(&env, counts).await });
     resp
 }
 
-fn bump(counts: &mut BTreeMap<String, u64>, name: &str) {
-    *counts.entry(name.to_string()).or_default() += 1;
+fn bump(counts: &mut Counts, name: &str, n: u64) {
+    *counts.entry(name.to_string()).or_default() += n;
 }
 
 async fn answer(
     mut req: Request,
     env: &Env,
     config: &Config,
-    counts: &mut BTreeMap<String, u64>,
+    counts: &mut Counts,
 ) -> Result<Response> {
-    let origin = match cors::allowed_origin(&req, config) {
-        Ok(o) => o,
-        Err(r) => {
-            bump(counts, "rejected.origin_not_allowed");
-            return Ok(r);
+    let admitted = match admission::admit(&req, env, config).await? {
+        Ok(a) => a,
+        Err(refused) => {
+            bump(counts, &format!("rejected.{}", refused.code), 1);
+            return Ok(refused.response);
         }
     };
-    let ip = req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "unknown".into());
-    if !within_limit(env, "IP_RATE_LIMIT", &format!("ip:{ip}")).await {
-        bump(counts, "rejected.rate_limited");
+    let origin = admitted.origin;
+    let checked = match read_batch(&mut req, config).await? {
+        Ok(c) => c,
+        Err(e) => {
+            bump(counts, &format!("rejected.{}", e.code()), 1);
+            return refuse(e.http_status(), e.code(), &e.to_string(), Some(&origin));
+        }
+    };
+    let shopper = Shopper::from_request(&req, checked.device_uuid.as_deref());
+    let device_key = format!("device:{}", shopper.device_uuid);
+    if !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key).await {
+        bump(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
+    let (results, deliveries) = accept_events(checked, &shopper, config, counts);
+    let accepted = deliveries.len();
+    if accepted > 0 {
+        if let Err(e) = env.queue(bindings::EVENTS)?.send_batch(deliveries).await {
+            worker::console_error!("queue send failed for {accepted} events: {e}");
+            bump(counts, "queue_unavailable", 1);
+            return queue_unavailable(&origin);
+        }
+        bump(counts, "accepted", accepted as u64);
+    }
+    respond(&req, config, &origin, &shopper, results, accepted)
+}
+
+/// Reads the body (refusing one that says it is over the cap before reading it) and checks it with
+/// the shared model.
+async fn read_batch(
+    req: &mut Request,
+    config: &Config,
+) -> Result<std::result::Result<CheckedBatch, BatchError>> {
+    let max = config.limits.max_body_bytes;
     let declared = req
         .headers()
         .get("Content-Length")?
         .and_then(|l| l.parse::<usize>().ok());
-    let outcome = match declared {
-        // Refuse an oversized body before reading it.
-        Some(size) if size > config.limits.max_body_bytes => Err(BatchError::TooLarge {
-            size,
-            max: config.limits.max_body_bytes,
-        }),
-        _ => {
-            let body = req.bytes().await?;
-            check::check_batch(&body, &config.limits, &config.policy)
-        }
-    };
-    let checked = match outcome {
-        Ok(c) => c,
-        Err(e) => {
-            bump(counts, &format!("rejected.{}", e.code()));
-            return refuse(e.http_status(), e.code(), &e.to_string(), Some(&origin));
-        }
-    };
-
-    let shopper = enrich::Shopper::from_request(&req, checked.device_uuid.as_deref());
-    if !within_limit(
-        env,
-        "DEVICE_RATE_LIMIT",
-        &format!("device:{}", shopper.device_uuid),
-    )
-    .await
-    {
-        bump(counts, "rejected.rate_limited");
-        return rate_limited(&origin);
+    if let Some(size) = declared.filter(|&size| size > max) {
+        return Ok(Err(BatchError::TooLarge { size, max }));
     }
-    let mut results = Vec::with_capacity(checked.events.len());
-    let mut deliveries = Vec::new();
+    let body = req.bytes().await?;
+    Ok(check::check_batch(&body, &config.limits, &config.policy))
+}
+
+/// Each checked event through the endpoint and identity rules: a result per event, and the queue
+/// messages of those accepted.
+fn accept_events(
+    checked: CheckedBatch,
+    shopper: &Shopper,
+    config: &Config,
+    counts: &mut Counts,
+) -> (Vec<EventResult>, Vec<String>) {
     let received = worker::Date::now().as_millis() as f64;
     let now_secs = (received / 1000.0) as i64;
-    let sent_at = checked.sent_at;
     let wrong_endpoint = checked
         .endpoint_id
         .as_deref()
         .filter(|id| !config.endpoint_id.is_empty() && *id != config.endpoint_id);
+    let mut results = Vec::with_capacity(checked.events.len());
+    let mut deliveries = Vec::new();
     for (i, event) in checked.events.into_iter().enumerate() {
-        let event = event.and_then(|e| match wrong_endpoint {
-            Some(theirs) => Err(endpoint_mismatch(&e.id, theirs, &config.endpoint_id)),
-            None => Ok(e),
-        });
-        let event = event.and_then(|mut e| {
-            let mode = if config.unverified_operations.contains(&e.operation) {
-                identity::Mode::Unverified
-            } else {
-                identity::Mode::Verified
-            };
-            identity::gate(
-                &mut e,
-                &format!("events[{i}]"),
-                mode,
-                config.secret_key.expose().as_bytes(),
-                now_secs,
-            )
-            .map(|_| e)
-        });
+        let event = event
+            .and_then(|e| match wrong_endpoint {
+                Some(theirs) => Err(endpoint_mismatch(&e.id, theirs, &config.endpoint_id)),
+                None => Ok(e),
+            })
+            .and_then(|e| authorize(e, i, config, now_secs));
         match event {
             Ok(event) => {
                 results.push(EventResult {
@@ -122,38 +126,78 @@ async fn answer(
                     path: None,
                     reason: None,
                 });
-                deliveries.push(
-                    enrich::Delivery::new(event, &shopper, received, sent_at, i as u32)
-                        .to_message(),
-                );
+                let d = Delivery::new(event, shopper, received, checked.sent_at, i as u32);
+                deliveries.push(d.to_message());
             }
-            Err(r) => results.push({
-                bump(counts, &format!("rejected.{}", r.code));
-                EventResult {
+            Err(r) => {
+                bump(counts, &format!("rejected.{}", r.code), 1);
+                results.push(EventResult {
                     id: r.id,
                     status: EventStatus::Rejected,
                     path: Some(r.path),
                     reason: Some(r.reason),
-                }
-            }),
+                });
+            }
         }
     }
-    let accepted = deliveries.len();
-    if accepted > 0 {
-        if let Err(e) = env.queue("EVENTS")?.send_batch(deliveries).await {
-            worker::console_error!("queue send failed for {accepted} events: {e}");
-            bump(counts, "queue_unavailable");
-            let mut resp = refuse(
-                503,
-                "queue_unavailable",
-                "the collector could not queue the events; nothing was accepted, send them again later",
-                Some(&origin),
-            )?;
-            resp.headers_mut().set("Retry-After", "5")?;
-            return Ok(resp);
-        }
-        *counts.entry("accepted".into()).or_default() += accepted as u64;
+    (results, deliveries)
+}
+
+/// The identity rules for event `i` ([`identity::authorize`]): verified unless its operation is on
+/// `UNVERIFIED_OPERATIONS`.
+fn authorize(
+    mut e: Event,
+    i: usize,
+    config: &Config,
+    now_secs: i64,
+) -> std::result::Result<Event, Rejection> {
+    let mode = if config.unverified_operations.contains(&e.operation) {
+        identity::Mode::Unverified
+    } else {
+        identity::Mode::Verified
+    };
+    let secret = config.secret_key.expose().as_bytes();
+    identity::authorize(&mut e, &format!("events[{i}]"), mode, secret, now_secs)?;
+    Ok(e)
+}
+
+/// The rejection of every event of a batch made for another Mindbox endpoint: the page's snippet names
+/// another shop's endpoint (a pasted wrong snippet), and its events must not land in this shop.
+fn endpoint_mismatch(id: &str, theirs: &str, ours: &str) -> Rejection {
+    Rejection {
+        id: Some(id.to_string()),
+        code: "wrong_endpoint",
+        path: "endpointId".into(),
+        reason: format!(
+            "the page's tracker is set up for Mindbox endpoint {theirs:?}, but this collector serves {ours:?}: \
+             fix data-endpoint-id on the script tag (or mindbox(\"create\", {{endpointId}})), or point the \
+             tracker at this endpoint's collector"
+        ),
     }
+}
+
+/// 503 with `Retry-After`: nothing was accepted, the tracker keeps the events.
+fn queue_unavailable(origin: &str) -> Result<Response> {
+    let mut resp = refuse(
+        503,
+        "queue_unavailable",
+        "the collector could not queue the events; nothing was accepted, send them again later",
+        Some(origin),
+    )?;
+    resp.headers_mut().set("Retry-After", "5")?;
+    Ok(resp)
+}
+
+/// 202 (or 422 when every event was rejected) with a result per event, the CORS headers and the
+/// server-set device cookie.
+fn respond(
+    req: &Request,
+    config: &Config,
+    origin: &str,
+    shopper: &Shopper,
+    results: Vec<EventResult>,
+    accepted: usize,
+) -> Result<Response> {
     let [some_accepted, none_accepted] = SETTLED_STATUSES;
     let status = if accepted == 0 && !results.is_empty() {
         none_accepted
@@ -166,25 +210,10 @@ async fn answer(
     })?
     .with_status(status);
     let headers = resp.headers_mut();
-    cors::add_headers(headers, &origin)?;
+    cors::add_headers(headers, origin)?;
     headers.append(
         "Set-Cookie",
-        &shopper.device_cookie(&req, config.cookie_domain.as_deref()),
+        &shopper.device_cookie(req, config.cookie_domain.as_deref()),
     )?;
     Ok(resp)
-}
-
-/// The rejection of every event of a batch made for another Mindbox endpoint: the page's snippet names
-/// another shop's endpoint (a pasted wrong snippet), and its events must not land in this shop.
-fn endpoint_mismatch(id: &str, theirs: &str, ours: &str) -> check::Rejection {
-    check::Rejection {
-        id: Some(id.to_string()),
-        code: "wrong_endpoint",
-        path: "endpointId".into(),
-        reason: format!(
-            "the page's tracker is set up for Mindbox endpoint {theirs:?}, but this collector serves {ours:?}: \
-             fix data-endpoint-id on the script tag (or mindbox(\"create\", {{endpointId}})), or point the \
-             tracker at this endpoint's collector"
-        ),
-    }
 }

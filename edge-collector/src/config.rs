@@ -1,6 +1,8 @@
 //! The worker's configuration: `[vars]` in wrangler.toml plus the `MINDBOX_SECRET_KEY` secret.
 
+use std::cell::OnceCell;
 use std::fmt;
+use std::rc::Rc;
 
 use mindbox_tracker::check::{Limits, Policy};
 use worker::Env;
@@ -35,8 +37,8 @@ pub struct Config {
     pub cookie_domain: Option<String>,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
     /// `MINDBOX_RATE_LIMIT_PER_MINUTE`, `MINDBOX_TIMEOUT_MS`, `SNAPSHOT_OPERATIONS`). The collector
-    /// still accepts events (they wait on the queue) while this is set; the consumer does not deliver.
-    pub delivery_problem: Option<String>,
+    /// still accepts events (they wait on the queue) while there is any; the consumer does not deliver.
+    pub delivery_problems: Vec<ConfigError>,
 }
 
 impl Config {
@@ -53,13 +55,16 @@ impl Config {
 pub const DEFAULT_SNAPSHOT_OPERATIONS: &str =
     "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist";
 
-fn parse_snapshots(list: &str) -> Result<Vec<(String, String)>, String> {
+fn parse_snapshots(list: &str) -> Result<Vec<(String, String)>, ConfigError> {
     list.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (op, kind) = pair.split_once('=').ok_or_else(|| {
-                format!("SNAPSHOT_OPERATIONS: {pair:?} is not operation=kind (e.g. Website.SetCart=cart)")
+                invalid(
+                    "SNAPSHOT_OPERATIONS",
+                    format!("{pair:?} is not operation=kind (e.g. Website.SetCart=cart)"),
+                )
             })?;
             Ok((op.trim().to_string(), kind.trim().to_string()))
         })
@@ -90,26 +95,90 @@ fn var(env: &Env, name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+/// What is wrong with one setting. Its text names the setting and how to fix it, never a secret's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConfigError {
+    /// A required setting is not set.
+    Missing {
+        /// The setting.
+        name: &'static str,
+        /// How to set it.
+        fix: &'static str,
+    },
+    /// A setting is set but cannot be used.
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong and what was expected.
+        problem: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing { name, fix } => write!(f, "{name} is not set: {fix}"),
+            ConfigError::Invalid { name, problem } => write!(f, "{name}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        problem: problem.into(),
+    }
+}
+
+thread_local! {
+    /// This isolate's configuration, read once: vars and secrets are fixed for the isolates of one
+    /// deployment (changing one deploys new isolates).
+    static LOADED: OnceCell<Result<Rc<Config>, ConfigError>> = const { OnceCell::new() };
+}
+
 impl Config {
+    /// This isolate's configuration: read from `env` on first use ([`Config::from_env`]), then kept.
+    pub fn get(env: &Env) -> Result<Rc<Config>, ConfigError> {
+        LOADED.with(|loaded| {
+            loaded
+                .get_or_init(|| Config::from_env(env).map(Rc::new))
+                .clone()
+        })
+    }
+
+    /// What is wrong with the settings only delivery needs, in one line, if anything.
+    pub fn delivery_problem(&self) -> Option<String> {
+        (!self.delivery_problems.is_empty()).then(|| {
+            self.delivery_problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     /// Reads the configuration; the error names the missing or bad setting the collector cannot accept
     /// events without (the secret key, the operation lists) and how to fix it. Settings only delivery
-    /// needs are reported in [`Config::delivery_problem`] instead.
-    pub fn from_env(env: &Env) -> Result<Config, String> {
-        let mut problems: Vec<String> = Vec::new();
+    /// needs are reported in [`Config::delivery_problems`] instead.
+    pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        let mut problems: Vec<ConfigError> = Vec::new();
         let api_base = var(env, "MINDBOX_API_BASE")
             .unwrap_or_else(|| "https://api.mindbox.ru".into())
             .trim_end_matches('/')
             .to_string();
         if !api_base.starts_with("https://") && !api_base.starts_with("http://") {
-            problems.push(format!(
-                "MINDBOX_API_BASE must be an http(s) URL, got {api_base:?}"
+            problems.push(invalid(
+                "MINDBOX_API_BASE",
+                format!("must be an http(s) URL, got {api_base:?}"),
             ));
         }
         let endpoint_id = var(env, "MINDBOX_ENDPOINT_ID").unwrap_or_else(|| {
-            problems.push(
-                "MINDBOX_ENDPOINT_ID is not set: put your Mindbox endpoint id in wrangler.toml [vars]"
-                    .into(),
-            );
+            problems.push(ConfigError::Missing {
+                name: "MINDBOX_ENDPOINT_ID",
+                fix: "put your Mindbox endpoint id in wrangler.toml [vars]",
+            });
             String::new()
         });
         let secret_key = env
@@ -117,9 +186,10 @@ impl Config {
             .ok()
             .map(|s| s.to_string())
             .filter(|s| !s.is_empty())
-            .ok_or(
-                "MINDBOX_SECRET_KEY is not set: run `wrangler secret put MINDBOX_SECRET_KEY` (locally: .dev.vars)",
-            )?;
+            .ok_or(ConfigError::Missing {
+                name: "MINDBOX_SECRET_KEY",
+                fix: "run `wrangler secret put MINDBOX_SECRET_KEY` (locally: .dev.vars)",
+            })?;
         let allowed_origins = var(env, "ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -128,10 +198,10 @@ impl Config {
             .collect();
         let operations =
             mindbox_tracker::operation::parse_list(var(env, "ALLOWED_OPERATIONS").as_deref())
-                .map_err(|e| format!("ALLOWED_OPERATIONS: {e}"))?;
+                .map_err(|e| invalid("ALLOWED_OPERATIONS", e))?;
         let unverified_operations = match var(env, "UNVERIFIED_OPERATIONS") {
             Some(list) => mindbox_tracker::operation::parse_list(Some(&list))
-                .map_err(|e| format!("UNVERIFIED_OPERATIONS: {e}"))?,
+                .map_err(|e| invalid("UNVERIFIED_OPERATIONS", e))?,
             None => vec!["Website.SubscribeCustomer".to_string()],
         };
         let snapshot_operations = parse_snapshots(
@@ -143,8 +213,9 @@ impl Config {
         });
         let rate_limit_per_minute = match var(env, "MINDBOX_RATE_LIMIT_PER_MINUTE") {
             Some(v) => v.trim().parse().unwrap_or_else(|_| {
-                problems.push(format!(
-                    "MINDBOX_RATE_LIMIT_PER_MINUTE must be a whole number, got {v:?}"
+                problems.push(invalid(
+                    "MINDBOX_RATE_LIMIT_PER_MINUTE",
+                    format!("must be a whole number, got {v:?}"),
                 ));
                 0
             }),
@@ -152,8 +223,9 @@ impl Config {
         };
         let timeout_ms = match var(env, "MINDBOX_TIMEOUT_MS") {
             Some(v) => v.trim().parse().unwrap_or_else(|_| {
-                problems.push(format!(
-                    "MINDBOX_TIMEOUT_MS must be milliseconds, got {v:?}"
+                problems.push(invalid(
+                    "MINDBOX_TIMEOUT_MS",
+                    format!("must be milliseconds, got {v:?}"),
                 ));
                 0
             }),
@@ -162,7 +234,7 @@ impl Config {
         let sync_operations = mindbox_tracker::operation::parse_list(Some(
             &var(env, "SYNC_OPERATIONS").unwrap_or_else(|| "Website.GetCustomerBalance".into()),
         ))
-        .map_err(|e| format!("SYNC_OPERATIONS: {e}"))?;
+        .map_err(|e| invalid("SYNC_OPERATIONS", e))?;
         Ok(Config {
             api_base,
             endpoint_id,
@@ -177,7 +249,7 @@ impl Config {
             sync_operations,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
-            delivery_problem: (!problems.is_empty()).then(|| problems.join("; ")),
+            delivery_problems: problems,
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The origin gate for browser routes: only `ALLOWED_ORIGINS` may call `/v1/*`, with credentials (the
+//! CORS for browser routes: only `ALLOWED_ORIGINS` may call `/v1/*`, with credentials (the
 //! device-id cookie), and preflights are answered for them.
 
 use worker::{Headers, Request, Response, Result};

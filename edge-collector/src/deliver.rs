@@ -5,6 +5,7 @@
 //! | 200 `Success`, 200 `TransactionAlreadyProcessed` | ack |
 //! | 429, 5xx, timeout, connection error | retry later: exponential backoff with jitter, at least `Retry-After` |
 //! | 200 `ValidationError`, 400/401/403/404 and other 4xx, anything unreadable | dead letter with the reason and the answer |
+//! | no call at all: the collector is broken ([`Failure::Collector`]: configuration, a Durable Object) | wait on the queue, 1 minute to 1 hour apart |
 //!
 //! A retry re-sends the message with `attempts + 1` and a delay, then acks the original: the `worker`
 //! crate exposes no attempt count, so the count travels in the message. A duplicate this could cause is
@@ -18,9 +19,11 @@ use worker::{
     Env, Message, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result,
 };
 
+use crate::bindings;
 use crate::config::Config;
-use crate::enrich::Delivery;
+use crate::error::Failure;
 use crate::ledger::{self, DeadLetter};
+use crate::message::Delivery;
 use crate::mindbox;
 use crate::rate_budget;
 use crate::snapshot_order::{self, Claim, Stamp};
@@ -138,78 +141,39 @@ pub fn broken_collector_delay_secs(waited_secs: f64) -> u32 {
     (waited_secs / 2.0).clamp(60.0, 3600.0) as u32
 }
 
-/// The dead-letter queue's name (wrangler.toml): messages the queue itself gave up on land there.
-pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
 /// How long a snapshot waits when another one for the same list is being sent.
 const BUSY_DELAY_SECS: u32 = 2;
 
 /// Delivers every message of a queue batch; each gets one outcome and no error escapes for one message.
 pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> {
     let messages = batch.messages()?;
-    if batch.queue() == DEAD_LETTER_QUEUE {
+    if batch.queue() == bindings::DEAD_LETTER_QUEUE {
         // Needs nothing but the ledger: a broken configuration never stops dead letters being kept.
         return keep_dead_letters(&messages, env).await;
     }
-    let config = match Config::from_env(env).and_then(|c| match &c.delivery_problem {
-        Some(p) => Err(p.clone()),
-        None => Ok(c),
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            // Not the events' fault: keep them on the queue, further apart each time.
-            worker::console_error!("configuration error, delivery waits: {e}");
-            for m in &messages {
-                wait_for_collector(m);
-            }
-            ledger::count(
-                env,
-                BTreeMap::from([("waited_misconfigured".to_string(), messages.len() as u64)]),
-            )
-            .await;
-            return Ok(());
-        }
-    };
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let config =
+        match Config::get(env)
+            .map_err(|e| e.to_string())
+            .and_then(|c| match c.delivery_problem() {
+                Some(p) => Err(p),
+                None => Ok(c),
+            }) {
+            Ok(c) => c,
+            Err(e) => return wait_misconfigured(&messages, env, &e).await,
+        };
+    let mut counts = Counts::new();
     let mut parsed = Vec::with_capacity(messages.len());
     for m in &messages {
         match Delivery::from_message(m.body()) {
             Ok(d) => parsed.push((m, d)),
             Err(reason) => {
                 keep_dead_letter(env, m, &unreadable(m, reason), &m.id()).await;
-                *counts.entry("dead_lettered".into()).or_default() += 1;
+                bump(&mut counts, "dead_lettered");
             }
         }
     }
-    // Mindbox's per-operation rate limit: what is over this minute's budget waits on the queue.
-    let mut budget: BTreeMap<String, u32> = BTreeMap::new();
-    for (_, d) in &parsed {
-        *budget.entry(d.event.operation.clone()).or_default() += 1;
-    }
-    for (op, wanted) in budget.iter_mut() {
-        match rate_budget::take(env, op, *wanted, config.rate_limit_per_minute).await {
-            Ok(granted) => *wanted = granted,
-            // Fail open: a 429 from Mindbox is itself retried.
-            Err(e) => worker::console_error!("rate budget unavailable for {op}: {e}"),
-        }
-    }
-    let mut lanes: BTreeMap<String, Vec<(&Message<String>, Delivery)>> = BTreeMap::new();
-    for (m, d) in parsed {
-        let left = budget.get_mut(&d.event.operation).expect("counted above");
-        if *left == 0 {
-            let delay = rate_budget::secs_to_next_minute(now_ms());
-            requeue(env, m, &d, delay, false).await;
-            *counts.entry("rate_limited".into()).or_default() += 1;
-            continue;
-        }
-        *left -= 1;
-        // Snapshots of one list of one device go one after another, oldest first; the rest in parallel.
-        let lane = match config.snapshot_kind(&d.event.operation) {
-            Some(kind) => format!("{kind}:{}", d.device_uuid),
-            None => format!("event:{}", d.event.id),
-        };
-        lanes.entry(lane).or_default().push((m, d));
-    }
-    let results = join_all(lanes.into_values().map(|mut lane| {
+    let within = within_budget(parsed, env, &config, &mut counts).await;
+    let results = join_all(lanes(within, &config).into_values().map(|mut lane| {
         let config = &config;
         async move {
             lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
@@ -222,10 +186,80 @@ pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> 
     }))
     .await;
     for name in results.into_iter().flatten() {
-        *counts.entry(name.into()).or_default() += 1;
+        bump(&mut counts, name);
     }
     ledger::count(env, counts).await;
     Ok(())
+}
+
+/// What happened to messages, by counter name.
+type Counts = BTreeMap<String, u64>;
+
+fn bump(counts: &mut Counts, name: &str) {
+    *counts.entry(name.to_string()).or_default() += 1;
+}
+
+/// The configuration is broken: not the events' fault, so they wait on the queue, further apart
+/// each time.
+async fn wait_misconfigured(messages: &[Message<String>], env: &Env, problem: &str) -> Result<()> {
+    worker::console_error!("configuration error, delivery waits: {problem}");
+    for m in messages {
+        wait_for_collector(m);
+    }
+    let waited = Counts::from([("waited_misconfigured".to_string(), messages.len() as u64)]);
+    ledger::count(env, waited).await;
+    Ok(())
+}
+
+/// Mindbox's per-operation rate limit: what is over this minute's budget goes back on the queue until
+/// the next minute; the rest is returned.
+async fn within_budget<'m>(
+    parsed: Vec<(&'m Message<String>, Delivery)>,
+    env: &Env,
+    config: &Config,
+    counts: &mut Counts,
+) -> Vec<(&'m Message<String>, Delivery)> {
+    let mut budget: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, d) in &parsed {
+        *budget.entry(d.event.operation.clone()).or_default() += 1;
+    }
+    for (op, wanted) in budget.iter_mut() {
+        match rate_budget::take(env, op, *wanted, config.rate_limit_per_minute).await {
+            Ok(granted) => *wanted = granted,
+            // Fail open: a 429 from Mindbox is itself retried.
+            Err(e) => worker::console_error!("rate budget unavailable for {op}: {e}"),
+        }
+    }
+    let mut within = Vec::with_capacity(parsed.len());
+    for (m, d) in parsed {
+        let left = budget.get_mut(&d.event.operation).expect("counted above");
+        if *left == 0 {
+            let delay = rate_budget::secs_to_next_minute(now_ms());
+            requeue(env, m, &d, delay, false).await;
+            bump(counts, "rate_limited");
+        } else {
+            *left -= 1;
+            within.push((m, d));
+        }
+    }
+    within
+}
+
+/// Lanes that run in parallel: the snapshots of one list of one device go one after another (oldest
+/// first), every other event in a lane of its own.
+fn lanes<'m>(
+    deliveries: Vec<(&'m Message<String>, Delivery)>,
+    config: &Config,
+) -> BTreeMap<String, Vec<(&'m Message<String>, Delivery)>> {
+    let mut lanes: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for (m, d) in deliveries {
+        let lane = match config.snapshot_kind(&d.event.operation) {
+            Some(kind) => format!("{kind}:{}", d.device_uuid),
+            None => format!("event:{}", d.event.id),
+        };
+        lanes.entry(lane).or_default().push((m, d));
+    }
+    lanes
 }
 
 fn now_ms() -> f64 {
@@ -248,13 +282,13 @@ async fn deliver_one(
     env: &Env,
     config: &Config,
 ) -> &'static str {
-    let id = &delivery.event.id;
     let op = &delivery.event.operation;
     let snapshot = config.snapshot_kind(op).map(|kind| (kind, stamp(delivery)));
     if let Some((kind, stamp)) = &snapshot {
         match snapshot_order::claim(env, kind, &delivery.device_uuid, stamp).await {
             Ok(Claim::Go) => {}
             Ok(Claim::Stale) => {
+                let id = &delivery.event.id;
                 worker::console_log!("superseded {op} {id}: a newer {kind} snapshot was sent");
                 message.ack();
                 return "superseded";
@@ -264,42 +298,69 @@ async fn deliver_one(
                 return "waited";
             }
             Err(e) => {
+                let id = &delivery.event.id;
                 worker::console_error!("snapshot order unavailable for {op} {id}: {e}");
                 wait_for_collector(message);
                 return "waited";
             }
         }
     }
-    let call = mindbox::Call {
-        mode: mindbox::Mode::Async,
-        operation: op,
-        device_uuid: &delivery.device_uuid,
-        transaction_id: Some(id),
-        date_time_offset_ms: Some((now_ms() - delivery.made_at()).max(0.0) as u64),
-        body: &delivery.event.data,
-        client_ip: delivery.client_ip.as_deref(),
-        user_agent: delivery.user_agent.as_deref(),
-    };
-    let (outcome, answer) = match call.send(config).await {
-        Ok(a) => (
-            classify(a.status, &a.body, a.retry_after.as_deref()),
-            Some(a.body),
-        ),
-        Err(reason) => (
-            Outcome::Retry {
-                reason,
-                min_delay_secs: None,
-            },
-            None,
-        ),
-    };
+    let answer = call_mindbox(delivery, config).await;
     if let Some((kind, stamp)) = &snapshot {
         if let Err(e) = snapshot_order::release(env, kind, &delivery.device_uuid, stamp).await {
+            let id = &delivery.event.id;
             worker::console_error!(
                 "snapshot claim not released for {op} {id} (expires by itself): {e}"
             );
         }
     }
+    match answer {
+        Ok((outcome, body)) => settle(message, delivery, outcome, body, env).await,
+        Err(Failure::Collector(why)) => {
+            worker::console_error!("delivery of {op} {} waits: {why}", delivery.event.id);
+            wait_for_collector(message);
+            "waited"
+        }
+        Err(Failure::NoAnswer(reason)) => {
+            let outcome = Outcome::Retry {
+                reason,
+                min_delay_secs: None,
+            };
+            settle(message, delivery, outcome, None, env).await
+        }
+    }
+}
+
+/// The async call for one event; its outcome ([`classify`]) and Mindbox's answer body.
+async fn call_mindbox(
+    delivery: &Delivery,
+    config: &Config,
+) -> std::result::Result<(Outcome, Option<String>), Failure> {
+    let call = mindbox::Call {
+        mode: mindbox::Mode::Async,
+        operation: &delivery.event.operation,
+        device_uuid: &delivery.device_uuid,
+        transaction_id: Some(&delivery.event.id),
+        date_time_offset_ms: Some((now_ms() - delivery.made_at()).max(0.0) as u64),
+        body: &delivery.event.data,
+        client_ip: delivery.client_ip.as_deref(),
+        user_agent: delivery.user_agent.as_deref(),
+    };
+    let a = call.send(config).await?;
+    let outcome = classify(a.status, &a.body, a.retry_after.as_deref());
+    Ok((outcome, Some(a.body)))
+}
+
+/// Carries out an outcome: ack, retry later (dead letter once past the queue's retention), or dead
+/// letter with the reason and Mindbox's answer. Returns the counter it adds to.
+async fn settle(
+    message: &Message<String>,
+    delivery: &Delivery,
+    outcome: Outcome,
+    answer: Option<String>,
+    env: &Env,
+) -> &'static str {
+    let (id, op) = (&delivery.event.id, &delivery.event.operation);
     let outcome = match outcome {
         Outcome::Retry { reason, .. } if now_ms() - delivery.accepted_at > GIVE_UP_AFTER_MS => {
             Outcome::DeadLetter {
@@ -320,7 +381,7 @@ async fn deliver_one(
             reason,
             min_delay_secs,
         } => {
-            let delay = backoff_secs(delivery.attempts, js_random(), min_delay_secs);
+            let delay = backoff_secs(delivery.attempts, random_unit(), min_delay_secs);
             worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
             requeue(env, message, delivery, delay, true).await;
             "retried"
@@ -348,7 +409,7 @@ async fn requeue(env: &Env, message: &Message<String>, d: &Delivery, delay: u32,
     if attempt {
         next.attempts += 1;
     }
-    let sent = match env.queue("EVENTS") {
+    let sent = match env.queue(bindings::EVENTS) {
         Ok(q) => q
             .send(
                 MessageBuilder::new(next.to_message())
@@ -444,7 +505,8 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
         .unwrap_or(0)
 }
 
-fn js_random() -> f64 {
+/// A random number in 0..1 (for jitter), from the platform's crypto source.
+fn random_unit() -> f64 {
     let mut b = [0u8; 4];
     getrandom::getrandom(&mut b).map_or(0.5, |_| u32::from_le_bytes(b) as f64 / u32::MAX as f64)
 }

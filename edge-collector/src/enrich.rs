@@ -8,9 +8,7 @@
 //!
 //! Nothing else from the request (its cookies, its other headers) is carried upstream.
 
-use mindbox_tracker::event::Event;
 use mindbox_tracker::uuid;
-use serde::{Deserialize, Serialize};
 use worker::Request;
 
 /// Name of the device-id cookie, shared with Mindbox's own tracker.
@@ -82,34 +80,6 @@ fn new_uuid() -> String {
     uuid::v4_from_bytes(bytes)
 }
 
-/// One queue message: an accepted event and everything needed to deliver it, except the secret key
-/// (which is added at delivery time and never stored on the queue).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    /// The event as the tracker sent it, checked.
-    pub event: Event,
-    /// Device id for Mindbox's `deviceUUID`.
-    pub device_uuid: String,
-    /// For `X-Customer-IP`.
-    pub client_ip: Option<String>,
-    /// The shopper's `User-Agent`.
-    pub user_agent: Option<String>,
-    /// Delivery attempts made so far (the `worker` crate exposes no attempt count, so it travels here).
-    #[serde(default)]
-    pub attempts: u32,
-    /// When the collector accepted the event (ms since the Unix epoch); retries stop at the retention.
-    pub accepted_at: f64,
-    /// When the event was made, on the collector's clock (ms): see [`event_time`]. Mindbox gets it as
-    /// `dateTimeOffset`, and cart and wishlist snapshots are ordered by it. (0 in messages written
-    /// before it existed: then `createdAt`, else `accepted_at`, stands in.)
-    #[serde(default)]
-    pub at: f64,
-    /// The event's place in its batch, which keeps call order where times tie.
-    #[serde(default)]
-    pub seq: u32,
-}
-
 /// How old an event may say it is (the tracker keeps events through days offline).
 pub const MAX_AGE_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
 
@@ -125,52 +95,6 @@ pub fn event_time(created_at: Option<f64>, sent_at: Option<f64>, received: f64) 
         (None, _) => 0.0,
     };
     received - age.clamp(0.0, MAX_AGE_MS)
-}
-
-impl Delivery {
-    /// Wraps an accepted event for the queue: received at `received` (ms), in a batch sent at
-    /// `sent_at` (tracker clock), at place `seq` of it.
-    pub fn new(
-        event: Event,
-        shopper: &Shopper,
-        received: f64,
-        sent_at: Option<f64>,
-        seq: u32,
-    ) -> Delivery {
-        Delivery {
-            at: event_time(event.created_at, sent_at, received),
-            seq,
-            event,
-            device_uuid: shopper.device_uuid.clone(),
-            client_ip: shopper.client_ip.clone(),
-            user_agent: shopper.user_agent.clone(),
-            attempts: 0,
-            accepted_at: received,
-        }
-    }
-
-    /// When the event was made, on the collector's clock (see [`Delivery::at`]).
-    pub fn made_at(&self) -> f64 {
-        if self.at > 0.0 {
-            self.at
-        } else {
-            self.event
-                .created_at
-                .unwrap_or(self.accepted_at)
-                .min(self.accepted_at)
-        }
-    }
-
-    /// The queue message: JSON text. (Through `serde-wasm-bindgen` a `serde_json::Value` object
-    /// becomes a JS `Map`, which does not come back from the queue as an object; text always does.)
-    pub fn to_message(&self) -> String {
-        serde_json::to_string(self).expect("a Delivery always serialises")
-    }
-
-    /// Reads a queue message written by [`Delivery::to_message`].
-    pub fn from_message(text: &str) -> Result<Delivery, String> {
-        serde_json::from_str(text).map_err(|e| format!("unreadable queue message: {e}"))
-    }
 }
 
 #[cfg(test)]

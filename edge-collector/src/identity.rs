@@ -1,5 +1,5 @@
-//! The identity gate: customer data in an event reaches Mindbox only as an authentication ticket (see
-//! [`crate::ticket`]) allows, and what this gate reads is exactly what Mindbox will read.
+//! Identity: customer data in an event reaches Mindbox only as an authentication ticket (see
+//! [`crate::ticket`]) allows ([`authorize`]), and what this check reads is exactly what Mindbox will read.
 //!
 //! Mindbox is a .NET API: we assume its JSON binding ignores the case of property names (.NET's
 //! `OrdinalIgnoreCase`, under which `ı` is `I` and `ſ` is `S`) and turns numbers into strings. So,
@@ -42,7 +42,7 @@ pub enum Mode {
     Sync,
 }
 
-/// Keys of a customer object that the gate reads, in their canonical spelling.
+/// Keys of a customer object that [`authorize`] reads, in their canonical spelling.
 const CUSTOMER_KEYS: &[&str] = &[
     "ids",
     "email",
@@ -109,7 +109,7 @@ fn refusal(code: &'static str, path: String, reason: impl Into<String>) -> Refus
 
 /// Checks one event and rewrites its customer data into the spelling Mindbox gets; `path` names the
 /// event in a rejection (e.g. `events[0]`).
-pub fn gate(
+pub fn authorize(
     event: &mut Event,
     path: &str,
     mode: Mode,
@@ -117,15 +117,17 @@ pub fn gate(
     now_secs: i64,
 ) -> Result<(), Rejection> {
     let operation = event.operation.clone();
-    gate_data(&mut event.data, &operation, path, mode, secret, now_secs).map_err(|r| Rejection {
-        id: Some(event.id.clone()).filter(|i| !i.is_empty()),
-        code: r.code,
-        path: r.path,
-        reason: r.reason,
+    authorize_data(&mut event.data, &operation, path, mode, secret, now_secs).map_err(|r| {
+        Rejection {
+            id: Some(event.id.clone()).filter(|i| !i.is_empty()),
+            code: r.code,
+            path: r.path,
+            reason: r.reason,
+        }
     })
 }
 
-fn gate_data(
+fn authorize_data(
     data: &mut Value,
     operation: &str,
     path: &str,
@@ -523,7 +525,7 @@ mod tests {
             data,
             created_at: None,
         };
-        let r = gate(&mut e, "events[0]", mode, KEY, NOW).map_err(|r| (r.code, r.path));
+        let r = authorize(&mut e, "events[0]", mode, KEY, NOW).map_err(|r| (r.code, r.path));
         (r, e.data)
     }
     fn code(mode: Mode, data: Value) -> Result<(), &'static str> {

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::enrich::Delivery;
+use crate::message::Delivery;
 use crate::objects;
 
 /// The namespace binding in wrangler.toml.
-pub const BINDING: &str = "LEDGER";
+pub const BINDING: &str = crate::bindings::LEDGER;
 const NAME: &str = "ledger";
 
 /// A dead letter as kept and listed.

@@ -3,30 +3,33 @@
 //! A Cloudflare Worker that sits on the shop's own zone between the browser tracker and Mindbox.
 //! Every event walks one path, and each step has a module named after it:
 //!
-//! 1. [`collect`] — `POST /v1/events`: origin and size gates, then the shared event model
+//! 1. [`collect`] — `POST /v1/events`: [`admission`] (origin, rate limit), the size cap, then the shared event model
 //!    ([`mindbox_tracker::check`]) checks every event of the batch;
 //! 2. [`enrich`] — adds what only the server knows (client IP, user agent, the server-set device id)
-//!    and turns each event into a [`enrich::Delivery`];
+//!    and turns each event into a [`message::Delivery`], the queue message;
 //! 3. the `EVENTS` Cloudflare Queue — the answer `202` is given only after the queue took the events;
 //! 4. [`deliver`] — the queue consumer calls the Mindbox v3 operations API with the secret key and
 //!    gives each message exactly one outcome: ack, retry later, or dead letter with the reason.
 //!
 //! [`assets`] serves the tracker files from the same deploy, so the script is first-party to the shop.
-//! [`config`] reads the worker's variables and secrets once per request.
+//! [`config`] reads the worker's variables and secrets once per isolate.
 //!
 //! The secret key lives only in [`config::Config`] and in the `Authorization` header built in
 //! [`deliver`]; nothing logs or returns it.
 
 pub mod admin;
+pub mod admission;
 pub mod assets;
+pub mod bindings;
 pub mod collect;
 pub mod config;
 pub mod cors;
 pub mod deliver;
 pub mod enrich;
-pub mod gate;
+pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod message;
 pub mod mindbox;
 pub mod objects;
 pub mod rate_budget;
@@ -51,11 +54,11 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if (method.clone(), path.as_str()) == (worker::Method::Get, "/v1/health") {
         return health(&env);
     }
-    let config = match config::Config::from_env(&env) {
+    let config = match config::Config::get(&env) {
         Ok(c) => c,
         Err(e) => {
             worker::console_error!("configuration error: {e}");
-            let mut resp = gate::refuse(
+            let mut resp = admission::refuse(
                 503,
                 "misconfigured",
                 "the collector is misconfigured; keep the events and send them again later",
@@ -79,8 +82,8 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 /// `GET /v1/health`: `{"ok": true}`, or 503 `{"ok": false, "status": "misconfigured"}` without
 /// saying which setting is wrong (the admin route `/v1/admin/health` says).
 fn health(env: &Env) -> Result<Response> {
-    let broken = match config::Config::from_env(env) {
-        Ok(c) => c.delivery_problem.is_some(),
+    let broken = match config::Config::get(env) {
+        Ok(c) => !c.delivery_problems.is_empty(),
         Err(_) => true,
     };
     if broken {

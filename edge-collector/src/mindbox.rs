@@ -11,6 +11,7 @@ use futures_util::future::{select, Either};
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Url};
 
 use crate::config::Config;
+use crate::error::Failure;
 
 /// Which Mindbox endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -53,8 +54,35 @@ pub struct Answer {
 }
 
 impl Call<'_> {
-    /// Sends the call; `Err` says why no answer came (bad configuration, connection error, timeout).
-    pub async fn send(&self, config: &Config) -> Result<Answer, String> {
+    /// Sends the call; `Err` says why no answer came: [`Failure::Collector`] when the request could not
+    /// even be built (a bad `MINDBOX_API_BASE`), [`Failure::NoAnswer`] for a connection error or timeout.
+    pub async fn send(&self, config: &Config) -> Result<Answer, Failure> {
+        let request = self.request(config).map_err(Failure::Collector)?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Fetch::Request(request);
+        let call = Box::pin(fetch.send_with_signal(&signal));
+        let timeout = Duration::from_millis(config.timeout_ms.into());
+        let mut response = match select(call, Box::pin(Delay::from(timeout))).await {
+            Either::Left((Ok(r), _)) => r,
+            Either::Left((Err(e), _)) => {
+                return Err(Failure::NoAnswer(format!("connection error: {e}")))
+            }
+            Either::Right(_) => {
+                controller.abort();
+                let why = format!("Mindbox did not answer within {timeout:?}");
+                return Err(Failure::NoAnswer(why));
+            }
+        };
+        Ok(Answer {
+            status: response.status_code(),
+            retry_after: response.headers().get("Retry-After").ok().flatten(),
+            body: response.text().await.unwrap_or_default(),
+        })
+    }
+
+    /// The HTTP request: URL with the query parameters, headers (the secret key), JSON body.
+    fn request(&self, config: &Config) -> Result<Request, String> {
         let path = match self.mode {
             Mode::Async => "async",
             Mode::Sync => "sync",
@@ -97,24 +125,6 @@ impl Call<'_> {
         init.with_method(Method::Post)
             .with_headers(headers)
             .with_body(Some(body.into()));
-        let request = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Fetch::Request(request);
-        let call = Box::pin(fetch.send_with_signal(&signal));
-        let timeout = Duration::from_millis(config.timeout_ms.into());
-        let mut response = match select(call, Box::pin(Delay::from(timeout))).await {
-            Either::Left((Ok(r), _)) => r,
-            Either::Left((Err(e), _)) => return Err(format!("connection error: {e}")),
-            Either::Right(_) => {
-                controller.abort();
-                return Err(format!("Mindbox did not answer within {timeout:?}"));
-            }
-        };
-        Ok(Answer {
-            status: response.status_code(),
-            retry_after: response.headers().get("Retry-After").ok().flatten(),
-            body: response.text().await.unwrap_or_default(),
-        })
+        Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())
     }
 }

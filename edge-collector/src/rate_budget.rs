@@ -9,7 +9,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 use crate::objects;
 
 /// The namespace binding in wrangler.toml.
-pub const BINDING: &str = "RATE_BUDGET";
+pub const BINDING: &str = crate::bindings::RATE_BUDGET;
 
 /// A fixed one-minute window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 use crate::objects;
 
 /// The namespace binding in wrangler.toml.
-pub const BINDING: &str = "SNAPSHOT_ORDER";
+pub const BINDING: &str = crate::bindings::SNAPSHOT_ORDER;
 /// An in-flight claim older than this is considered abandoned (the consumer died mid-call).
 const IN_FLIGHT_TIMEOUT_MS: f64 = 30_000.0;
 

@@ -11,9 +11,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response, Result};
 
+use mindbox_tracker::event::Event;
+use mindbox_tracker::uuid;
+
+use crate::admission::{self, refuse};
 use crate::config::Config;
-use crate::gate::{rate_limited, refuse, within_limit};
-use crate::{cors, enrich, identity, mindbox};
+use crate::enrich::Shopper;
+use crate::{cors, identity, mindbox};
 
 /// Largest `/v1/sync` body.
 const MAX_BODY: usize = 16 * 1024;
@@ -49,50 +53,17 @@ pub fn project_balance(answer: &Value) -> Value {
     json!({ "status": answer.get("status").cloned().unwrap_or(Value::Null), "balances": balances })
 }
 
-/// Handles one sync call.
+/// Handles one sync call: admit, read, authorize, ask Mindbox, answer with the projection.
 pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
-    let origin = match cors::allowed_origin(&req, config) {
-        Ok(o) => o,
-        Err(r) => return Ok(r),
+    let origin = match admission::admit(&req, env, config).await? {
+        Ok(a) => a.origin,
+        Err(refused) => return Ok(refused.response),
     };
-    let ip = req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "unknown".into());
-    if !within_limit(env, "IP_RATE_LIMIT", &format!("ip:{ip}")).await {
-        return rate_limited(&origin);
-    }
-    let body = req.bytes().await?;
-    if body.len() > MAX_BODY {
-        return refuse(
-            413,
-            "body_too_large",
-            "a sync request is at most 16 KiB",
-            Some(&origin),
-        );
-    }
-    let call: SyncRequest = match serde_json::from_slice(&body) {
+    let refused = |status, code: &str, reason: &str| refuse(status, code, reason, Some(&origin));
+    let call = match read_call(&mut req, config).await? {
         Ok(c) => c,
-        Err(e) => {
-            return refuse(
-                400,
-                "not_a_sync_request",
-                &format!("expected {{\"operation\": \"…\", \"data\": {{…}}}} ({e})"),
-                Some(&origin),
-            )
-        }
+        Err((status, code, reason)) => return refused(status, code, &reason),
     };
-    if !config.sync_operations.iter().any(|o| o == &call.operation) {
-        return refuse(
-            403,
-            "operation_not_allowed",
-            &format!(
-                "sync operation {:?} is not on SYNC_OPERATIONS",
-                call.operation
-            ),
-            Some(&origin),
-        );
-    }
     let mut event = mindbox_tracker::event::Event {
         id: String::new(),
         operation: call.operation.clone(),
@@ -100,31 +71,60 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         created_at: None,
     };
     let now = (worker::Date::now().as_millis() / 1000) as i64;
-    if let Err(r) = identity::gate(
-        &mut event,
-        "request",
-        identity::Mode::Sync,
-        config.secret_key.expose().as_bytes(),
-        now,
-    ) {
+    let secret = config.secret_key.expose().as_bytes();
+    let mode = identity::Mode::Sync;
+    if let Err(r) = identity::authorize(&mut event, "request", mode, secret, now) {
         let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
             400
         } else {
             403
         };
-        return refuse(
-            status,
-            r.code,
-            &format!("{}: {}", r.path, r.reason),
-            Some(&origin),
-        );
+        return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
     }
-    let shopper = enrich::Shopper::from_request(
-        &req,
-        call.device_uuid
-            .as_deref()
-            .filter(|d| mindbox_tracker::uuid::is_canonical(d)),
-    );
+    let device = call.device_uuid.as_deref();
+    let shopper = Shopper::from_request(&req, device.filter(|d| uuid::is_canonical(d)));
+    let Some(value) = ask_mindbox(&event, &shopper, config).await else {
+        return refused(
+            502,
+            "mindbox_unavailable",
+            "Mindbox could not answer this request now; try again later",
+        );
+    };
+    let mut resp = Response::from_json(&project_balance(&value))?;
+    cors::add_headers(resp.headers_mut(), &origin)?;
+    Ok(resp)
+}
+
+/// Reads the body as a sync call for an operation on `SYNC_OPERATIONS`; `Err` is the refusal
+/// (status, code, reason).
+async fn read_call(
+    req: &mut Request,
+    config: &Config,
+) -> Result<std::result::Result<SyncRequest, (u16, &'static str, String)>> {
+    let body = req.bytes().await?;
+    if body.len() > MAX_BODY {
+        let why = "a sync request is at most 16 KiB".to_string();
+        return Ok(Err((413, "body_too_large", why)));
+    }
+    let call: SyncRequest = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!("expected {{\"operation\": \"…\", \"data\": {{…}}}} ({e})");
+            return Ok(Err((400, "not_a_sync_request", why)));
+        }
+    };
+    if !config.sync_operations.iter().any(|o| o == &call.operation) {
+        let why = format!(
+            "sync operation {:?} is not on SYNC_OPERATIONS",
+            call.operation
+        );
+        return Ok(Err((403, "operation_not_allowed", why)));
+    }
+    Ok(Ok(call))
+}
+
+/// The Mindbox sync call; its answer when it is a `Success`, else `None` (logged).
+async fn ask_mindbox(event: &Event, shopper: &Shopper, config: &Config) -> Option<Value> {
     let answer = mindbox::Call {
         mode: mindbox::Mode::Sync,
         operation: &event.operation,
@@ -143,22 +143,14 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         .filter(|a| a.status == 200)
         .and_then(|a| serde_json::from_str::<Value>(&a.body).ok())
         .filter(|v| v["status"] == "Success");
-    let Some(value) = parsed else {
+    if parsed.is_none() {
         let why = match &answer {
             Ok(a) => format!("HTTP {}", a.status),
-            Err(e) => e.clone(),
+            Err(e) => e.to_string(),
         };
         worker::console_error!("sync {} failed: {why}", event.operation);
-        return refuse(
-            502,
-            "mindbox_unavailable",
-            "Mindbox could not answer this request now; try again later",
-            Some(&origin),
-        );
-    };
-    let mut resp = Response::from_json(&project_balance(&value))?;
-    cors::add_headers(resp.headers_mut(), &origin)?;
-    Ok(resp)
+    }
+    parsed
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use js_sys::{Array, Promise};
 use mindbox_tracker::browser::record::{self, Record, State};
 use mindbox_tracker::browser::Tracker;
 use mindbox_tracker::check::{self, Limits, Policy};
-use mindbox_tracker::outbox::{MAX_BYTES, MAX_EVENTS};
+use mindbox_tracker::eviction::{MAX_BYTES, MAX_EVENTS};
 use mindbox_tracker::uuid::is_canonical;
 use mindbox_tracker::{backoff, wire};
 use wasm_bindgen::prelude::*;

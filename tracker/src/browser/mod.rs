@@ -3,8 +3,8 @@
 //! Every event walks one pipeline, one file per step:
 //! page call (`tracker/js/loader.js` → [`Tracker::call`], arguments read by `args`) → event
 //! ([`record`], payload from [`crate::payload`]) → IndexedDB outbox (`tracker/js/outbox.js`, bounds
-//! from [`crate::outbox`]) → batch ([`Tracker::batches`], wire format from [`crate::wire`]) →
-//! collector (`tracker/js/sender.js` posts and reads the answer; [`Tracker::retry_delay`] picks the
+//! from [`crate::eviction`]) → batch ([`Tracker::batches`], wire format from [`crate::wire`]) →
+//! collector (`tracker/js/flush.js` posts and `answer.js` reads the answer; [`Tracker::retry_delay`] picks the
 //! retry delay from [`crate::backoff`]).
 //!
 //! **Why the I/O is JS.** Everything that decides — argument checks, payloads, event ids, the wire
@@ -17,9 +17,9 @@
 //! dropped before it becomes an event.
 
 mod args;
-mod collector;
 mod js;
 pub mod record;
+mod sending;
 
 use std::cell::{Cell, RefCell};
 
@@ -97,20 +97,20 @@ impl Tracker {
     }
 
     /// Pending events (oldest first) as batches from `device` to post, for the page's endpoint: see
-    /// [`collector::batches`].
+    /// [`sending::batches`].
     pub fn batches(&self, records: &Array, device: &str) -> Array {
-        collector::batches(device, self.endpoint_id.borrow().as_deref(), records)
+        sending::batches(device, self.endpoint_id.borrow().as_deref(), records)
     }
 
     /// Milliseconds to wait after `failures` consecutive failed posts (≥ 1), at least the answer's
-    /// `Retry-After` seconds: see [`collector::retry_delay`].
+    /// `Retry-After` seconds: see [`sending::retry_delay`].
     #[wasm_bindgen(js_name = retryDelay)]
     pub fn retry_delay(&self, failures: u32, retry_after: Option<String>) -> f64 {
-        collector::retry_delay(failures, retry_after) as f64
+        sending::retry_delay(failures, retry_after) as f64
     }
 
     /// How many of the oldest pending events (oldest first) to evict to stay within the outbox's
-    /// bounds ([`crate::outbox`]).
+    /// bounds ([`crate::eviction`]).
     pub fn evict(&self, records: &Array) -> usize {
         let sizes: Vec<usize> = records
             .iter()
@@ -119,7 +119,11 @@ impl Tracker {
                     + text(&get(&r, "data")).map_or(0, |s| s.len())
             })
             .collect();
-        crate::outbox::evict_count(&sizes, crate::outbox::MAX_EVENTS, crate::outbox::MAX_BYTES)
+        crate::eviction::evict_count(
+            &sizes,
+            crate::eviction::MAX_EVENTS,
+            crate::eviction::MAX_BYTES,
+        )
     }
 
     /// A QA replay of a stored event: a new pending event (new id: a replay is a new Mindbox

@@ -1,6 +1,6 @@
 //! What goes to the collector, and when to try again.
 //!
-//! The JS sender (`tracker/js/sender.js`) posts and reads the answers; what it posts is written here,
+//! The JS flush loop (`tracker/js/flush.js`) posts and reads the answers; what it posts is written here,
 //! in Rust, with the wire format the collector checks:
 //!
 //! * [`batches`]: pending events → batch bodies for `POST /v1/events` (≤ 64 KiB, ≤ 100 events),

@@ -1,0 +1,51 @@
+//! The worker's bindings and queues, by the names `wrangler.toml` gives them: the one place to look a
+//! name up (a test checks that wrangler.toml declares each).
+
+/// The events queue's producer binding.
+pub const EVENTS: &str = "EVENTS";
+/// The events queue (its consumer delivers to Mindbox).
+pub const EVENTS_QUEUE: &str = "mindbox-edge-events";
+/// The dead-letter queue: messages the events queue gave up on land there, and its consumer keeps them.
+pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
+/// The tracker files (`tracker/dist`), served by the worker itself.
+pub const ASSETS: &str = "ASSETS";
+/// The ledger Durable Object: dead letters and counters ([`crate::ledger`]).
+pub const LEDGER: &str = "LEDGER";
+/// The per-device snapshot order Durable Object ([`crate::snapshot_order`]).
+pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
+/// The per-operation Mindbox budget Durable Object ([`crate::rate_budget`]).
+pub const RATE_BUDGET: &str = "RATE_BUDGET";
+/// Browser requests per client IP (Workers rate limiting).
+pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";
+/// Browser requests per device (Workers rate limiting).
+pub const DEVICE_RATE_LIMIT: &str = "DEVICE_RATE_LIMIT";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrangler_toml_declares_every_binding_and_queue() {
+        let toml = include_str!("../wrangler.toml");
+        for name in [
+            EVENTS,
+            ASSETS,
+            LEDGER,
+            SNAPSHOT_ORDER,
+            RATE_BUDGET,
+            IP_RATE_LIMIT,
+            DEVICE_RATE_LIMIT,
+        ] {
+            assert!(
+                toml.contains(&format!("\"{name}\"")),
+                "wrangler.toml has no binding {name}"
+            );
+        }
+        for queue in [EVENTS_QUEUE, DEAD_LETTER_QUEUE] {
+            assert!(
+                toml.contains(&format!("queue = \"{queue}\"")),
+                "wrangler.toml has no queue {queue}"
+            );
+        }
+    }
+}
