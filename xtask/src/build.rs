@@ -1,6 +1,6 @@
 //! Builds the three deliverables: the tracker files, the collector worker, the emulator.
 
-use crate::util::{cargo_bin, npm_bin, root, run, run_in};
+use crate::util::{cargo_bin, npm_bin, root, run, run_in, Cmd};
 
 /// Builds everything.
 pub fn all() -> Result<(), String> {
@@ -20,7 +20,7 @@ pub fn tracker() -> Result<(), String> {
         &["--target", "web", "--out-dir", "tracker/pkg", &wasm],
     )?;
     // binaryen from npm: Debian's wasm-opt 108 emits code Chromium rejects.
-    let renames = output_of(
+    let renames = Cmd::new(
         npm_bin("wasm-opt"),
         &[
             "-Oz",
@@ -39,7 +39,8 @@ pub fn tracker() -> Result<(), String> {
             "-o",
             "tracker/dist/tracker.wasm",
         ],
-    )?;
+    )
+    .output()?;
     let glue = root().join("tracker/pkg/mindbox_tracker.js");
     let text = std::fs::read_to_string(&glue).map_err(|e| format!("reading the glue: {e}"))?;
     std::fs::write(&glue, rename_in_glue(&text, &renames)?)
@@ -85,19 +86,21 @@ fn tracker_wasm() -> Result<String, String> {
         "browser",
     ];
     const TARGET_DIR: &str = "target/tracker-min";
-    let min = std::process::Command::new("cargo")
-        .args(BUILD)
-        .args([
+    let min_args: Vec<&str> = BUILD
+        .iter()
+        .copied()
+        .chain([
             "-Z",
             "build-std=std,panic_abort",
             "--target-dir",
             TARGET_DIR,
         ])
+        .collect();
+    let min = Cmd::new("cargo", &min_args)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
-        .current_dir(root())
-        .status();
-    if matches!(min, Ok(s) if s.success()) {
+        .run();
+    if min.is_ok() {
         return Ok(format!(
             "{TARGET_DIR}/wasm32-unknown-unknown/release/mindbox_tracker.wasm"
         ));
@@ -108,25 +111,6 @@ fn tracker_wasm() -> Result<String, String> {
     );
     run("cargo", &BUILD)?;
     Ok("target/wasm32-unknown-unknown/release/mindbox_tracker.wasm".into())
-}
-
-/// Runs a command and returns its standard output.
-fn output_of(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Result<String, String> {
-    let program = program.as_ref();
-    let shown = format!("{} {}", program.to_string_lossy(), args.join(" "));
-    eprintln!("xtask: $ {shown}");
-    let out = std::process::Command::new(program)
-        .args(args)
-        .current_dir(root())
-        .output()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Rewrites wasm-bindgen's glue for the names `wasm-opt --minify-imports-and-exports-and-modules`
@@ -184,4 +168,52 @@ pub fn collector() -> Result<(), String> {
         cargo_bin().join("worker-build"),
         &["--release"],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_in_glue;
+
+    const GLUE: &str = r#"
+function __wbg_get_imports() {
+    const import0 = {
+        __proto__: null,
+        __wbg_random_1a: function() { return Math.random(); },
+        __wbg_random_1ab: function() { return 2; },
+        __wbg_set_2b: function(a, b, c) { a[b] = c; },
+    };
+    return { __proto__: null, "./mindbox_tracker_bg.js": import0 };
+}
+function call(x) { return wasm.tracker_call(x) + wasm.tracker_call_many(x) + wasm.tracker_callx; }
+"#;
+
+    #[test]
+    fn renames_whole_names_only_and_moves_imports_to_one_module() {
+        let report = r#"
+["./mindbox_tracker_bg.js", "__wbg_random_1a", "a"]
+["./mindbox_tracker_bg.js", "__wbg_set_2b", "b"]
+["tracker_call", "c"]
+["tracker_call_many", "d"]
+"#;
+        let out = rename_in_glue(GLUE, report).unwrap();
+        assert!(out.contains("a: function() { return Math.random(); }"));
+        assert!(
+            out.contains("__wbg_random_1ab: function() { return 2; }"),
+            "a longer name with the same start is left alone"
+        );
+        assert!(out.contains("b: function(a, b, c)"));
+        assert!(out.contains("wasm.c(x) + wasm.d(x) + wasm.tracker_callx"));
+        assert!(out.contains(r#""a": import0"#));
+        assert!(!out.contains("./mindbox_tracker_bg.js"));
+    }
+
+    #[test]
+    fn refuses_a_report_it_cannot_use() {
+        assert!(rename_in_glue(GLUE, "").is_err(), "nothing renamed");
+        let two_modules = r#"
+["./one.js", "__wbg_random_1a", "a"]
+["./two.js", "__wbg_set_2b", "b"]
+"#;
+        assert!(rename_in_glue(GLUE, two_modules).is_err());
+    }
 }

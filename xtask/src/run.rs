@@ -1,8 +1,6 @@
 //! Running things: the test suites, the demo stack, the benchmarks.
 
-use std::process::Command;
-
-use crate::util::{npm_bin, root, run, run_in, tool_env};
+use crate::util::{npm_bin, root, run, run_in, Cmd};
 
 /// The suites of `cargo xtask test`, fastest first.
 pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e"];
@@ -164,8 +162,6 @@ fn tracker_size() -> Result<(), String> {
 }
 
 fn gzip_len(path: &std::path::Path) -> Result<usize, String> {
-    let mut cmd = Command::new("gzip");
-    tool_env(&mut cmd).arg("-9").arg("-c").arg(path);
-    let out = cmd.output().map_err(|e| format!("gzip: {e}"))?;
-    Ok(out.stdout.len())
+    let path = path.to_string_lossy();
+    Ok(Cmd::new("gzip", &["-9", "-c", &path]).output_bytes()?.len())
 }

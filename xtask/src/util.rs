@@ -39,36 +39,96 @@ pub fn tool_env(cmd: &mut Command) -> &mut Command {
         .env("NO_UPDATE_NOTIFIER", "1")
 }
 
-/// Runs a command in the project root; an error names the command and its exit status.
-pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Result<(), String> {
-    run_in(&root(), program, args)
+/// A command to run: in the project root with [`tool_env`], echoed before it runs, and failing with
+/// an error that names it. The one way xtask runs anything.
+pub struct Cmd {
+    cmd: Command,
+    shown: String,
 }
 
-/// Runs a command in `dir`.
+impl Cmd {
+    /// `program args…`, in the project root.
+    pub fn new(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Cmd {
+        let program = program.as_ref();
+        let mut cmd = Command::new(program);
+        tool_env(&mut cmd).args(args).current_dir(root());
+        let shown = format!("{} {}", program.to_string_lossy(), args.join(" "));
+        Cmd { cmd, shown }
+    }
+
+    /// Runs it in `dir` instead.
+    pub fn dir(mut self, dir: &Path) -> Cmd {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Sets an environment variable for it.
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs it with the console; `Err` names it and its exit status.
+    pub fn run(mut self) -> Result<(), String> {
+        eprintln!("xtask: $ {}", self.shown);
+        let status = self
+            .cmd
+            .status()
+            .map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{}` failed ({status})", self.shown))
+        }
+    }
+
+    /// Runs it and returns its standard output as text; `Err` carries its standard error.
+    pub fn output(self) -> Result<String, String> {
+        self.output_bytes()
+            .map(|out| String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Runs it and returns its standard output as it is; `Err` carries its standard error.
+    pub fn output_bytes(mut self) -> Result<Vec<u8>, String> {
+        eprintln!("xtask: $ {}", self.shown);
+        let out = self
+            .cmd
+            .output()
+            .map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`{}` failed: {}",
+                self.shown,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(out.stdout)
+    }
+
+    /// Its standard output's first line if it runs and succeeds, silently (probing what is installed).
+    pub fn probe(mut self) -> Option<String> {
+        let out = self.cmd.output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+/// Runs a command in the project root ([`Cmd::run`]).
+pub fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Result<(), String> {
+    Cmd::new(program, args).run()
+}
+
+/// Runs a command in `dir` ([`Cmd::run`]).
 pub fn run_in(
     dir: &Path,
     program: impl AsRef<std::ffi::OsStr>,
     args: &[&str],
 ) -> Result<(), String> {
-    let program = program.as_ref();
-    let mut cmd = Command::new(program);
-    tool_env(&mut cmd).args(args).current_dir(dir);
-    let shown = format!("{} {}", program.to_string_lossy(), args.join(" "));
-    eprintln!("xtask: $ {shown}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    Cmd::new(program, args).dir(dir).run()
 }
 
-/// The first line a command prints, if it runs.
+/// The first line a command prints, if it runs ([`Cmd::probe`]).
 pub fn output(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Option<String> {
-    let out = Command::new(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Cmd::new(program, args).probe()
 }
