@@ -295,6 +295,16 @@ test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, 
 });
 
 test("the secret key appears in no response, tracker file or log line", async () => {
+  // Its own requests of every kind (accepted, rejected, refused, sync), besides what earlier tests saw.
+  await post({ events: [view()] });
+  await post({ events: [{ ...view(), operation: "Admin.Nope" }] });
+  await post("not json");
+  const sync = await timedFetch(`${stack.collectorUrl}/v1/sync`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+    body: JSON.stringify({ operation: "Website.GetCustomerBalance", data: { customer: { ids: { websiteID: "u1" } } } }),
+  });
+  seen.push(await sync.text(), JSON.stringify([...sync.headers]));
   for (const path of ["/tracker.js", "/tracker.wasm", "/v1/health", "/nope"]) {
     const res = await timedFetch(`${stack.collectorUrl}${path}`);
     assert.equal(res.status, path === "/nope" ? 404 : 200, path);
