@@ -7,8 +7,6 @@ pub const EVENTS: &str = "EVENTS";
 pub const EVENTS_QUEUE: &str = "mindbox-edge-events";
 /// The dead-letter queue: messages the events queue gave up on land there, and its consumer keeps them.
 pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
-/// The tracker files (`tracker/dist`), served by the worker itself.
-pub const ASSETS: &str = "ASSETS";
 /// The ledger Durable Object: dead letters and counters ([`crate::ledger`]).
 pub const LEDGER: &str = "LEDGER";
 /// The per-device snapshot order Durable Object ([`crate::snapshot_order`]).
@@ -29,7 +27,6 @@ mod tests {
         let toml = include_str!("../wrangler.toml");
         for name in [
             EVENTS,
-            ASSETS,
             LEDGER,
             SNAPSHOT_ORDER,
             RATE_BUDGET,

@@ -11,7 +11,9 @@
 //! 4. [`deliver`] — the queue consumer calls the Mindbox v3 operations API with the secret key and
 //!    gives each message exactly one outcome: ack, retry later, or dead letter with the reason.
 //!
-//! [`assets`] serves the tracker files from the same deploy, so the script is first-party to the shop.
+//! The tracker files (`tracker/dist`) are static assets of the same deploy, served before the worker
+//! runs (wrangler.toml `run_worker_first = ["/v1/*"]`, headers from `tracker/dist/_headers`), so the
+//! script is first-party to the shop.
 //! [`config`] reads the worker's variables and secrets once per isolate.
 //!
 //! The secret key lives only in [`config::Config`] and in the `Authorization` header built in
@@ -19,7 +21,6 @@
 
 pub mod admin;
 pub mod admission;
-pub mod assets;
 pub mod bindings;
 pub mod collect;
 pub mod config;
@@ -39,17 +40,15 @@ pub mod ticket;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 
-/// The worker's HTTP entry point: routes a request to its step. The tracker files, `/v1/health` and
-/// the admin routes answer whatever the Mindbox configuration says; the rest needs it.
+/// The worker's HTTP entry point (`/v1/*`; the tracker files never reach it): routes a request to its
+/// step. `/v1/health` and the admin routes answer whatever the Mindbox configuration says; the rest
+/// needs it.
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     let method = req.method();
     if path.starts_with("/v1/admin/") {
         return admin::handle(req, &env).await;
-    }
-    if matches!(method, worker::Method::Get | worker::Method::Head) && !path.starts_with("/v1/") {
-        return assets::serve(req, &env).await;
     }
     if (method.clone(), path.as_str()) == (worker::Method::Get, "/v1/health") {
         return health(&env);
@@ -73,7 +72,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (worker::Method::Post, "/v1/events") => collect::handle(req, env, &ctx, &config).await,
         (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
         _ => Response::error(
-            "not found: the collector serves POST /v1/events and the tracker files",
+            "not found: the collector serves POST /v1/events, POST /v1/sync and the tracker files",
             404,
         ),
     }

@@ -294,6 +294,22 @@ test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, 
   assert.deepEqual((await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync"), []);
 });
 
+test("the tracker files are served as static assets for any page, cached five minutes; other paths are 404", async () => {
+  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/]]) {
+    const res = await timedFetch(`${stack.collectorUrl}${path}`, { headers: { origin: "https://any-shop-page.example" } });
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get("content-type"), type, path);
+    assert.equal(res.headers.get("access-control-allow-origin"), "*", path);
+    assert.equal(res.headers.get("cache-control"), "public, max-age=300", path);
+    await res.arrayBuffer();
+  }
+  for (const path of ["/_headers", "/nope", "/v1/nope"]) {
+    const res = await timedFetch(`${stack.collectorUrl}${path}`);
+    assert.equal(res.status, 404, path);
+    await res.arrayBuffer();
+  }
+});
+
 test("the secret key appears in no response, tracker file or log line", async () => {
   // Its own requests of every kind (accepted, rejected, refused, sync), besides what earlier tests saw.
   await post({ events: [view()] });
@@ -305,6 +321,7 @@ test("the secret key appears in no response, tracker file or log line", async ()
     body: JSON.stringify({ operation: "Website.GetCustomerBalance", data: { customer: { ids: { websiteID: "u1" } } } }),
   });
   seen.push(await sync.text(), JSON.stringify([...sync.headers]));
+  await drain(); // nothing of this test left in flight for the next one
   for (const path of ["/tracker.js", "/tracker.wasm", "/v1/health", "/nope"]) {
     const res = await timedFetch(`${stack.collectorUrl}${path}`);
     assert.equal(res.status, path === "/nope" ? 404 : 200, path);

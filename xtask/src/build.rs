@@ -59,6 +59,8 @@ pub fn tracker() -> Result<(), String> {
             "--outfile=tracker/dist/tracker.js",
         ],
     )?;
+    std::fs::write(dist.join("_headers"), ASSET_HEADERS)
+        .map_err(|e| format!("writing tracker/dist/_headers: {e}"))?;
     std::fs::copy(
         root().join("tracker/js/mindbox.d.ts"),
         dist.join("mindbox.d.ts"),
@@ -66,6 +68,12 @@ pub fn tracker() -> Result<(), String> {
     .map(|_| ())
     .map_err(|e| format!("copying mindbox.d.ts: {e}"))
 }
+
+/// Headers of the tracker files, which Cloudflare (and local workerd) serve as static assets without
+/// running the worker: any shop page may fetch them (the wasm is fetched by pages on the shop's
+/// origin), and a new deploy reaches every page within five minutes.
+const ASSET_HEADERS: &str =
+    "/*\n  Access-Control-Allow-Origin: *\n  Cache-Control: public, max-age=300\n";
 
 /// Compiles the tracker's wasm; returns its path.
 ///

@@ -145,6 +145,7 @@ pub fn bench() -> Result<(), String> {
         ],
     )?;
     run("node", &["tests/bench/tracker.mjs", "1000"])?;
+    run("node", &["tests/bench/ready.mjs", "15"])?;
     run("node", &["tests/bench/collector.mjs", "200", "8"])
 }
 
