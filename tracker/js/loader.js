@@ -13,6 +13,7 @@
 // (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
 // tabs.js), answers `sync` calls (sync.js) and serves QA (qa.js).
 import init, { Tracker } from "../pkg/mindbox_tracker.js";
+import { core as rustHalf } from "./core.js";
 import { openOutbox } from "./outbox.js";
 import { deviceId, ensure } from "./device.js";
 import { Sender } from "./sender.js";
@@ -42,7 +43,7 @@ import { qa } from "./qa.js";
   Promise.all([init({ module_or_path: base + "tracker.wasm" }), openOutbox(3000)])
     .then(function (r) {
       ensure();
-      var core = new Tracker(endpointId);
+      var core = rustHalf(new Tracker(endpointId));
       var outbox = r[1];
       var sender = Sender(core, outbox, collector);
       var mindbox = function (method, arg, extra) {
@@ -53,8 +54,11 @@ import { qa } from "./qa.js";
           else if (method === "helpers.getDeviceUUID")
             call(typeof arg === "function" ? arg : extra, deviceId());
           else {
-            var made = core.call(method, arg, extra);
-            if (made) sender.track(made);
+            // The page's callbacks: in `extra` for typed calls, else in the argument itself.
+            var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
+            var r = core.call(method, arg);
+            if (r.error !== undefined) call(cbs.onError, r.error);
+            else if (r.made) sender.track(r.made, cbs.onSuccess, cbs.onError);
           }
         } catch (e) {
           console.warn("mindbox: internal error", e);

@@ -26,20 +26,28 @@ export function qa(core, outbox, sender) {
       });
     },
 
-    /** Replays copies of the given events with new ids (a replay is a new Mindbox transaction). */
+    /**
+     * Replays copies of the given events with new ids (a replay is a new Mindbox transaction), made
+     * the way a raw call is (`mindbox("async", {operation, data})`) and marked `replayOf`.
+     */
     replay: function (ids) {
       return outbox.all().then(function (all) {
-        var copies = all
-          .filter(function (r) {
-            return (ids || []).indexOf(r.id) >= 0;
-          })
-          .map(function (r) {
-            return core.replay(r);
-          });
-        return outbox.add(copies).then(function () {
-          sender.written();
-          return copies.length;
+        var n = 0;
+        all.forEach(function (r) {
+          if ((ids || []).indexOf(r.id) < 0) return;
+          var data;
+          try {
+            data = JSON.parse(r.data);
+          } catch (e) {
+            return core.warn("qa replay: event " + r.id + " has data that is not JSON");
+          }
+          var made = core.call("async", { operation: r.operation, data: data }).made;
+          if (made) {
+            sender.track(made, null, null, r.id);
+            n++;
+          }
         });
+        return n;
       });
     },
 
@@ -59,9 +67,34 @@ export function qa(core, outbox, sender) {
         var known = all.map(function (r) {
           return r.id;
         });
-        var fresh = core.imported(String(json)).filter(function (r) {
-          return known.indexOf(r.id) < 0;
-        });
+        var list;
+        try {
+          list = JSON.parse(String(json));
+        } catch (e) {}
+        if (!Array.isArray(list)) {
+          core.warn("qa import: expected the JSON array that export produced");
+          list = [];
+        }
+        var fresh = list
+          .filter(function (r) {
+            return core.isEvent(r) && known.indexOf(r.id) < 0;
+          })
+          .map(function (r) {
+            // Pending here means "not sent from this browser": kept as rejected until QA replays it.
+            var pending = r.state !== "sent" && r.state !== "rejected";
+            return {
+              id: r.id,
+              operation: r.operation,
+              createdAt: r.createdAt,
+              data: r.data,
+              state: pending ? "rejected" : r.state,
+              attempts: +r.attempts || 0,
+              lastError: typeof r.lastError === "string" ? r.lastError : null,
+              reason: pending ? "imported: replay to send it from this browser" : typeof r.reason === "string" ? r.reason : null,
+              settledAt: typeof r.settledAt === "number" ? r.settledAt : null,
+              replayOf: typeof r.replayOf === "string" ? r.replayOf : null,
+            };
+          });
         return outbox.settle(fresh).then(function () {
           return fresh.length;
         });

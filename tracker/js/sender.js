@@ -20,7 +20,7 @@ import { SenderRole } from "./role.js";
 import { tabs } from "./tabs.js";
 
 /** @typedef {import("./flush.js").Record} Record */
-/** @typedef {import("./flush.js").Core} Core */
+/** @typedef {ReturnType<typeof import("./core.js").core>} Core */
 /** @typedef {import("./outbox.js").Outbox} Outbox */
 
 /**
@@ -168,15 +168,18 @@ export function Sender(core, outbox, collector) {
 
   return {
     /**
-     * Stores an event made by the Rust half (`[id, operation, createdAt, data, onSuccess, onError]`,
-     * the fields of tracker/src/browser/record.rs), then lets the sender take it.
+     * Stores an event made by the Rust half (`[id, operation, createdAt, data]`), then lets the sender
+     * take it; the page's callbacks hear how it ends.
      *
-     * @param {[string, string, number, string, unknown, unknown]} made
+     * @param {[string, string, number, string]} made
+     * @param {unknown} [onSuccess]
+     * @param {unknown} [onError]
+     * @param {string} [replayOf] the event a QA replay repeats
      */
-    track: function (made) {
+    track: function (made, onSuccess, onError, replayOf) {
       if (!consent.allowed()) {
         // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
-        return call(made[5], "collection is off: consent was withdrawn");
+        return call(onError, "collection is off: consent was withdrawn");
       }
       /** @type {Record} */
       var r = {
@@ -189,9 +192,9 @@ export function Sender(core, outbox, collector) {
         lastError: null,
         reason: null,
         settledAt: null,
-        replayOf: null,
+        replayOf: replayOf || null,
       };
-      callbacks.add(r.id, made[4], made[5]);
+      callbacks.add(r.id, onSuccess, onError);
       if (role.leader || !role.decided) {
         own.push(r);
         // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.

@@ -12,6 +12,7 @@
 //! The data path is: page call → [`event::Event`] → batch ([`wire`], the one contract between tracker
 //! and collector) → collector → [`check`] → enrich → queue → Mindbox.
 
+pub mod args;
 pub mod backoff;
 pub mod check;
 pub mod contact;
@@ -19,6 +20,7 @@ pub mod event;
 pub mod eviction;
 pub mod json;
 pub mod operation;
+pub mod page;
 pub mod payload;
 pub mod uuid;
 pub mod wire;

@@ -104,10 +104,10 @@ pub struct Product {
 pub struct Line {
     /// The product.
     pub product: Product,
-    /// How many (default 1).
-    pub count: f64,
-    /// Price of one item, if known.
-    pub price: Option<f64>,
+    /// How many (default 1), as JSON number text.
+    pub count: String,
+    /// Price of one item, if known, as JSON number text.
+    pub price: Option<String>,
 }
 
 /// Customer data for the customer operations. Only what is set is sent.
@@ -157,13 +157,27 @@ fn format_expected(what: &str, expected: &str) -> String {
     s
 }
 
+/// Whether JSON number text is ≥ 0 (no minus sign; `-0` is not written by `JSON.stringify`).
+pub fn non_negative(num: &str) -> bool {
+    !num.starts_with('-')
+}
+
+/// Whether JSON number text is > 0: not negative, and a non-zero digit before any exponent.
+pub fn positive(num: &str) -> bool {
+    non_negative(num)
+        && num
+            .split(['e', 'E'])
+            .next()
+            .is_some_and(|m| m.bytes().any(|c| (b'1'..=b'9').contains(&c)))
+}
+
 /// Checks a line's numbers.
 pub fn check_line(line: &Line) -> Result<(), String> {
     check_id("productId", &line.product.id)?;
-    if !(line.count.is_finite() && line.count > 0.0) {
+    if !positive(&line.count) {
         return Err(format_expected("count", "a positive number"));
     }
-    if line.price.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+    if line.price.as_deref().is_some_and(|p| !non_negative(p)) {
         return Err(format_expected("price", "a number ≥ 0"));
     }
     Ok(())
@@ -195,7 +209,10 @@ pub fn check_customer(c: &Customer) -> Result<(), String> {
 }
 
 fn product_ref(p: &Product) -> (&'static str, Json) {
-    let ids = Json::obj([("ids", Json::obj([("website", Json::str(&p.id))]))]);
+    let ids = Json::obj(vec![(
+        "ids",
+        Json::obj(vec![("website", Json::str(&p.id))]),
+    )]);
     (if p.group { "productGroup" } else { "product" }, ids)
 }
 
@@ -203,16 +220,16 @@ fn line(l: &Line) -> Json {
     let (key, product) = product_ref(&l.product);
     let mut fields = vec![
         (key.to_string(), product),
-        ("count".to_string(), Json::Num(l.count)),
+        ("count".to_string(), Json::Num(l.count.clone())),
     ];
-    if let Some(p) = l.price {
-        fields.push(("pricePerItem".to_string(), Json::Num(p)));
+    if let Some(p) = &l.price {
+        fields.push(("pricePerItem".to_string(), Json::Num(p.clone())));
     }
     Json::Obj(fields)
 }
 
 /// `{"viewProduct": {"product"|"productGroup": {"ids": {"website": id}}, "price"?}}`
-pub fn view_product(product: &Product, price: Option<f64>) -> Json {
+pub fn view_product(product: &Product, price: Option<String>) -> Json {
     let (key, p) = product_ref(product);
     let mut fields = vec![(key.to_string(), p)];
     if let Some(price) = price {
@@ -223,28 +240,31 @@ pub fn view_product(product: &Product, price: Option<f64>) -> Json {
 
 /// `{"viewProductCategory": {"productCategory": {"ids": {"website": id}}}}`
 pub fn view_category(id: &str) -> Json {
-    Json::obj([(
+    Json::obj(vec![(
         "viewProductCategory",
-        Json::obj([(
+        Json::obj(vec![(
             "productCategory",
-            Json::obj([("ids", Json::obj([("website", Json::str(id))]))]),
+            Json::obj(vec![("ids", Json::obj(vec![("website", Json::str(id))]))]),
         )]),
     )])
 }
 
 /// `{"productList": [{"product": …, "count": n, "pricePerItem": p}]}` — a cart or wishlist snapshot.
 pub fn product_list(lines: &[Line]) -> Json {
-    Json::obj([("productList", Json::Arr(lines.iter().map(line).collect()))])
+    Json::obj(vec![(
+        "productList",
+        Json::Arr(lines.iter().map(line).collect()),
+    )])
 }
 
 /// `{"addProductToList": {…}}`
 pub fn add_to_list(l: &Line) -> Json {
-    Json::obj([("addProductToList", line(l))])
+    Json::obj(vec![("addProductToList", line(l))])
 }
 
 /// `{"removeProductFromList": {…}}`
 pub fn remove_from_list(l: &Line) -> Json {
-    Json::obj([("removeProductFromList", line(l))])
+    Json::obj(vec![("removeProductFromList", line(l))])
 }
 
 /// `{}` (clear cart)
@@ -285,7 +305,7 @@ pub fn customer(c: &Customer) -> Json {
                 c.subscriptions
                     .iter()
                     .map(|(p, s)| {
-                        Json::obj([
+                        Json::obj(vec![
                             ("pointOfContact", Json::str(p)),
                             ("isSubscribed", Json::Bool(*s)),
                         ])
@@ -321,7 +341,7 @@ mod tests {
         match j {
             Json::Null => Value::Null,
             Json::Bool(b) => json!(b),
-            Json::Num(n) => json!(n),
+            Json::Num(n) => serde_json::from_str(n).unwrap(),
             Json::Str(s) => json!(s),
             Json::Arr(a) => Value::Array(a.iter().map(to_value).collect()),
             Json::Obj(o) => {
@@ -349,9 +369,9 @@ mod tests {
                     id: "9".into(),
                     group: true
                 },
-                Some(150.0)
+                Some("150".into())
             )),
-            json!({"viewProduct": {"productGroup": {"ids": {"website": "9"}}, "price": 150.0}})
+            json!({"viewProduct": {"productGroup": {"ids": {"website": "9"}}, "price": 150}})
         );
         assert_eq!(
             to_value(&view_category("42")),
@@ -363,17 +383,17 @@ mod tests {
     fn cart_payloads_match_mindbox_shapes() {
         let l = Line {
             product: p("123"),
-            count: 2.0,
-            price: Some(150.0),
+            count: "2".into(),
+            price: Some("150".into()),
         };
         assert_eq!(
             to_value(&product_list(std::slice::from_ref(&l))),
-            json!({"productList": [{"product": {"ids": {"website": "123"}}, "count": 2.0, "pricePerItem": 150.0}]})
+            json!({"productList": [{"product": {"ids": {"website": "123"}}, "count": 2, "pricePerItem": 150}]})
         );
         assert_eq!(to_value(&product_list(&[])), json!({"productList": []}));
         assert_eq!(
             to_value(&add_to_list(&l))["addProductToList"]["count"],
-            json!(2.0)
+            json!(2)
         );
         assert_eq!(
             to_value(&remove_from_list(&l))["removeProductFromList"]["product"]["ids"]["website"],
@@ -407,22 +427,22 @@ mod tests {
     fn input_checks_say_what_was_expected() {
         assert!(check_line(&Line {
             product: p(""),
-            count: 1.0,
+            count: "1".into(),
             price: None
         })
         .unwrap_err()
         .contains("productId"));
         assert!(check_line(&Line {
             product: p("1"),
-            count: 0.0,
+            count: "0".into(),
             price: None
         })
         .unwrap_err()
         .contains("positive"));
         assert!(check_line(&Line {
             product: p("1"),
-            count: 1.0,
-            price: Some(-1.0)
+            count: "1".into(),
+            price: Some("-1".into())
         })
         .is_err());
         assert!(check_customer(&Customer {

@@ -119,13 +119,20 @@ pub enum EventStatus {
 /// `createdAt` keeps microseconds (`1795000000000.001`): events made in the same millisecond keep
 /// their call order on the wire.
 pub fn event_json(id: &str, operation: &str, created_at: f64, data: &str) -> String {
+    let mut at = String::new();
+    push_time(&mut at, created_at);
+    event_json_text(id, operation, &at, data)
+}
+
+/// [`event_json`] with `createdAt` already written as JSON (a number, or `null`).
+pub fn event_json_text(id: &str, operation: &str, created_at: &str, data: &str) -> String {
     let mut out = String::with_capacity(80 + operation.len() + data.len());
     out.push_str("{\"id\":");
     push_str(&mut out, id);
     out.push_str(",\"operation\":");
     push_str(&mut out, operation);
     out.push_str(",\"createdAt\":");
-    push_time(&mut out, created_at);
+    out.push_str(created_at);
     out.push_str(",\"data\":");
     out.push_str(data);
     out.push('}');

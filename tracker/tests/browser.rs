@@ -4,7 +4,6 @@
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
 use js_sys::{Array, Promise};
-use mindbox_tracker::browser::record::{self, Record, State};
 use mindbox_tracker::browser::Tracker;
 use mindbox_tracker::check::{self, Limits, Policy};
 use mindbox_tracker::eviction::{MAX_BYTES, MAX_EVENTS};
@@ -84,14 +83,72 @@ fn adopts_the_collectors_device_id() {
 #[wasm_bindgen_test]
 fn new_ids_are_random_v4() {
     // Event ids (Rust) and device ids (JS) alike.
-    for (a, b) in [
-        (record::new_uuid(), record::new_uuid()),
-        (new_id(), new_id()),
-    ] {
+    for (a, b) in [(event_id(), event_id()), (new_id(), new_id())] {
         assert_ne!(a, b);
         assert!(is_canonical(&a) && is_canonical(&b), "{a} {b}");
         assert_eq!((&a[14..15], &b[14..15]), ("4", "4"), "version 4");
         assert!("89ab".contains(&a[19..20]), "the RFC 4122 variant: {a}");
+    }
+}
+
+/// An event id as the Rust half makes them (`Tracker::call`).
+fn event_id() -> String {
+    let made = Tracker::new(None).call("viewProduct", r#"{"productId":"1"}"#);
+    made.split('\u{1}').next().unwrap().to_string()
+}
+
+/// Where a stored event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Pending,
+    Sent,
+    Rejected,
+}
+
+/// A stored event as the shell keeps it (the test's own reading of outbox.js's records).
+#[derive(Clone, Debug, PartialEq)]
+struct Record {
+    id: String,
+    operation: String,
+    created_at: f64,
+    data: String,
+    state: State,
+}
+
+impl Record {
+    fn to_js(&self) -> JsValue {
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&o, &k.into(), &v).unwrap();
+        set("id", self.id.as_str().into());
+        set("operation", self.operation.as_str().into());
+        set("createdAt", self.created_at.into());
+        set("data", self.data.as_str().into());
+        let state = match self.state {
+            State::Pending => "pending",
+            State::Sent => "sent",
+            State::Rejected => "rejected",
+        };
+        set("state", state.into());
+        set("attempts", 0.into());
+        for k in ["lastError", "reason", "settledAt", "replayOf"] {
+            set(k, JsValue::NULL);
+        }
+        o.into()
+    }
+
+    fn from_js(v: &JsValue) -> Option<Record> {
+        let get = |k: &str| js_sys::Reflect::get(v, &k.into()).ok();
+        Some(Record {
+            id: get("id")?.as_string()?,
+            operation: get("operation")?.as_string()?,
+            created_at: get("createdAt")?.as_f64()?,
+            data: get("data")?.as_string()?,
+            state: match get("state")?.as_string()?.as_str() {
+                "sent" => State::Sent,
+                "rejected" => State::Rejected,
+                _ => State::Pending,
+            },
+        })
     }
 }
 
@@ -167,12 +224,24 @@ fn ids(records: &[Record]) -> Vec<String> {
 }
 
 fn record(n: u32, data: &str) -> Record {
-    Record::new(
-        record::new_uuid(),
-        "Website.ViewProduct".into(),
-        f64::from(n),
-        data.into(),
-    )
+    Record {
+        id: event_id(),
+        operation: "Website.ViewProduct".into(),
+        created_at: f64::from(n),
+        data: data.into(),
+        state: State::Pending,
+    }
+}
+
+/// The sizes `core.js` gives `Tracker::evict`: operation + data lengths.
+fn sizes(records: &Array) -> Vec<u32> {
+    records
+        .iter()
+        .map(|r| {
+            let r = Record::from_js(&r).unwrap();
+            (r.operation.len() + r.data.len()) as u32
+        })
+        .collect()
 }
 
 fn js(records: &[Record]) -> Array {
@@ -210,7 +279,7 @@ async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
         .collect();
     wait(outbox.add(&js(&made))).await;
     let pending = Array::from(&wait(outbox.pending()).await);
-    let n = tracker.evict(&pending);
+    let n = tracker.evict(&sizes(&pending));
     assert_eq!(n, 5, "the five oldest go");
     wait(outbox.evict(&pending.slice(0, n as u32))).await;
     assert_eq!(ids(&records(outbox.pending()).await), ids(&made[5..]));
@@ -222,7 +291,7 @@ async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
     wait(outbox.add(&js(&made))).await;
     let pending = Array::from(&wait(outbox.pending()).await);
     assert_eq!(
-        tracker.evict(&pending),
+        tracker.evict(&sizes(&pending)),
         2,
         "four quarters and the operations overflow by two"
     );
@@ -287,7 +356,7 @@ fn batches_split_at_64_kib() {
     let events: Vec<String> = (0..7)
         .map(|n| {
             wire::event_json(
-                &record::new_uuid(),
+                &event_id(),
                 "Website.ViewProduct",
                 n as f64,
                 &format!("{{\"b\":\"{big}\"}}"),
@@ -300,13 +369,7 @@ fn batches_split_at_64_kib() {
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
         assert!(
-            wire::batch_body(
-                &record::new_uuid(),
-                Some("shop-website"),
-                1.0e12,
-                &events[r]
-            )
-            .len()
+            wire::batch_body(&event_id(), Some("shop-website"), 1.0e12, &events[r]).len()
                 <= wire::MAX_BATCH_BYTES
         );
     }
@@ -328,17 +391,24 @@ fn the_trackers_batches_pass_the_collectors_check() {
         record(5, "{}"),
     ];
     let device = new_id();
-    let out = tracker.batches(&js(&made), &device);
-    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
-    let entries: Vec<JsValue> = out.iter().collect();
+    // What core.js sends: id␁operation␁createdAt␁data per record, joined by ␀.
+    let records: Vec<String> = made
+        .iter()
+        .map(|r| {
+            format!(
+                "{}\u{1}{}\u{1}{}\u{1}{}",
+                r.id, r.operation, r.created_at, r.data
+            )
+        })
+        .collect();
+    let out = tracker.batches(&device, &records.join("\u{0}"));
+    let entries: Vec<&str> = out.split('\u{0}').collect();
     assert_eq!(entries.len(), 3, "one oversize event, then two batches");
-    assert!(get(&entries[0], "reason")
-        .as_string()
-        .unwrap()
-        .contains("64 KiB"));
+    assert!(entries[0].starts_with("r2,3\u{1}"), "{}", &entries[0][..20]);
+    assert!(entries[0].contains("64 KiB"));
     let mut sent = Vec::new();
-    for e in &entries[1..] {
-        let body = get(e, "body").as_string().unwrap();
+    for (e, range) in entries[1..].iter().zip(["b0,2\u{1}", "b3,5\u{1}"]) {
+        let body = e.strip_prefix(range).expect("records 0..2, then 3..5");
         let checked = check::check_batch(body.as_bytes(), &Limits::default(), &Policy::default())
             .expect("the collector takes the body");
         assert_eq!(checked.device_uuid.as_deref(), Some(device.as_str()));

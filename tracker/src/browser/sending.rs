@@ -3,58 +3,82 @@
 //! The JS flush loop (`tracker/js/flush.js`) posts and reads the answers; what it posts is written here,
 //! in Rust, with the wire format the collector checks:
 //!
-//! * [`batches`]: pending events → batch bodies for `POST /v1/events` (≤ 64 KiB, ≤ 100 events),
-//!   JSON in a `text/plain` body (a CORS "simple request": no preflight). An event too big for any
-//!   batch can never be sent; it is handed back with the reason, for the rejected store.
+//! * [`batches`]: pending events → batch bodies for `POST /v1/events` (≤ 64 KiB, ≤ 100 events).
+//!   An event too big for any batch can never be sent; it is handed back with the reason, for the
+//!   rejected store.
 //! * [`retry_delay`]: how long to wait after a failed post, on the [`crate::backoff`] schedule and at
 //!   least `Retry-After`.
+//!
+//! Records come in as text (the JS shell's `core.js` writes them): `id␁operation␁createdAt␁data`,
+//! joined by `␀` (neither can occur in an id, an operation name, a number or JSON text).
 
-use js_sys::{Array, Object};
-use wasm_bindgen::JsValue;
-
-use super::js::{self, get, set, text};
+use super::js;
 use crate::{backoff, wire};
 
-/// An event of the outbox as the wire's JSON.
-fn event_json(r: &JsValue) -> String {
-    wire::event_json(
-        &text(&get(r, "id")).unwrap_or_default(),
-        &text(&get(r, "operation")).unwrap_or_default(),
-        get(r, "createdAt").as_f64().unwrap_or(0.0),
-        &text(&get(r, "data")).unwrap_or_else(|| "{}".into()),
-    )
+/// Separates the fields of a record, and a batch's range from its body.
+pub const FIELD: char = '\u{1}';
+/// Separates records, and batches.
+pub const RECORD: char = '\u{0}';
+
+/// `createdAt` as the wire takes it: the shell's number text when it is plain decimal milliseconds,
+/// else `null` (the collector then counts the event as made when it arrived).
+fn created_at(text: &str) -> &str {
+    let plain = !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+    if plain {
+        text
+    } else {
+        "null"
+    }
 }
 
-fn entry(records: &Array, key: &str, value: &str) -> JsValue {
-    let o: JsValue = Object::new().into();
-    set(&o, "records", records);
-    set(&o, key, &value.into());
-    o
-}
-
-/// `records` (oldest first) as `[{records, body}]` to post in order, after `[{records: [one],
-/// reason}]` for each event too big to send.
-pub fn batches(device: &str, endpoint_id: Option<&str>, records: &Array) -> Array {
-    let all: Vec<JsValue> = records.iter().collect();
-    let jsons: Vec<String> = all.iter().map(event_json).collect();
+/// The records (oldest first, see the module docs) as batches to post in order: `b<start>,<end>␁<body>`
+/// for the records `start..end`, after `r<i>,<i+1>␁<reason>` for each event too big to send; joined
+/// by `␀`.
+pub fn batches(device: &str, endpoint_id: Option<&str>, records: &str) -> String {
+    let jsons: Vec<String> = if records.is_empty() {
+        Vec::new()
+    } else {
+        records
+            .split(RECORD)
+            .map(|r| {
+                let mut f = r.splitn(4, FIELD);
+                let mut next = || f.next().unwrap_or_default();
+                let (id, op, at, data) = (next(), next(), next(), next());
+                wire::event_json_text(
+                    id,
+                    op,
+                    created_at(at),
+                    if data.is_empty() { "{}" } else { data },
+                )
+            })
+            .collect()
+    };
     let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
     let (ranges, oversize) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
-    let out = Array::new();
+    let mut out = String::new();
+    let mut entry = |kind: char, start: usize, end: usize, text: &str| {
+        if !out.is_empty() {
+            out.push(RECORD);
+        }
+        out.push(kind);
+        crate::json::push_u64(&mut out, start as u64);
+        out.push(',');
+        crate::json::push_u64(&mut out, end as u64);
+        out.push(FIELD);
+        out.push_str(text);
+    };
     for i in oversize {
-        let one: Array = std::iter::once(all[i].clone()).collect();
-        out.push(&entry(
-            &one,
-            "reason",
+        entry(
+            'r',
+            i,
+            i + 1,
             "the event is larger than a 64 KiB batch; it cannot be sent",
-        ));
+        );
     }
+    let sent_at = js::now();
     for r in ranges {
-        let subset: Array = all[r.clone()].iter().collect();
-        out.push(&entry(
-            &subset,
-            "body",
-            &wire::batch_body(device, endpoint_id, js::now(), &jsons[r]),
-        ));
+        let body = wire::batch_body(device, endpoint_id, sent_at, &jsons[r.clone()]);
+        entry('b', r.start, r.end, &body);
     }
     out
 }

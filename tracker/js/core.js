@@ -1,0 +1,128 @@
+// @ts-check
+// The Rust half (tracker.wasm, `Tracker` in tracker/src/browser/mod.rs) as the shell uses it. Only
+// text and numbers cross between the two: the page's argument goes in as `JSON.stringify` text (which
+// leaves out the callbacks), events and batches come back as text in the small formats below.
+
+/** Separates fields (and a batch's range from its body). */
+var FIELD = "\u0001";
+/** Separates records (and batches). */
+var RECORD = "\u0000";
+/** Starts a message: the call was dropped, and this says what was expected. */
+var MESSAGE = "\u0002";
+
+/** @typedef {import("./flush.js").Record} Record */
+
+/**
+ * The wasm export's shape (wasm-bindgen writes its types to tracker/pkg).
+ *
+ * @typedef {object} Wasm
+ * @property {(method: string, arg: string) => string} call
+ * @property {(device: string, records: string) => string} batches
+ * @property {(failures: number, retryAfter?: string) => number} retryDelay
+ * @property {(sizes: Uint32Array) => number} evict
+ * @property {(id: string, operation: string) => boolean} isEvent
+ */
+
+/**
+ * The shell's view of the Rust half: `call`, plus what the flush loop needs (flush.js `Core`).
+ *
+ * @param {Wasm} wasm
+ */
+export function core(wasm) {
+  /** @type {{[message: string]: 1}} */
+  var warned = {};
+  /** `console.warn`s a message once per page. @param {string} message */
+  function warn(message) {
+    if (!warned[message]) {
+      warned[message] = 1;
+      console.warn("mindbox: " + message);
+    }
+  }
+  return {
+    warn: warn,
+
+    /**
+     * One page call: the event to store as `[id, operation, createdAt, data]`, or the message that
+     * says why the call was dropped (already on the console), or neither (a setting was taken).
+     *
+     * @param {string} method
+     * @param {unknown} arg
+     * @returns {{made?: [string, string, number, string], error?: string}}
+     */
+    call: function (method, arg) {
+      var text;
+      try {
+        text = JSON.stringify(arg === undefined ? null : arg);
+      } catch (e) {
+        text = undefined;
+      }
+      var out = text === undefined ? MESSAGE + "mindbox(\"" + method + "\"): the argument is not JSON" : wasm.call(method, text);
+      if (!out) return {};
+      if (out.charAt(0) === MESSAGE) {
+        warn(out.slice(1));
+        return { error: out.slice(1) };
+      }
+      var f = out.split(FIELD);
+      return { made: [f[0], f[1], +f[2], f.slice(3).join(FIELD)] };
+    },
+
+    /**
+     * Pending records (oldest first) as batches to post in order, after one entry per event too big
+     * to send (with the reason).
+     *
+     * @param {Record[]} records
+     * @param {string} device
+     * @returns {{records: Record[], body?: string, reason?: string}[]}
+     */
+    batches: function (records, device) {
+      var text = records
+        .map(function (r) {
+          return [r.id, r.operation, String(r.createdAt), r.data].join(FIELD);
+        })
+        .join(RECORD);
+      var out = wasm.batches(device, text);
+      return !out
+        ? []
+        : out.split(RECORD).map(function (e) {
+            var at = e.indexOf(FIELD);
+            var range = e.slice(1, at).split(",");
+            var part = records.slice(+range[0], +range[1]);
+            return e.charAt(0) === "b" ? { records: part, body: e.slice(at + 1) } : { records: part, reason: e.slice(at + 1) };
+          });
+    },
+
+    /** How many of the oldest to evict. @param {Record[]} records */
+    evict: function (records) {
+      return wasm.evict(
+        new Uint32Array(
+          records.map(function (r) {
+            return r.operation.length + String(r.data).length;
+          })
+        )
+      );
+    },
+
+    /** @param {number} failures @param {string | null | undefined} retryAfter */
+    retryDelay: function (failures, retryAfter) {
+      return wasm.retryDelay(failures, retryAfter == null ? undefined : retryAfter);
+    },
+
+    /**
+     * Whether a record QA imports can be an event: a canonical id, an operation name, a number time
+     * and JSON text data without the separators above.
+     *
+     * @param {any} r
+     */
+    isEvent: function (r) {
+      return (
+        !!r &&
+        typeof r.id === "string" &&
+        typeof r.operation === "string" &&
+        typeof r.createdAt === "number" &&
+        typeof r.data === "string" &&
+        !/[\u0000-\u0002]/.test(r.data) &&
+        wasm.isEvent(r.id, r.operation)
+      );
+    },
+  };
+}

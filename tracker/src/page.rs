@@ -1,0 +1,231 @@
+//! The page's calls, decided: `mindbox(method, arg)`, with the argument as JSON text (the JS shell's
+//! `JSON.stringify`, which leaves out the callbacks), becomes an event to store, a setting, or a
+//! message for the console that says what was expected. Pure Rust: the browser layer only adds the
+//! event's id and time.
+
+use crate::args;
+use crate::check::MAX_DATA_DEPTH;
+use crate::json::{self, Json};
+use crate::operation;
+use crate::payload::{self, Kind};
+
+/// What a page call makes: the event's operation and its data as JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Made {
+    /// The Mindbox operation.
+    pub operation: String,
+    /// The operation's body, JSON text the collector's reader takes.
+    pub data: String,
+}
+
+/// The page's settings (`mindbox("create", …)`).
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    /// The Mindbox endpoint the page names (`data-endpoint-id`, `create`'s `endpointId`).
+    pub endpoint_id: Option<String>,
+    /// `method → operation` overrides from `create`'s `operations`.
+    operations: Vec<(String, String)>,
+}
+
+impl Page {
+    /// A page whose script tag names `endpoint_id`.
+    pub fn new(endpoint_id: Option<String>) -> Page {
+        Page {
+            endpoint_id,
+            operations: Vec::new(),
+        }
+    }
+
+    /// One call. `Ok(Some)`: an event to store; `Ok(None)`: a setting was taken; `Err`: the message
+    /// for the console (and the call's `onError`), the call is dropped.
+    pub fn call(&mut self, method: &str, arg: &str) -> Result<Option<Made>, String> {
+        // The argument's own object plus the data inside it.
+        let arg = json::parse_or_why(arg, MAX_DATA_DEPTH + 1)
+            .map_err(|why| cat(&["mindbox(\"", method, "\"): the argument ", why]))?;
+        match method {
+            "create" => self.create(&arg).map(|_| None),
+            "async" => raw(&arg).map(Some),
+            other => match Kind::from_method(other) {
+                Some(kind) => self
+                    .typed(kind, &arg)
+                    .map(Some)
+                    .map_err(|e| cat(&["mindbox(\"", kind.method(), "\"): ", &e])),
+                None => Err(cat(&[
+                    "unknown method \"",
+                    other,
+                    "\"; see mindbox.d.ts for the calls this tracker takes",
+                ])),
+            },
+        }
+    }
+
+    fn create(&mut self, arg: &Json) -> Result<(), String> {
+        if let Some(id) = arg.field("endpointId").and_then(Json::text) {
+            self.endpoint_id = Some(id.to_string());
+        }
+        let mut wrong = Vec::new();
+        if let Some(Json::Obj(ops)) = arg.get("operations") {
+            for (k, v) in ops {
+                match v.text() {
+                    Some(op) if Kind::from_method(k).is_some() && operation::is_valid_name(op) => {
+                        self.operations.push((k.clone(), op.to_string()))
+                    }
+                    _ => wrong.push(cat(&[
+                        "create: operations.",
+                        k,
+                        " must name a typed method and a Mindbox operation",
+                    ])),
+                }
+            }
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong.join("; "))
+        }
+    }
+
+    fn operation(&self, kind: Kind) -> String {
+        self.operations
+            .iter()
+            .rev()
+            .find(|(k, _)| k == kind.method())
+            .map(|(_, op)| op.clone())
+            .unwrap_or_else(|| kind.default_operation().to_string())
+    }
+
+    /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
+    fn typed(&self, kind: Kind, arg: &Json) -> Result<Made, String> {
+        let data = match kind {
+            Kind::ViewProduct => payload::view_product(&args::product(arg)?, args::price(arg)?),
+            Kind::ViewCategory => payload::view_category(&args::category(arg)?),
+            Kind::SetCart | Kind::SetWishlist => payload::product_list(&args::lines(arg)?),
+            Kind::AddToCart => payload::add_to_list(&args::line(arg)?),
+            Kind::RemoveFromCart => payload::remove_from_list(&args::line(arg)?),
+            Kind::ClearCart => payload::empty(),
+            Kind::Authorize | Kind::Register | Kind::EditCustomer => {
+                payload::customer(&args::customer(arg)?)
+            }
+            Kind::Subscribe => payload::subscribe(&args::customer(arg)?),
+        };
+        Ok(Made {
+            operation: self.operation(kind),
+            data: text(&data),
+        })
+    }
+}
+
+/// `mindbox("async", {operation, data})`: any allowed-looking operation, data as the page gave it
+/// (half an emoji already became U+FFFD when it was read).
+fn raw(arg: &Json) -> Result<Made, String> {
+    let operation = arg
+        .get("operation")
+        .and_then(Json::text)
+        .filter(|o| operation::is_valid_name(o))
+        .ok_or("mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"")?;
+    let data = match arg.get("data") {
+        None => Json::Obj(Vec::new()),
+        Some(d @ Json::Obj(_)) => d.clone(),
+        Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
+    };
+    Ok(Made {
+        operation: operation.to_string(),
+        data: text(&data),
+    })
+}
+
+fn text(v: &Json) -> String {
+    let mut out = String::new();
+    json::write(&mut out, v);
+    out
+}
+
+/// String concatenation without `format!` (which costs kilobytes of wasm).
+pub fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(page: &mut Page, method: &str, arg: &str) -> Result<Option<Made>, String> {
+        page.call(method, arg)
+    }
+
+    #[test]
+    fn typed_calls_make_mindbox_payloads_and_bad_ones_say_what_was_expected() {
+        let mut page = Page::new(None);
+        let made = call(
+            &mut page,
+            "viewProduct",
+            r#"{"productId":123,"price":99.5}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(made.operation, "Website.ViewProduct");
+        assert_eq!(
+            made.data,
+            r#"{"viewProduct":{"product":{"ids":{"website":"123"}},"price":99.5}}"#
+        );
+        let e = call(&mut page, "setCart", r#"[{"productId":"1","count":-1}]"#).unwrap_err();
+        assert!(e.contains("count: expected a positive number"), "{e}");
+        let e = call(&mut page, "viewProduct", "{}").unwrap_err();
+        assert!(e.starts_with("mindbox(\"viewProduct\")"), "{e}");
+        assert!(call(&mut page, "noSuchMethod", "{}")
+            .unwrap_err()
+            .contains("noSuchMethod"));
+    }
+
+    #[test]
+    fn raw_calls_keep_the_data_and_fix_half_an_emoji() {
+        let mut page = Page::new(None);
+        let made = call(
+            &mut page,
+            "async",
+            r#"{"operation":"Website.X","data":{"n":"cut \ud83d","k":[1,2e3]}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(made.data, "{\"n\":\"cut \u{fffd}\",\"k\":[1,2e3]}");
+        assert_eq!(
+            call(&mut page, "async", r#"{"operation":"Website.X"}"#)
+                .unwrap()
+                .unwrap()
+                .data,
+            "{}"
+        );
+        assert!(call(&mut page, "async", r#"{"operation":"not one"}"#).is_err());
+        assert!(call(
+            &mut page,
+            "async",
+            r#"{"operation":"Website.X","data":[1]}"#
+        )
+        .is_err());
+        let deep = format!(
+            r#"{{"operation":"Website.X","data":{{"d":{}1{}}}}}"#,
+            "[".repeat(70),
+            "]".repeat(70)
+        );
+        assert!(call(&mut page, "async", &deep)
+            .unwrap_err()
+            .contains("nests too deeply"));
+    }
+
+    #[test]
+    fn create_sets_the_endpoint_and_operation_overrides() {
+        let mut page = Page::new(Some("tag-endpoint".into()));
+        let set = r#"{"endpointId":"shop","operations":{"viewProduct":"Shop.View","nope":"X.Y"}}"#;
+        let e = call(&mut page, "create", set).unwrap_err();
+        assert!(e.contains("operations.nope"), "{e}");
+        assert_eq!(page.endpoint_id.as_deref(), Some("shop"));
+        let made = call(&mut page, "viewProduct", r#"{"productId":"1"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(made.operation, "Shop.View");
+    }
+}
