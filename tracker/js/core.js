@@ -1,6 +1,6 @@
 // @ts-check
-// The Rust half (tracker.wasm, `Tracker` in tracker/src/browser/mod.rs) as the shell uses it. Only
-// text and numbers cross between the two: the page's argument goes in as `JSON.stringify` text (which
+// The Rust half (tracker.wasm: tracker/src/shell.rs, through wasm.js) as the shell uses it. Only text
+// and numbers cross between the two: the page's argument goes in as `JSON.stringify` text (which
 // leaves out the callbacks), events and batches come back as text in the small formats below.
 
 /** Separates fields (and a batch's range from its body). */
@@ -12,16 +12,7 @@ var MESSAGE = "\u0002";
 
 /** @typedef {import("./flush.js").Record} Record */
 
-/**
- * The wasm export's shape (wasm-bindgen writes its types to tracker/pkg).
- *
- * @typedef {object} Wasm
- * @property {(method: string, arg: string) => string} call
- * @property {(device: string, records: string) => string} batches
- * @property {(failures: number, retryAfter?: string) => number} retryDelay
- * @property {(sizes: Uint32Array) => number} evict
- * @property {(id: string, operation: string) => boolean} isEvent
- */
+/** @typedef {ReturnType<typeof import("./wasm.js").rust>} Wasm */
 
 /**
  * The shell's view of the Rust half: `call`, plus what the flush loop needs (flush.js `Core`).
@@ -94,11 +85,9 @@ export function core(wasm) {
     /** How many of the oldest to evict. @param {Record[]} records */
     evict: function (records) {
       return wasm.evict(
-        new Uint32Array(
-          records.map(function (r) {
-            return r.operation.length + String(r.data).length;
-          })
-        )
+        records.map(function (r) {
+          return r.operation.length + String(r.data).length;
+        })
       );
     },
 

@@ -8,12 +8,13 @@
 // wasm module is ready. The collector defaults to the script's own directory; `data-collector`
 // overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
 //
-// The tracker is two halves: the Rust half (tracker/src/browser, compiled to tracker.wasm) checks
+// The tracker is two halves: the Rust half (tracker/src/shell.rs and the model, compiled to
+// tracker.wasm, loaded by wasm.js and called through core.js) checks
 // calls, makes events and decides; this JS shell keeps the device id (device.js), stores the events
 // (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
 // tabs.js), answers `sync` calls (sync.js) and serves QA (qa.js).
-import init, { Tracker } from "../pkg/mindbox_tracker.js";
 import { core as rustHalf } from "./core.js";
+import { load } from "./wasm.js";
 import { openOutbox } from "./outbox.js";
 import { deviceId, ensure } from "./device.js";
 import { Sender } from "./sender.js";
@@ -40,10 +41,11 @@ import { qa } from "./qa.js";
     w.mindbox = stub;
   }
 
-  Promise.all([init({ module_or_path: base + "tracker.wasm" }), openOutbox(3000)])
+  Promise.all([load(base + "tracker.wasm"), openOutbox(3000)])
     .then(function (r) {
       ensure();
-      var core = rustHalf(new Tracker(endpointId));
+      r[0].init(endpointId);
+      var core = rustHalf(r[0]);
       var outbox = r[1];
       var sender = Sender(core, outbox, collector);
       var mindbox = function (method, arg, extra) {

@@ -4,9 +4,9 @@
 #![cfg(all(target_arch = "wasm32", feature = "browser"))]
 
 use js_sys::{Array, Promise};
-use mindbox_tracker::browser::Tracker;
 use mindbox_tracker::check::{self, Limits, Policy};
 use mindbox_tracker::eviction::{MAX_BYTES, MAX_EVENTS};
+use mindbox_tracker::shell::{self, Tracker};
 use mindbox_tracker::uuid::is_canonical;
 use mindbox_tracker::{backoff, wire};
 use wasm_bindgen::prelude::*;
@@ -93,7 +93,14 @@ fn new_ids_are_random_v4() {
 
 /// An event id as the Rust half makes them (`Tracker::call`).
 fn event_id() -> String {
-    let made = Tracker::new(None).call("viewProduct", r#"{"productId":"1"}"#);
+    let mut random = [0u8; 16];
+    web_sys::window()
+        .unwrap()
+        .crypto()
+        .unwrap()
+        .get_random_values_with_u8_array(&mut random)
+        .unwrap();
+    let made = Tracker::new(None).call("viewProduct", r#"{"productId":"1"}"#, 0.0, random);
     made.split('\u{1}').next().unwrap().to_string()
 }
 
@@ -113,6 +120,10 @@ struct Record {
     created_at: f64,
     data: String,
     state: State,
+    attempts: u32,
+    last_error: Option<String>,
+    reason: Option<String>,
+    settled_at: Option<f64>,
 }
 
 impl Record {
@@ -129,10 +140,15 @@ impl Record {
             State::Rejected => "rejected",
         };
         set("state", state.into());
-        set("attempts", 0.into());
-        for k in ["lastError", "reason", "settledAt", "replayOf"] {
-            set(k, JsValue::NULL);
-        }
+        set("attempts", self.attempts.into());
+        let opt = |v: &Option<String>| v.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+        set("lastError", opt(&self.last_error));
+        set("reason", opt(&self.reason));
+        set(
+            "settledAt",
+            self.settled_at.map_or(JsValue::NULL, JsValue::from_f64),
+        );
+        set("replayOf", JsValue::NULL);
         o.into()
     }
 
@@ -148,6 +164,10 @@ impl Record {
                 "rejected" => State::Rejected,
                 _ => State::Pending,
             },
+            attempts: get("attempts")?.as_f64().unwrap_or(0.0) as u32,
+            last_error: get("lastError")?.as_string(),
+            reason: get("reason")?.as_string(),
+            settled_at: get("settledAt")?.as_f64(),
         })
     }
 }
@@ -230,16 +250,20 @@ fn record(n: u32, data: &str) -> Record {
         created_at: f64::from(n),
         data: data.into(),
         state: State::Pending,
+        attempts: 0,
+        last_error: None,
+        reason: None,
+        settled_at: None,
     }
 }
 
 /// The sizes `core.js` gives `Tracker::evict`: operation + data lengths.
-fn sizes(records: &Array) -> Vec<u32> {
+fn sizes(records: &Array) -> Vec<usize> {
     records
         .iter()
         .map(|r| {
             let r = Record::from_js(&r).unwrap();
-            (r.operation.len() + r.data.len()) as u32
+            r.operation.len() + r.data.len()
         })
         .collect()
 }
@@ -272,14 +296,13 @@ async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
     let outbox = open().await;
     wait(outbox.clear()).await;
     let before = wait(outbox.evicted()).await.as_f64().unwrap();
-    let tracker = Tracker::new(None);
     // The count bound: 1 000 events.
     let made: Vec<Record> = (0..MAX_EVENTS as u32 + 5)
         .map(|n| record(n, "{}"))
         .collect();
     wait(outbox.add(&js(&made))).await;
     let pending = Array::from(&wait(outbox.pending()).await);
-    let n = tracker.evict(&sizes(&pending));
+    let n = shell::evict(&sizes(&pending));
     assert_eq!(n, 5, "the five oldest go");
     wait(outbox.evict(&pending.slice(0, n as u32))).await;
     assert_eq!(ids(&records(outbox.pending()).await), ids(&made[5..]));
@@ -291,7 +314,7 @@ async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
     wait(outbox.add(&js(&made))).await;
     let pending = Array::from(&wait(outbox.pending()).await);
     assert_eq!(
-        tracker.evict(&sizes(&pending)),
+        shell::evict(&sizes(&pending)),
         2,
         "four quarters and the operations overflow by two"
     );
@@ -401,7 +424,7 @@ fn the_trackers_batches_pass_the_collectors_check() {
             )
         })
         .collect();
-    let out = tracker.batches(&device, &records.join("\u{0}"));
+    let out = tracker.batches(&device, &records.join("\u{0}"), js_sys::Date::now());
     let entries: Vec<&str> = out.split('\u{0}').collect();
     assert_eq!(entries.len(), 3, "one oversize event, then two batches");
     assert!(entries[0].starts_with("r2,3\u{1}"), "{}", &entries[0][..20]);
@@ -431,14 +454,4 @@ extern "C" {
 fn the_shells_contract_is_the_wires() {
     let split: Vec<u16> = SPLIT.with(|a| a.iter().map(|v| v.as_f64().unwrap() as u16).collect());
     assert_eq!(split, wire::SPLIT_STATUSES);
-}
-
-#[wasm_bindgen_test]
-fn retry_delays_honour_retry_after() {
-    let tracker = Tracker::new(None);
-    assert!(
-        tracker.retry_delay(1, Some("30".into())) >= 30_000.0,
-        "Retry-After is honoured"
-    );
-    assert!(tracker.retry_delay(1, None) <= 1_000.0);
 }

@@ -9,42 +9,28 @@ pub fn all() -> Result<(), String> {
     run("cargo", &["build", "-p", "mindbox-emulator"])
 }
 
-/// `tracker/dist/tracker.js` (loader, JS shell and wasm-bindgen glue, minified) and
-/// `tracker/dist/tracker.wasm`.
+/// `tracker/dist/tracker.js` (loader and JS shell, minified) and `tracker/dist/tracker.wasm` (the Rust
+/// half; its exports are plain functions called by `tracker/js/wasm.js`, no generated glue).
 pub fn tracker() -> Result<(), String> {
     let wasm = tracker_wasm()?;
     let dist = root().join("tracker/dist");
     std::fs::create_dir_all(&dist).map_err(|e| format!("cannot create {}: {e}", dist.display()))?;
-    run(
-        cargo_bin().join("wasm-bindgen"),
-        &["--target", "web", "--out-dir", "tracker/pkg", &wasm],
-    )?;
     // binaryen from npm: Debian's wasm-opt 108 emits code Chromium rejects.
-    let renames = Cmd::new(
+    run(
         npm_bin("wasm-opt"),
         &[
             "-Oz",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",
-            "--enable-reference-types",
-            "--enable-multivalue",
             "--enable-mutable-globals",
             "--strip-debug",
             "--strip-producers",
-            // One-letter import, export and module names (the glue is rewritten to match below):
-            // wasm-bindgen's hashed names cost about a kilobyte of gzip.
-            "--minify-imports-and-exports-and-modules",
-            "tracker/pkg/mindbox_tracker_bg.wasm",
+            &wasm,
             "-o",
             "tracker/dist/tracker.wasm",
         ],
-    )
-    .output()?;
-    let glue = root().join("tracker/pkg/mindbox_tracker.js");
-    let text = std::fs::read_to_string(&glue).map_err(|e| format!("reading the glue: {e}"))?;
-    std::fs::write(&glue, rename_in_glue(&text, &renames)?)
-        .map_err(|e| format!("writing the glue: {e}"))?;
+    )?;
     run(
         npm_bin("esbuild"),
         &[
@@ -54,8 +40,6 @@ pub fn tracker() -> Result<(), String> {
             "--minify",
             "--target=es2019",
             "--log-level=warning",
-            // The glue's default wasm URL uses import.meta; the loader always passes the URL instead.
-            "--log-override:empty-import-meta=silent",
             "--outfile=tracker/dist/tracker.js",
         ],
     )?;
@@ -121,53 +105,6 @@ fn tracker_wasm() -> Result<String, String> {
     Ok("target/wasm32-unknown-unknown/release/mindbox_tracker.wasm".into())
 }
 
-/// Rewrites wasm-bindgen's glue for the names `wasm-opt --minify-imports-and-exports-and-modules`
-/// gave: `renames` is its JSON report, `["module", "import", "new"]` per import and `["export",
-/// "new"]` per export. Every import moves to module `"a"`.
-fn rename_in_glue(glue: &str, renames: &str) -> Result<String, String> {
-    let mut out = glue.to_string();
-    let mut modules = Vec::new();
-    let mut count = 0;
-    for line in renames.lines() {
-        let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
-        let (old_key, new_key) = match quoted.as_slice() {
-            [module, name, new] => {
-                if !modules.contains(module) {
-                    modules.push(*module);
-                }
-                (format!("{name}: function"), format!("{new}: function"))
-            }
-            [name, new] => (format!("wasm.{name}"), format!("wasm.{new}")),
-            _ => continue,
-        };
-        count += 1;
-        // Whole names only: the next character must not continue an identifier.
-        let mut rebuilt = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        while let Some(at) = rest.find(&old_key) {
-            let after = rest[at + old_key.len()..].chars().next();
-            let before = rest[..at].chars().next_back();
-            let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-            rebuilt.push_str(&rest[..at]);
-            if ident(after) || (!old_key.starts_with("wasm.") && ident(before)) {
-                rebuilt.push_str(&old_key);
-            } else {
-                rebuilt.push_str(&new_key);
-            }
-            rest = &rest[at + old_key.len()..];
-        }
-        rebuilt.push_str(rest);
-        out = rebuilt;
-    }
-    if count == 0 {
-        return Err("wasm-opt reported no renamed imports or exports".into());
-    }
-    match modules.as_slice() {
-        [module] => Ok(out.replace(&format!("\"{module}\":"), "\"a\":")),
-        _ => Err(format!("expected one import module, found {modules:?}")),
-    }
-}
-
 /// `edge-collector/build/` through worker-build, with wasm-bindgen, wasm-opt and esbuild from this
 /// machine (worker-build would otherwise download them).
 pub fn collector() -> Result<(), String> {
@@ -176,52 +113,4 @@ pub fn collector() -> Result<(), String> {
         cargo_bin().join("worker-build"),
         &["--release"],
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rename_in_glue;
-
-    const GLUE: &str = r#"
-function __wbg_get_imports() {
-    const import0 = {
-        __proto__: null,
-        __wbg_random_1a: function() { return Math.random(); },
-        __wbg_random_1ab: function() { return 2; },
-        __wbg_set_2b: function(a, b, c) { a[b] = c; },
-    };
-    return { __proto__: null, "./mindbox_tracker_bg.js": import0 };
-}
-function call(x) { return wasm.tracker_call(x) + wasm.tracker_call_many(x) + wasm.tracker_callx; }
-"#;
-
-    #[test]
-    fn renames_whole_names_only_and_moves_imports_to_one_module() {
-        let report = r#"
-["./mindbox_tracker_bg.js", "__wbg_random_1a", "a"]
-["./mindbox_tracker_bg.js", "__wbg_set_2b", "b"]
-["tracker_call", "c"]
-["tracker_call_many", "d"]
-"#;
-        let out = rename_in_glue(GLUE, report).unwrap();
-        assert!(out.contains("a: function() { return Math.random(); }"));
-        assert!(
-            out.contains("__wbg_random_1ab: function() { return 2; }"),
-            "a longer name with the same start is left alone"
-        );
-        assert!(out.contains("b: function(a, b, c)"));
-        assert!(out.contains("wasm.c(x) + wasm.d(x) + wasm.tracker_callx"));
-        assert!(out.contains(r#""a": import0"#));
-        assert!(!out.contains("./mindbox_tracker_bg.js"));
-    }
-
-    #[test]
-    fn refuses_a_report_it_cannot_use() {
-        assert!(rename_in_glue(GLUE, "").is_err(), "nothing renamed");
-        let two_modules = r#"
-["./one.js", "__wbg_random_1a", "a"]
-["./two.js", "__wbg_set_2b", "b"]
-"#;
-        assert!(rename_in_glue(GLUE, two_modules).is_err());
-    }
 }

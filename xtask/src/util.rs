@@ -82,12 +82,6 @@ impl Cmd {
         }
     }
 
-    /// Runs it and returns its standard output as text; `Err` carries its standard error.
-    pub fn output(self) -> Result<String, String> {
-        self.output_bytes()
-            .map(|out| String::from_utf8_lossy(&out).into_owned())
-    }
-
     /// Runs it and returns its standard output as it is; `Err` carries its standard error.
     pub fn output_bytes(mut self) -> Result<Vec<u8>, String> {
         eprintln!("xtask: $ {}", self.shown);

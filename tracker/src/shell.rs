@@ -1,0 +1,190 @@
+//! The tracker's Rust half as the JS shell calls it: text in, text out, the clock and randomness
+//! passed in. Pure Rust (host-tested); `ffi` exposes it to the wasm module's caller.
+//!
+//! Every event walks one pipeline, one file per step: page call (`tracker/js/loader.js` →
+//! `tracker/js/core.js` → [`Tracker::call`], decided by [`crate::page`], arguments read by
+//! [`crate::args`], payload from [`crate::payload`]) → event → IndexedDB outbox
+//! (`tracker/js/outbox.js`, bounds from [`crate::eviction`]) → batch ([`Tracker::batches`], wire
+//! format from [`crate::wire`]) → collector (`tracker/js/flush.js` posts, `answer.js` reads the
+//! answer; [`retry_delay`] picks the retry delay from [`crate::backoff`]).
+//!
+//! **Why the I/O is JS, and why only text crosses.** Everything that decides — argument checks,
+//! payloads, event ids, the wire format, batch splitting, retry delays, eviction — is Rust and shares
+//! its model with the collector. IndexedDB, `fetch`, timers, listeners, the sending-tab lock and the
+//! device cookie are a few hundred lines of JS. Only text and numbers cross between the two, in the
+//! small formats below, through a few plain wasm exports (`ffi.rs`) and a few lines of JS
+//! (`tracker/js/wasm.js`): generated glue that reads JS objects field by field cost kilobytes every
+//! shopper downloads (see the README's measurements).
+
+use crate::page::{cat, Page};
+use crate::{backoff, json, wire};
+
+/// Separates the fields of a record (and of a made event, and a batch's range from its body).
+pub const FIELD: char = '\u{1}';
+/// Separates records (and batches).
+pub const RECORD: char = '\u{0}';
+/// Starts what [`Tracker::call`] returns for a message (for the console and the call's `onError`).
+pub const MESSAGE: char = '\u{2}';
+
+/// The tracker's Rust half in one tab: the page's settings and the decisions.
+pub struct Tracker {
+    page: Page,
+    last_at: f64,
+}
+
+impl Tracker {
+    /// The tracker of a page whose script tag names `endpoint_id`.
+    pub fn new(endpoint_id: Option<String>) -> Tracker {
+        Tracker {
+            page: Page::new(endpoint_id),
+            last_at: 0.0,
+        }
+    }
+
+    /// One `mindbox(method, arg)` call from the page, other than `sync`, `consent` and `helpers.*` (the
+    /// JS shell answers those), with `arg` as JSON text, at `now` (ms), with 16 random bytes for the
+    /// event id. Returns the event to store as `id␁operation␁createdAt␁data`, `""` when the call only
+    /// set something, or [`MESSAGE`] and what was expected when the call is dropped.
+    pub fn call(&mut self, method: &str, arg: &str, now: f64, random: [u8; 16]) -> String {
+        match self.page.call(method, arg) {
+            Ok(Some(made)) => {
+                // Strictly increasing within the tab: events of one millisecond keep call order.
+                let at = now.max(self.last_at + 0.001);
+                self.last_at = at;
+                let mut time = String::new();
+                wire::push_time(&mut time, at);
+                let f = FIELD.to_string();
+                let id = crate::uuid::v4_from_bytes(random);
+                cat(&[&id, &f, &made.operation, &f, &time, &f, &made.data])
+            }
+            Ok(None) => String::new(),
+            Err(message) => {
+                let mut out = String::from(MESSAGE);
+                out.push_str(&message);
+                out
+            }
+        }
+    }
+
+    /// The pending records (oldest first, `id␁operation␁createdAt␁data` joined by `␀`, as
+    /// `core.js` writes them; neither separator can occur in an id, an operation, a number or JSON
+    /// text) as batches from `device` for the page's endpoint, sent at `now`: `b<start>,<end>␁<body>`
+    /// for records `start..end`, after `r<i>,<i+1>␁<reason>` for each event too big to send; joined
+    /// by `␀`.
+    pub fn batches(&self, device: &str, records: &str, now: f64) -> String {
+        let jsons: Vec<String> = if records.is_empty() {
+            Vec::new()
+        } else {
+            records.split(RECORD).map(event_json).collect()
+        };
+        let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
+        let (ranges, oversize) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
+        let mut out = String::new();
+        let mut entry = |kind: char, start: usize, end: usize, text: &str| {
+            if !out.is_empty() {
+                out.push(RECORD);
+            }
+            out.push(kind);
+            json::push_u64(&mut out, start as u64);
+            out.push(',');
+            json::push_u64(&mut out, end as u64);
+            out.push(FIELD);
+            out.push_str(text);
+        };
+        for i in oversize {
+            entry(
+                'r',
+                i,
+                i + 1,
+                "the event is larger than a 64 KiB batch; it cannot be sent",
+            );
+        }
+        let endpoint = self.page.endpoint_id.as_deref();
+        for r in ranges {
+            let body = wire::batch_body(device, endpoint, now, &jsons[r.clone()]);
+            entry('b', r.start, r.end, &body);
+        }
+        out
+    }
+}
+
+/// One record as the wire's event JSON.
+fn event_json(record: &str) -> String {
+    let mut f = record.splitn(4, FIELD);
+    let mut next = || f.next().unwrap_or_default();
+    let (id, op, at, data) = (next(), next(), next(), next());
+    // `createdAt` as the shell's number text when it is plain decimal milliseconds, else `null` (the
+    // collector then counts the event as made when it arrived).
+    let plain = !at.is_empty() && at.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+    let data = if data.is_empty() { "{}" } else { data };
+    wire::event_json_text(id, op, if plain { at } else { "null" }, data)
+}
+
+/// How many of the oldest pending events, of these sizes (operation + data, oldest first), to evict
+/// to stay within the outbox's bounds ([`crate::eviction`]).
+pub fn evict(sizes: &[usize]) -> usize {
+    crate::eviction::evict_count(
+        sizes,
+        crate::eviction::MAX_EVENTS,
+        crate::eviction::MAX_BYTES,
+    )
+}
+
+/// Whether a record QA imports can be an event of this tracker: a canonical id and an operation name.
+pub fn is_event(id: &str, operation: &str) -> bool {
+    crate::uuid::is_canonical(id) && crate::operation::is_valid_name(operation)
+}
+
+/// Milliseconds to wait after `failures` consecutive failed posts (≥ 1), at least the answer's
+/// `Retry-After` seconds: the [`crate::backoff`] tracker schedule, `jitter` in 0..1.
+pub fn retry_delay(failures: u32, retry_after: Option<&str>, jitter: f64) -> u64 {
+    let retry_after_ms = retry_after
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|s| s.saturating_mul(1000));
+    backoff::delay_ms(backoff::TRACKER, failures, jitter, retry_after_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_batch, Limits, Policy};
+
+    #[test]
+    fn a_call_makes_an_event_in_call_order_and_batches_pass_the_collectors_check() {
+        let mut t = Tracker::new(Some("shop".into()));
+        let a = t.call("viewProduct", r#"{"productId":"1"}"#, 1000.0, [1; 16]);
+        let b = t.call("clearCart", "{}", 1000.0, [2; 16]);
+        let fa: Vec<&str> = a.split(FIELD).collect();
+        let fb: Vec<&str> = b.split(FIELD).collect();
+        assert_eq!(fa[1], "Website.ViewProduct");
+        assert_eq!(
+            (fa[2], fb[2]),
+            ("1000", "1000.001"),
+            "same millisecond, call order kept"
+        );
+        let m = t.call("viewProduct", "{}", 1000.0, [3; 16]);
+        assert!(m.starts_with(MESSAGE));
+        assert_eq!(
+            t.call("create", r#"{"endpointId":"shop"}"#, 0.0, [0; 16]),
+            ""
+        );
+        let records = [a.as_str(), b.as_str()].join(&RECORD.to_string());
+        let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &records, 2000.0);
+        let body = out.strip_prefix("b0,2\u{1}").expect(&out);
+        let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert_eq!(checked.endpoint_id.as_deref(), Some("shop"));
+        assert_eq!(checked.sent_at, Some(2000.0));
+        assert_eq!(
+            checked.events[1].as_ref().unwrap().created_at,
+            Some(1000.001)
+        );
+        assert_eq!(t.batches("d", "", 0.0), "");
+    }
+
+    #[test]
+    fn retry_delays_honour_retry_after() {
+        assert!(retry_delay(1, Some("30"), 0.5) >= 30_000);
+        assert!(retry_delay(1, None, 1.0) <= 1_000);
+        assert!(retry_delay(1, Some("soon"), 1.0) <= 1_000);
+    }
+}
