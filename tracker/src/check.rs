@@ -1,8 +1,8 @@
 //! Checking what arrives: a request body becomes a list of valid events and rejections.
 //!
 //! The collector runs it on every request. The tracker's wasm does not carry it (it would bring
-//! `serde_json`): the tracker shares its limits ([`MAX_DATA_DEPTH`], through `json::well_formed`
-//! before a call is stored) and its tests check that every batch the tracker writes passes it.
+//! `serde_json`): the tracker shares its limits ([`MAX_DATA_DEPTH`], through `json::parse` before a
+//! call is stored) and its tests check that every batch the tracker writes passes it.
 //!
 //! Batch-level problems (too big, not JSON, not a batch) refuse the whole request with a
 //! [`BatchError`]; event-level problems reject only that event with a [`Rejection`] naming the bad field,

@@ -66,6 +66,7 @@ pub fn parse(text: &str, max_depth: usize) -> Option<Json> {
 /// [`parse`], with the reason when it fails: `"nests too deeply"` or `"is not JSON"`.
 pub fn parse_or_why(text: &str, max_depth: usize) -> Result<Json, &'static str> {
     let mut r = Reader {
+        text,
         b: text.as_bytes(),
         i: 0,
         depth: max_depth,
@@ -81,6 +82,7 @@ pub fn parse_or_why(text: &str, max_depth: usize) -> Result<Json, &'static str> 
 }
 
 struct Reader<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
     depth: usize,
@@ -172,7 +174,7 @@ impl Reader<'_> {
         {
             self.i += 1;
         }
-        let t = core::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let t = self.text.get(start..self.i)?;
         let digits = t.trim_start_matches('-');
         let ok = digits.starts_with(|c: char| c.is_ascii_digit())
             && t.ends_with(|c: char| c.is_ascii_digit());
@@ -180,9 +182,12 @@ impl Reader<'_> {
     }
 
     fn hex4(&mut self) -> Option<u32> {
-        let h = core::str::from_utf8(self.b.get(self.i..self.i + 4)?).ok()?;
+        let mut n = 0;
+        for &c in self.b.get(self.i..self.i + 4)? {
+            n = n * 16 + (c as char).to_digit(16)?;
+        }
         self.i += 4;
-        u32::from_str_radix(h, 16).ok()
+        Some(n)
     }
 
     fn string(&mut self) -> Option<String> {
@@ -190,12 +195,18 @@ impl Reader<'_> {
             return None;
         }
         self.i += 1;
-        let mut out = Vec::new();
+        let mut out = String::new();
         loop {
+            // Plain text up to the next quote or backslash, copied as it is (it is UTF-8 already).
+            let start = self.i;
+            while self.b.get(self.i).is_some_and(|&c| c != b'"' && c != b'\\') {
+                self.i += 1;
+            }
+            out.push_str(self.text.get(start..self.i)?);
             let c = *self.b.get(self.i)?;
             self.i += 1;
             match c {
-                b'"' => return String::from_utf8(out).ok(),
+                b'"' => return Some(out),
                 b'\\' => {
                     let e = *self.b.get(self.i)?;
                     self.i += 1;
@@ -209,10 +220,9 @@ impl Reader<'_> {
                         b'"' | b'\\' | b'/' => e as char,
                         _ => return None,
                     };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    out.push(ch);
                 }
-                c => out.push(c),
+                _ => return None,
             }
         }
     }
@@ -302,64 +312,6 @@ pub fn push_u64(out: &mut String, mut n: u64) {
     out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
-/// Makes JSON text (as `JSON.stringify` writes it) safe for the collector's reader: a `\\uD800`–`\\uDFFF`
-/// escape that is not half of a pair (an emoji cut in half by `slice`) becomes `\\ufffd`. Returns the
-/// fixed text when something was replaced, `None` when the text was fine, and an error when it nests
-/// deeper than `max_depth`.
-pub fn well_formed(text: &str, max_depth: usize) -> Result<Option<String>, &'static str> {
-    let b = text.as_bytes();
-    let unit = |i: usize| -> Option<u16> {
-        let hex = text.get(i + 2..i + 6)?;
-        (b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))
-            .then(|| u16::from_str_radix(hex, 16).ok())
-            .flatten()
-    };
-    let mut lone: Vec<usize> = Vec::new();
-    let (mut depth, mut in_str, mut i) = (0usize, false, 0usize);
-    while i < b.len() {
-        match b[i] {
-            b'"' => in_str = !in_str,
-            b'\\' if in_str => {
-                if let Some(u) = unit(i) {
-                    if (0xD800..0xDC00).contains(&u)
-                        && unit(i + 6).is_some_and(|l| (0xDC00..0xE000).contains(&l))
-                    {
-                        i += 12;
-                        continue;
-                    }
-                    if (0xD800..0xE000).contains(&u) {
-                        lone.push(i);
-                    }
-                    i += 6;
-                    continue;
-                }
-                i += 1;
-            }
-            b'{' | b'[' if !in_str => {
-                depth += 1;
-                if depth > max_depth {
-                    return Err("data nests too deeply");
-                }
-            }
-            b'}' | b']' if !in_str => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    if lone.is_empty() {
-        return Ok(None);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut from = 0;
-    for at in lone {
-        out.push_str(&text[from..at]);
-        out.push_str("\\ufffd");
-        from = at + 6;
-    }
-    out.push_str(&text[from..]);
-    Ok(Some(out))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,29 +339,6 @@ mod tests {
             push_u64(&mut out, n);
             assert_eq!(out, n.to_string());
         }
-    }
-
-    #[test]
-    fn lone_surrogates_become_replacement_characters() {
-        let fixed = |t: &str| well_formed(t, 64).unwrap();
-        assert_eq!(fixed(r#"{"a":"ok 😀"}"#), None);
-        assert_eq!(fixed(r#"{"a":"\ud83d\ude00"}"#), None);
-        assert_eq!(
-            fixed(r#"{"a":"cut \ud83d"}"#).as_deref(),
-            Some(r#"{"a":"cut \ufffd"}"#)
-        );
-        assert_eq!(
-            fixed(r#"{"a":"\ude00x\ud83d\ud83d\ude00"}"#).as_deref(),
-            Some(r#"{"a":"\ufffdx\ufffd\ud83d\ude00"}"#)
-        );
-        // An escaped backslash followed by "ud83d" is text, not an escape.
-        assert_eq!(fixed(r#"{"a":"\\ud83d"}"#), None);
-        let out = fixed(r#"{"a":"\udc00"}"#).unwrap();
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&out).unwrap()["a"],
-            "\u{fffd}"
-        );
-        assert!(serde_json::from_str::<serde_json::Value>(r#"{"a":"\udc00"}"#).is_err());
     }
 
     #[test]
@@ -457,16 +386,5 @@ mod tests {
         }
         assert!(parse(&format!("{}{}", "[".repeat(3), "]".repeat(3)), 3).is_some());
         assert!(parse(&format!("{}{}", "[".repeat(4), "]".repeat(4)), 3).is_none());
-    }
-
-    #[test]
-    fn nesting_is_bounded() {
-        let deep = |n: usize| format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
-        assert!(well_formed(&deep(63), 64).is_ok());
-        assert!(well_formed(&deep(64), 64).is_err());
-        assert!(
-            well_formed(r#"{"a":"[[[[[["}"#, 2).is_ok(),
-            "brackets in strings do not count"
-        );
     }
 }

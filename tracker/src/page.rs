@@ -63,25 +63,30 @@ impl Page {
         if let Some(id) = arg.field("endpointId").and_then(Json::text) {
             self.endpoint_id = Some(id.to_string());
         }
-        let mut wrong = Vec::new();
+        let mut wrong = String::new();
         if let Some(Json::Obj(ops)) = arg.get("operations") {
             for (k, v) in ops {
                 match v.text() {
                     Some(op) if Kind::from_method(k).is_some() && operation::is_valid_name(op) => {
                         self.operations.push((k.clone(), op.to_string()))
                     }
-                    _ => wrong.push(cat(&[
-                        "create: operations.",
-                        k,
-                        " must name a typed method and a Mindbox operation",
-                    ])),
+                    _ => {
+                        if !wrong.is_empty() {
+                            wrong.push_str("; ");
+                        }
+                        wrong.push_str(&cat(&[
+                            "create: operations.",
+                            k,
+                            " must name a typed method and a Mindbox operation",
+                        ]))
+                    }
                 }
             }
         }
         if wrong.is_empty() {
             Ok(())
         } else {
-            Err(wrong.join("; "))
+            Err(wrong)
         }
     }
 

@@ -166,9 +166,9 @@ pub fn non_negative(num: &str) -> bool {
 pub fn positive(num: &str) -> bool {
     non_negative(num)
         && num
-            .split(['e', 'E'])
-            .next()
-            .is_some_and(|m| m.bytes().any(|c| (b'1'..=b'9').contains(&c)))
+            .bytes()
+            .take_while(|&c| c != b'e' && c != b'E')
+            .any(|c| (b'1'..=b'9').contains(&c))
 }
 
 /// Checks a line's numbers.
@@ -186,7 +186,7 @@ pub fn check_line(line: &Line) -> Result<(), String> {
 /// Checks customer fields.
 pub fn check_customer(c: &Customer) -> Result<(), String> {
     if let Some(e) = &c.email {
-        if !e.contains('@') || e.len() > 256 {
+        if !e.bytes().any(|c| c == b'@') || e.len() > 256 {
             return Err(format_expected("email", "an email address"));
         }
     }

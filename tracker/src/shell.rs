@@ -75,7 +75,9 @@ impl Tracker {
         let jsons: Vec<String> = if records.is_empty() {
             Vec::new()
         } else {
-            records.split(RECORD).map(event_json).collect()
+            fields(records, RECORD, usize::MAX)
+                .map(event_json)
+                .collect()
         };
         let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
         let (ranges, oversize) = wire::split(&sizes, wire::MAX_BATCH_BYTES, wire::MAX_BATCH_EVENTS);
@@ -110,7 +112,7 @@ impl Tracker {
 
 /// One record as the wire's event JSON.
 fn event_json(record: &str) -> String {
-    let mut f = record.splitn(4, FIELD);
+    let mut f = fields(record, FIELD, 4);
     let mut next = || f.next().unwrap_or_default();
     let (id, op, at, data) = (next(), next(), next(), next());
     // `createdAt` as the shell's number text when it is plain decimal milliseconds, else `null` (the
@@ -118,6 +120,39 @@ fn event_json(record: &str) -> String {
     let plain = !at.is_empty() && at.bytes().all(|c| c.is_ascii_digit() || c == b'.');
     let data = if data.is_empty() { "{}" } else { data };
     wire::event_json_text(id, op, if plain { at } else { "null" }, data)
+}
+
+/// The parts of `text` between the ASCII separator `sep`, at most `max` (the last takes the rest).
+/// (Cheaper in wasm than `str::split`.)
+pub fn fields(text: &str, sep: char, max: usize) -> impl Iterator<Item = &str> {
+    let sep = sep as u8;
+    let mut rest = Some(text);
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        let t = rest?;
+        n += 1;
+        match t.bytes().position(|c| c == sep).filter(|_| n < max) {
+            Some(at) => {
+                rest = t.get(at + 1..);
+                t.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
+/// A whole number written in ASCII digits, or `None`.
+pub fn digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, c| {
+        c.is_ascii_digit()
+            .then(|| n.saturating_mul(10).saturating_add(u64::from(c - b'0')))
+    })
 }
 
 /// How many of the oldest pending events, of these sizes (operation + data, oldest first), to evict
@@ -139,7 +174,7 @@ pub fn is_event(id: &str, operation: &str) -> bool {
 /// `Retry-After` seconds: the [`crate::backoff`] tracker schedule, `jitter` in 0..1.
 pub fn retry_delay(failures: u32, retry_after: Option<&str>, jitter: f64) -> u64 {
     let retry_after_ms = retry_after
-        .and_then(|s| s.trim().parse::<u64>().ok())
+        .and_then(|s| digits(s.trim_matches(' ')))
         .map(|s| s.saturating_mul(1000));
     backoff::delay_ms(backoff::TRACKER, failures, jitter, retry_after_ms)
 }
@@ -186,5 +221,18 @@ mod tests {
         assert!(retry_delay(1, Some("30"), 0.5) >= 30_000);
         assert!(retry_delay(1, None, 1.0) <= 1_000);
         assert!(retry_delay(1, Some("soon"), 1.0) <= 1_000);
+    }
+
+    #[test]
+    fn fields_and_digits() {
+        let parts: Vec<&str> = fields("a\u{1}b\u{1}\u{1}c", FIELD, 9).collect();
+        assert_eq!(parts, ["a", "b", "", "c"]);
+        let two: Vec<&str> = fields("a\u{1}b\u{1}c", FIELD, 2).collect();
+        assert_eq!(two, ["a", "b\u{1}c"]);
+        assert_eq!(fields("", FIELD, 9).collect::<Vec<_>>(), [""]);
+        assert_eq!(digits("120"), Some(120));
+        for bad in ["", "1.5", "-1", "x"] {
+            assert_eq!(digits(bad), None, "{bad}");
+        }
     }
 }
