@@ -19,7 +19,7 @@ export function call(f, arg) {
 export class Callbacks {
   constructor() {
     /** @type {Map<string, [unknown, unknown]>} */
-    this.pending = new Map();
+    this.pending_ = new Map();
   }
 
   /**
@@ -30,12 +30,12 @@ export class Callbacks {
    * @param {unknown} onError
    */
   add(id, onSuccess, onError) {
-    if (onSuccess || onError) this.pending.set(id, [onSuccess, onError]);
+    if (onSuccess || onError) this.pending_.set(id, [onSuccess, onError]);
   }
 
   /** How many events still wait for their callbacks. */
   get size() {
-    return this.pending.size;
+    return this.pending_.size;
   }
 
   /**
@@ -47,9 +47,9 @@ export class Callbacks {
   settle(records) {
     for (var i = 0; i < records.length; i++) {
       var r = records[i];
-      var cb = this.pending.get(r.id);
+      var cb = this.pending_.get(r.id);
       if (!cb) continue;
-      this.pending.delete(r.id);
+      this.pending_.delete(r.id);
       if (r.state === "sent") call(cb[0]);
       else call(cb[1], r.reason || "rejected");
     }

@@ -9,29 +9,29 @@ export var CONSENT_KEY = "mindboxEdgeConsent";
 export class Consent {
   /** @param {Storage | undefined} store localStorage, when this page may use it */
   constructor(store) {
-    this.store = store;
+    this.store_ = store;
     /** Consent where localStorage is unavailable (this tab only, plus what other tabs tell it). */
-    this.here = true;
+    this.here_ = true;
   }
 
   /** Whether the visitor lets the shop collect. */
   allowed() {
     try {
-      if (this.store) return this.store.getItem(CONSENT_KEY) !== "0";
+      if (this.store_) return this.store_.getItem(CONSENT_KEY) !== "0";
     } catch (e) {}
-    return this.here;
+    return this.here_;
   }
 
   /** @param {boolean} on the visitor's choice, made in this tab */
   set(on) {
-    this.here = on;
+    this.here_ = on;
     try {
-      if (this.store) this.store.setItem(CONSENT_KEY, on ? "1" : "0");
+      if (this.store_) this.store_.setItem(CONSENT_KEY, on ? "1" : "0");
     } catch (e) {}
   }
 
   /** @param {boolean} on what another tab said (counts only where localStorage does not carry it) */
   heard(on) {
-    if (!this.store) this.here = on;
+    if (!this.store_) this.here_ = on;
   }
 }

@@ -80,67 +80,67 @@ export function mark(r, reason) {
 export class Flusher {
   /** @param {FlushDeps} deps */
   constructor(deps) {
-    this.d = deps;
+    this.d_ = deps;
     /** Consecutive failed posts. */
-    this.failures = 0;
+    this.failures_ = 0;
     /** No post before this time (ms), after a failure. */
-    this.nextTryAt = 0;
-    this.flushing = false;
-    this.again = false;
+    this.nextTryAt_ = 0;
+    this.flushing_ = false;
+    this.again_ = false;
     /** @type {ReturnType<typeof setTimeout> | null} */
-    this.timer = null;
-    this.timerAt = 0;
+    this.timer_ = null;
+    this.timerAt_ = 0;
     /** @type {string[]} ids of the batch being posted: a beacon leaves them to that request */
-    this.inFlight = [];
+    this.inFlight_ = [];
   }
 
   /** Schedules a flush in `ms` (an earlier one already scheduled stands). @param {number} ms */
   kick(ms) {
     var at = Date.now() + ms;
-    if (this.timer !== null && this.timerAt <= at) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timerAt = at;
+    if (this.timer_ !== null && this.timerAt_ <= at) return;
+    if (this.timer_ !== null) clearTimeout(this.timer_);
+    this.timerAt_ = at;
     var self = this;
-    this.timer = setTimeout(function () {
-      self.timer = null;
+    this.timer_ = setTimeout(function () {
+      self.timer_ = null;
       self.flush();
     }, ms);
   }
 
   /** The network is back: try at once, whatever the backoff said. */
   online() {
-    this.nextTryAt = 0;
+    this.nextTryAt_ = 0;
     this.kick(0);
   }
 
   /** Sends what is pending, batch by batch, until nothing is left or a post fails. */
   flush() {
     var self = this;
-    if (!this.d.active()) return Promise.resolve();
-    if (this.flushing) {
-      this.again = true;
+    if (!this.d_.active()) return Promise.resolve();
+    if (this.flushing_) {
+      this.again_ = true;
       return Promise.resolve();
     }
-    var wait = this.nextTryAt - Date.now();
+    var wait = this.nextTryAt_ - Date.now();
     if (wait > 0) {
       this.kick(wait);
       return Promise.resolve();
     }
-    this.flushing = true;
-    return this.round()
+    this.flushing_ = true;
+    return this.round_()
       .catch(function (e) {
         console.warn("mindbox: sending failed", e);
       })
       .then(function () {
-        self.flushing = false;
+        self.flushing_ = false;
       });
   }
 
   /** @returns {Promise<unknown>} */
-  round() {
+  round_() {
     var self = this;
-    var d = this.d;
-    this.again = false;
+    var d = this.d_;
+    this.again_ = false;
     return d
       .source()
       .then(function (pending) {
@@ -151,13 +151,13 @@ export class Flusher {
         });
       })
       .then(function (pending) {
-        return pending.length ? self.sendAll(d.core.batches(pending, d.device()), 0) : false;
+        return pending.length ? self.sendAll_(d.core.batches(pending, d.device()), 0) : false;
       })
       .then(function (more) {
         if (!more) return;
-        if (self.again) return self.round();
+        if (self.again_) return self.round_();
         return d.source().then(function (p) {
-          if (p.length) return self.round();
+          if (p.length) return self.round_();
         });
       });
   }
@@ -170,46 +170,46 @@ export class Flusher {
    * @param {number} i
    * @returns {Promise<boolean>}
    */
-  sendAll(batches, i) {
+  sendAll_(batches, i) {
     var self = this;
-    var d = this.d;
+    var d = this.d_;
     var b = batches[i];
     if (!d.allowed()) return Promise.resolve(false);
     if (!b) return Promise.resolve(true);
     var next = function () {
-      return self.sendAll(batches, i + 1);
+      return self.sendAll_(batches, i + 1);
     };
-    if (b.body === undefined) return this.settle([mark(b.records[0], b.reason)]).then(next);
-    this.inFlight = b.records.map(function (r) {
+    if (b.body === undefined) return this.settle_([mark(b.records[0], b.reason)]).then(next);
+    this.inFlight_ = b.records.map(function (r) {
       return r.id;
     });
     return d.post(b.body).then(function (res) {
-      self.inFlight = [];
+      self.inFlight_ = [];
       var a = answer(b.records, res.status, res.text);
       if (a.split !== undefined) {
-        if (b.records.length < 2) return self.settle([mark(b.records[0], a.split)]).then(next);
+        if (b.records.length < 2) return self.settle_([mark(b.records[0], a.split)]).then(next);
         var half = Math.ceil(b.records.length / 2);
         var parts = d.core
           .batches(b.records.slice(0, half), d.device())
           .concat(d.core.batches(b.records.slice(half), d.device()));
         batches.splice(i, 1, ...parts);
-        return self.sendAll(batches, i);
+        return self.sendAll_(batches, i);
       }
       if (a.error !== undefined) {
-        self.failures++;
-        var delay = d.core.retryDelay(self.failures, res.retryAfter);
-        self.nextTryAt = Date.now() + delay;
+        self.failures_++;
+        var delay = d.core.retryDelay(self.failures_, res.retryAfter);
+        self.nextTryAt_ = Date.now() + delay;
         var error = a.error;
         return d.outbox.failed(b.records, error).then(function () {
           self.kick(delay);
           return false;
         });
       }
-      self.failures = 0;
+      self.failures_ = 0;
       if (a.device) d.adopt(a.device);
       var reasons = a.reasons;
       return self
-        .settle(
+        .settle_(
           b.records.map(function (r, k) {
             return mark(r, reasons[k]);
           })
@@ -219,8 +219,8 @@ export class Flusher {
   }
 
   /** @param {Record[]} records settled copies @returns {Promise<void>} */
-  settle(records) {
-    var d = this.d;
+  settle_(records) {
+    var d = this.d_;
     records.forEach(function (r) {
       if (r.state === "rejected") d.core.warn("event " + r.operation + " rejected: " + r.reason);
     });

@@ -88,24 +88,24 @@ function overflow(history) {
 
 /** The outbox: IndexedDB when it works, memory for whatever it could not take. */
 export function Outbox(db) {
-  this.db = db || null;
-  this.mem = [];
-  this.memHistory = [];
-  this.memEvicted = 0;
+  this.db_ = db || null;
+  this.mem_ = [];
+  this.memHistory_ = [];
+  this.memEvicted_ = 0;
 }
 
 Outbox.prototype = {
   /** `"indexeddb"` or `"memory"`. */
   get storage() {
-    return this.db ? "indexeddb" : "memory";
+    return this.db_ ? "indexeddb" : "memory";
   },
 
   /**
    * One transaction over `stores`: `fill` gets the object stores and may return a request; resolves
    * with that request's result once the transaction has committed, rejects if it did not.
    */
-  tx: function (stores, write, fill) {
-    var db = this.db;
+  tx_: function (stores, write, fill) {
+    var db = this.db_;
     return new Promise(function (resolve, reject) {
       if (!db) return reject();
       var t = db.transaction(stores, write ? "readwrite" : "readonly");
@@ -124,18 +124,18 @@ Outbox.prototype = {
   /** Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory. */
   add: function (records) {
     var self = this;
-    return this.tx([OUTBOX], true, function (s) {
+    return this.tx_([OUTBOX], true, function (s) {
       records.forEach(function (r) {
         s.put(r);
       });
     }).catch(function () {
-      self.mem = self.mem.concat(records);
+      self.mem_ = self.mem_.concat(records);
     });
   },
 
   /** The records of one store: those kept in memory plus those in IndexedDB, oldest first. */
-  read: function (mem, store) {
-    return this.tx([store], false, function (s) {
+  read_: function (mem, store) {
+    return this.tx_([store], false, function (s) {
       return s.getAll();
     })
       .catch(function () {
@@ -151,17 +151,17 @@ Outbox.prototype = {
    * first. No other tab sees them, so this tab sends them whether or not it is the sending tab.
    */
   local: function () {
-    return this.mem.slice();
+    return this.mem_.slice();
   },
 
   /** Every pending event, oldest first. */
   pending: function () {
-    return this.read(this.mem, OUTBOX);
+    return this.read_(this.mem_, OUTBOX);
   },
 
   /** Sent and rejected events, oldest first. */
   history: function () {
-    return this.read(this.memHistory, HISTORY);
+    return this.read_(this.memHistory_, HISTORY);
   },
 
   /** Pending and settled events, oldest first. */
@@ -176,8 +176,8 @@ Outbox.prototype = {
 
   /** Events evicted so far because the outbox was full. */
   evicted: function () {
-    var n = this.memEvicted;
-    return this.tx([META], false, function (s) {
+    var n = this.memEvicted_;
+    return this.tx_([META], false, function (s) {
       return s.get("evicted");
     })
       .catch(function () {})
@@ -192,8 +192,8 @@ Outbox.prototype = {
     var ids = settled.map(function (r) {
       return r.id;
     });
-    this.mem = without(this.mem, ids);
-    return this.tx([OUTBOX, HISTORY], true, function (o, h) {
+    this.mem_ = without(this.mem_, ids);
+    return this.tx_([OUTBOX, HISTORY], true, function (o, h) {
       settled.forEach(function (r) {
         o.delete(r.id);
         h.put(r);
@@ -204,7 +204,7 @@ Outbox.prototype = {
           var extra = overflow(history);
           if (extra.length) {
             return self
-              .tx([HISTORY], true, function (h) {
+              .tx_([HISTORY], true, function (h) {
                 extra.forEach(function (r) {
                   h.delete(r.id);
                 });
@@ -214,8 +214,8 @@ Outbox.prototype = {
         });
       },
       function () {
-        var h = self.memHistory.concat(settled).sort(byTime);
-        self.memHistory = without(h, overflow(h).map(function (r) {
+        var h = self.memHistory_.concat(settled).sort(byTime);
+        self.memHistory_ = without(h, overflow(h).map(function (r) {
           return r.id;
         }));
       }
@@ -229,13 +229,13 @@ Outbox.prototype = {
     batch.forEach(function (r) {
       r.attempts = (r.attempts || 0) + 1;
       r.lastError = error;
-      var m = self.mem.filter(function (x) {
+      var m = self.mem_.filter(function (x) {
         return x.id === r.id;
       })[0];
       if (m) Object.assign(m, r);
       else stored.push(r);
     });
-    return this.tx([OUTBOX], true, function (s) {
+    return this.tx_([OUTBOX], true, function (s) {
       stored.forEach(function (r) {
         s.put(r);
       });
@@ -248,19 +248,19 @@ Outbox.prototype = {
     var ids = victims.map(function (r) {
       return r.id;
     });
-    var before = this.mem.length;
-    this.mem = without(this.mem, ids);
-    var fromMem = before - this.mem.length;
-    this.memEvicted += fromMem;
+    var before = this.mem_.length;
+    this.mem_ = without(this.mem_, ids);
+    var fromMem = before - this.mem_.length;
+    this.memEvicted_ += fromMem;
     var fromDb = victims.length - fromMem;
     if (!fromDb) return Promise.resolve();
     return this.evicted().then(function (n) {
       return self
-        .tx([OUTBOX, META], true, function (o, m) {
+        .tx_([OUTBOX, META], true, function (o, m) {
           ids.forEach(function (id) {
             o.delete(id);
           });
-          m.put(n - self.memEvicted + fromDb, "evicted");
+          m.put(n - self.memEvicted_ + fromDb, "evicted");
         })
         .catch(function () {});
     });
@@ -268,9 +268,9 @@ Outbox.prototype = {
 
   /** Forgets everything (consent withdrawn). */
   clear: function () {
-    this.mem = [];
-    this.memHistory = [];
-    return this.tx([OUTBOX, HISTORY], true, function (o, h) {
+    this.mem_ = [];
+    this.memHistory_ = [];
+    return this.tx_([OUTBOX, HISTORY], true, function (o, h) {
       o.clear();
       h.clear();
     }).catch(function () {});

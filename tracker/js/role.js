@@ -22,7 +22,7 @@ export var RENEW_MS = 1000;
 export class SenderRole {
   /** @param {RoleEnv} env */
   constructor(env) {
-    this.env = env;
+    this.env_ = env;
     /** Whether this tab sends. */
     this.leader = false;
     /** Whether this tab knows yet if it sends. */
@@ -32,8 +32,8 @@ export class SenderRole {
     if (locks && locks.request) {
       /** @param {Lock | null} lock */
       var hold = function (lock) {
-        if (!lock) return self.lose();
-        self.gain();
+        if (!lock) return self.lose_();
+        self.gain_();
         return new Promise(function () {});
       };
       locks
@@ -44,46 +44,46 @@ export class SenderRole {
         })
         .catch(function () {});
     } else {
-      this.tab = String(Math.random()).slice(2);
-      this.lease();
-      this.renewal = setInterval(function () {
-        self.lease();
+      this.tab_ = String(Math.random()).slice(2);
+      this.lease_();
+      this.renewal_ = setInterval(function () {
+        self.lease_();
       }, RENEW_MS);
     }
   }
 
   /** Takes or renews the lease when it is free, expired or this tab's. */
-  lease() {
-    var store = this.env.store;
-    if (!store) return this.gain();
+  lease_() {
+    var store = this.env_.store;
+    if (!store) return this.gain_();
     var now = Date.now();
     try {
       var current = (store.getItem(LEASE_KEY) || "").split("|");
-      if (current[0] === this.tab || !(+current[1] >= now)) {
-        store.setItem(LEASE_KEY, this.tab + "|" + (now + LEASE_MS));
-        if ((store.getItem(LEASE_KEY) || "").split("|")[0] === this.tab) return this.gain();
+      if (current[0] === this.tab_ || !(+current[1] >= now)) {
+        store.setItem(LEASE_KEY, this.tab_ + "|" + (now + LEASE_MS));
+        if ((store.getItem(LEASE_KEY) || "").split("|")[0] === this.tab_) return this.gain_();
       }
     } catch (e) {
-      return this.gain();
+      return this.gain_();
     }
-    this.lose();
+    this.lose_();
   }
 
   /** Stops renewing the lease (tests; a tab that goes away simply stops). */
   stop() {
-    clearInterval(this.renewal);
+    clearInterval(this.renewal_);
   }
 
-  gain() {
+  gain_() {
     this.decided = true;
     if (!this.leader) {
       this.leader = true;
-      this.env.onGain();
+      this.env_.onGain();
     }
   }
 
-  lose() {
-    if (!this.decided) this.env.onDecided();
+  lose_() {
+    if (!this.decided) this.env_.onDecided();
     this.decided = true;
     this.leader = false;
   }

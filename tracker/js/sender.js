@@ -107,7 +107,7 @@ export function Sender(core, outbox, collector) {
       .local()
       .concat(role.leader ? own : [])
       .filter(function (r) {
-        var fresh = !ids[r.id] && flusher.inFlight.indexOf(r.id) < 0;
+        var fresh = !ids[r.id] && flusher.inFlight_.indexOf(r.id) < 0;
         ids[r.id] = 1;
         return fresh;
       });

@@ -91,7 +91,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn ws(&mut self) {
-        while self.b.get(self.i).is_some_and(|c| b" \t\n\r".contains(c)) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
         }
     }
@@ -170,7 +170,7 @@ impl Reader<'_> {
         while self
             .b
             .get(self.i)
-            .is_some_and(|c| c.is_ascii_digit() || b"+-.eE".contains(c))
+            .is_some_and(|c| matches!(c, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
         {
             self.i += 1;
         }
@@ -298,18 +298,11 @@ pub fn push_str(out: &mut String, s: &str) {
 }
 
 /// Appends an unsigned integer.
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub fn push_u64(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_u64(out, n / 10);
     }
-    out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    out.push((b'0' + (n % 10) as u8) as char);
 }
 
 #[cfg(test)]

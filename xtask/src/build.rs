@@ -38,6 +38,8 @@ pub fn tracker() -> Result<(), String> {
             "--bundle",
             "--format=iife",
             "--minify",
+            // Properties named with a trailing `_` are the shell's internals: short names in the bundle.
+            "--mangle-props=_$",
             "--target=es2019",
             "--log-level=warning",
             "--outfile=tracker/dist/tracker.js",
