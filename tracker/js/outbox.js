@@ -186,17 +186,47 @@ Outbox.prototype = {
       });
   },
 
-  /** Moves settled events (state `sent` or `rejected`) to the history, pruned to its bounds. */
+  /**
+   * Moves settled events (state `sent` or `rejected`) to the history, pruned to its bounds. Only
+   * events still pending move: one the outbox forgot meanwhile (consent withdrawn while its batch was
+   * in flight) is not brought back.
+   *
+   * @param {Record[]} settled
+   */
   settle: function (settled) {
+    return this.toHistory_(settled, true);
+  },
+
+  /** Keeps records in the history as they are (a QA import). @param {Record[]} records */
+  remember: function (records) {
+    return this.toHistory_(records, false);
+  },
+
+  /**
+   * @param {Record[]} settled
+   * @param {boolean} onlyPending
+   */
+  toHistory_: function (settled, onlyPending) {
     var self = this;
     var ids = settled.map(function (r) {
       return r.id;
     });
+    /** @type {{[id: string]: 1}} */
+    var inMemory = {};
+    this.mem_.forEach(function (r) {
+      inMemory[r.id] = 1;
+    });
     this.mem_ = without(this.mem_, ids);
     return this.tx_([OUTBOX, HISTORY], true, function (o, h) {
       settled.forEach(function (r) {
-        o.delete(r.id);
-        h.put(r);
+        if (!onlyPending || inMemory[r.id]) return h.put(r);
+        var pending = o.get(r.id);
+        pending.onsuccess = function () {
+          if (pending.result) {
+            o.delete(r.id);
+            h.put(r);
+          }
+        };
       });
     }).then(
       function () {
@@ -235,9 +265,13 @@ Outbox.prototype = {
       if (m) Object.assign(m, r);
       else stored.push(r);
     });
+    // Only onto events still pending: one the outbox forgot meanwhile is not brought back.
     return this.tx_([OUTBOX], true, function (s) {
       stored.forEach(function (r) {
-        s.put(r);
+        var pending = s.get(r.id);
+        pending.onsuccess = function () {
+          if (pending.result) s.put(r);
+        };
       });
     }).catch(function () {});
   },

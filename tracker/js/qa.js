@@ -95,7 +95,7 @@ export function qa(core, outbox, sender) {
               replayOf: typeof r.replayOf === "string" ? r.replayOf : null,
             };
           });
-        return outbox.settle(fresh).then(function () {
+        return outbox.remember(fresh).then(function () {
           return fresh.length;
         });
       });

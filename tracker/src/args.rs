@@ -100,7 +100,11 @@ pub fn customer(v: &Json) -> Result<Customer, String> {
     }
     match v.get("customFields") {
         None => {}
-        Some(cf @ Json::Obj(_)) => c.custom_fields = Some(cf.clone()),
+        Some(cf @ Json::Obj(_)) => {
+            let mut text = String::new();
+            crate::json::write(&mut text, cf);
+            c.custom_fields = Some(text);
+        }
         Some(_) => return Err("customFields: expected a JSON object".into()),
     }
     payload::check_customer(&c)?;

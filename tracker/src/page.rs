@@ -115,7 +115,7 @@ impl Page {
         };
         Ok(Made {
             operation: self.operation(kind),
-            data: text(&data),
+            data,
         })
     }
 }
@@ -129,13 +129,13 @@ fn raw(arg: &Json) -> Result<Made, String> {
         .filter(|o| operation::is_valid_name(o))
         .ok_or("mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"")?;
     let data = match arg.get("data") {
-        None => Json::Obj(Vec::new()),
-        Some(d @ Json::Obj(_)) => d.clone(),
+        None => "{}".to_string(),
+        Some(d @ Json::Obj(_)) => text(d),
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
     };
     Ok(Made {
         operation: operation.to_string(),
-        data: text(&data),
+        data,
     })
 }
 

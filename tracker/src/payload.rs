@@ -4,7 +4,7 @@
 //! snapshots and single-line edits, and customer operations. Input checks say what was expected, so
 //! the browser layer can print one clear console message and drop the call.
 
-use crate::json::Json;
+use crate::json::push_str;
 
 /// An event kind of the typed API, named as a page calls it: `mindbox("viewProduct", {...})`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,8 +127,8 @@ pub struct Customer {
     pub birth_date: Option<String>,
     /// Subscriptions: point of contact (`Email`, `Sms`, …) and whether subscribed.
     pub subscriptions: Vec<(String, bool)>,
-    /// Custom fields, passed through.
-    pub custom_fields: Option<Json>,
+    /// Custom fields, passed through: a JSON object's text.
+    pub custom_fields: Option<String>,
     /// The authentication ticket the shop's backend issued (required by the collector for ids,
     /// email and phone).
     pub ticket: Option<String>,
@@ -208,84 +208,109 @@ pub fn check_customer(c: &Customer) -> Result<(), String> {
     Ok(())
 }
 
-fn product_ref(p: &Product) -> (&'static str, Json) {
-    let ids = Json::obj(vec![(
-        "ids",
-        Json::obj(vec![("website", Json::str(&p.id))]),
-    )]);
-    (if p.group { "productGroup" } else { "product" }, ids)
+// The payloads are written as JSON text directly: cheaper in wasm than building a tree first.
+
+fn product_ref(out: &mut String, p: &Product) {
+    out.push_str(if p.group {
+        "\"productGroup\":{\"ids\":{\"website\":"
+    } else {
+        "\"product\":{\"ids\":{\"website\":"
+    });
+    push_str(out, &p.id);
+    out.push_str("}}");
 }
 
-fn line(l: &Line) -> Json {
-    let (key, product) = product_ref(&l.product);
-    let mut fields = vec![
-        (key.to_string(), product),
-        ("count".to_string(), Json::Num(l.count.clone())),
-    ];
+fn line(out: &mut String, l: &Line) {
+    out.push('{');
+    product_ref(out, &l.product);
+    out.push_str(",\"count\":");
+    out.push_str(&l.count);
     if let Some(p) = &l.price {
-        fields.push(("pricePerItem".to_string(), Json::Num(p.clone())));
+        out.push_str(",\"pricePerItem\":");
+        out.push_str(p);
     }
-    Json::Obj(fields)
+    out.push('}');
 }
 
 /// `{"viewProduct": {"product"|"productGroup": {"ids": {"website": id}}, "price"?}}`
-pub fn view_product(product: &Product, price: Option<String>) -> Json {
-    let (key, p) = product_ref(product);
-    let mut fields = vec![(key.to_string(), p)];
+pub fn view_product(product: &Product, price: Option<String>) -> String {
+    let mut out = String::from("{\"viewProduct\":{");
+    product_ref(&mut out, product);
     if let Some(price) = price {
-        fields.push(("price".to_string(), Json::Num(price)));
+        out.push_str(",\"price\":");
+        out.push_str(&price);
     }
-    Json::Obj(vec![("viewProduct".to_string(), Json::Obj(fields))])
+    out.push_str("}}");
+    out
 }
 
 /// `{"viewProductCategory": {"productCategory": {"ids": {"website": id}}}}`
-pub fn view_category(id: &str) -> Json {
-    Json::obj(vec![(
-        "viewProductCategory",
-        Json::obj(vec![(
-            "productCategory",
-            Json::obj(vec![("ids", Json::obj(vec![("website", Json::str(id))]))]),
-        )]),
-    )])
+pub fn view_category(id: &str) -> String {
+    let mut out =
+        String::from("{\"viewProductCategory\":{\"productCategory\":{\"ids\":{\"website\":");
+    push_str(&mut out, id);
+    out.push_str("}}}}");
+    out
 }
 
-/// `{"productList": [{"product": …, "count": n, "pricePerItem": p}]}` — a cart or wishlist snapshot.
-pub fn product_list(lines: &[Line]) -> Json {
-    Json::obj(vec![(
-        "productList",
-        Json::Arr(lines.iter().map(line).collect()),
-    )])
+/// `{"productList": [line, …]}` (a whole cart or wishlist).
+pub fn product_list(lines: &[Line]) -> String {
+    let mut out = String::from("{\"productList\":[");
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        line(&mut out, l);
+    }
+    out.push_str("]}");
+    out
 }
 
-/// `{"addProductToList": {…}}`
-pub fn add_to_list(l: &Line) -> Json {
-    Json::obj(vec![("addProductToList", line(l))])
+/// `{"addProductToList": line}`
+pub fn add_to_list(l: &Line) -> String {
+    wrapped("{\"addProductToList\":", l)
 }
 
-/// `{"removeProductFromList": {…}}`
-pub fn remove_from_list(l: &Line) -> Json {
-    Json::obj(vec![("removeProductFromList", line(l))])
+/// `{"removeProductFromList": line}`
+pub fn remove_from_list(l: &Line) -> String {
+    wrapped("{\"removeProductFromList\":", l)
 }
 
-/// `{}` (clear cart)
-pub fn empty() -> Json {
-    Json::Obj(Vec::new())
+fn wrapped(head: &str, l: &Line) -> String {
+    let mut out = String::from(head);
+    line(&mut out, l);
+    out.push('}');
+    out
 }
 
-/// `{"customer": {…}}`
-pub fn customer(c: &Customer) -> Json {
-    let mut f: Vec<(String, Json)> = Vec::new();
-    let mut put = |k: &str, v: Json| f.push((k.to_string(), v));
+/// `{}`
+pub fn empty() -> String {
+    "{}".into()
+}
+
+/// `{"customer": {…}}` with only what is set.
+pub fn customer(c: &Customer) -> String {
+    customer_subscribed(c, false)
+}
+
+/// [`customer`]; with `email_by_default`, subscribed to `Email` when no subscription is given.
+fn customer_subscribed(c: &Customer, email_by_default: bool) -> String {
+    let mut out = String::from("{\"customer\":{");
+    let key = |out: &mut String, k: &str| {
+        if !out.ends_with('{') {
+            out.push(',');
+        }
+        push_str(out, k);
+        out.push(':');
+    };
     if !c.ids.is_empty() {
-        put(
-            "ids",
-            Json::Obj(
-                c.ids
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Json::str(v)))
-                    .collect(),
-            ),
-        );
+        key(&mut out, "ids");
+        out.push('{');
+        for (k, v) in &c.ids {
+            key(&mut out, k);
+            push_str(&mut out, v);
+        }
+        out.push('}');
     }
     for (k, v) in [
         ("email", &c.email),
@@ -295,41 +320,48 @@ pub fn customer(c: &Customer) -> Json {
         ("birthDate", &c.birth_date),
     ] {
         if let Some(v) = v {
-            put(k, Json::str(v));
+            key(&mut out, k);
+            push_str(&mut out, v);
         }
     }
-    if !c.subscriptions.is_empty() {
-        put(
-            "subscriptions",
-            Json::Arr(
-                c.subscriptions
-                    .iter()
-                    .map(|(p, s)| {
-                        Json::obj(vec![
-                            ("pointOfContact", Json::str(p)),
-                            ("isSubscribed", Json::Bool(*s)),
-                        ])
-                    })
-                    .collect(),
-            ),
-        );
+    let email = [("Email".to_string(), true)];
+    let subscriptions = if c.subscriptions.is_empty() && email_by_default {
+        &email[..]
+    } else {
+        &c.subscriptions[..]
+    };
+    if !subscriptions.is_empty() {
+        key(&mut out, "subscriptions");
+        out.push('[');
+        for (i, (point, on)) in subscriptions.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"pointOfContact\":");
+            push_str(&mut out, point);
+            out.push_str(if *on {
+                ",\"isSubscribed\":true}"
+            } else {
+                ",\"isSubscribed\":false}"
+            });
+        }
+        out.push(']');
     }
     if let Some(cf) = &c.custom_fields {
-        put("customFields", cf.clone());
+        key(&mut out, "customFields");
+        out.push_str(cf);
     }
     if let Some(t) = &c.ticket {
-        put("authenticationTicket", Json::str(t));
+        key(&mut out, "authenticationTicket");
+        push_str(&mut out, t);
     }
-    Json::Obj(vec![("customer".to_string(), Json::Obj(f))])
+    out.push_str("}}");
+    out
 }
 
-/// A subscription: the customer, subscribed to email by default.
-pub fn subscribe(c: &Customer) -> Json {
-    let mut c = c.clone();
-    if c.subscriptions.is_empty() {
-        c.subscriptions.push(("Email".to_string(), true));
-    }
-    customer(&c)
+/// [`customer`], subscribed to `Email` when no subscription is given.
+pub fn subscribe(c: &Customer) -> String {
+    customer_subscribed(c, true)
 }
 
 #[cfg(test)]
@@ -337,17 +369,8 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn to_value(j: &Json) -> Value {
-        match j {
-            Json::Null => Value::Null,
-            Json::Bool(b) => json!(b),
-            Json::Num(n) => serde_json::from_str(n).unwrap(),
-            Json::Str(s) => json!(s),
-            Json::Arr(a) => Value::Array(a.iter().map(to_value).collect()),
-            Json::Obj(o) => {
-                Value::Object(o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
-            }
-        }
+    fn to_value(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
     fn p(id: &str) -> Product {

@@ -174,7 +174,7 @@ pub fn is_event(id: &str, operation: &str) -> bool {
 /// `Retry-After` seconds: the [`crate::backoff`] tracker schedule, `jitter` in 0..1.
 pub fn retry_delay(failures: u32, retry_after: Option<&str>, jitter: f64) -> u64 {
     let retry_after_ms = retry_after
-        .and_then(|s| digits(s.trim_matches(' ')))
+        .and_then(|s| digits(s.trim_ascii()))
         .map(|s| s.saturating_mul(1000));
     backoff::delay_ms(backoff::TRACKER, failures, jitter, retry_after_ms)
 }

@@ -292,6 +292,23 @@ async fn events_are_durable_before_any_send_and_survive_a_reload() {
 }
 
 #[wasm_bindgen_test]
+async fn an_event_the_outbox_forgot_is_not_brought_back_by_a_late_answer() {
+    // Consent withdrawn (the outbox cleared) while the event's batch was in flight: the answer that
+    // comes back later must not store it again, as pending or in the history.
+    let outbox = open().await;
+    wait(outbox.clear()).await;
+    let r = record(1, "{}");
+    wait(outbox.add(&js(std::slice::from_ref(&r)))).await;
+    wait(outbox.clear()).await;
+    wait(outbox.failed(&js(std::slice::from_ref(&r)), "offline")).await;
+    let mut sent = r.clone();
+    sent.state = State::Sent;
+    wait(outbox.settle(&js(&[sent]))).await;
+    assert!(records(outbox.pending()).await.is_empty());
+    assert!(records(outbox.history()).await.is_empty());
+}
+
+#[wasm_bindgen_test]
 async fn the_outbox_evicts_the_oldest_beyond_its_bounds_and_counts_them() {
     let outbox = open().await;
     wait(outbox.clear()).await;
