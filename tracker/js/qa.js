@@ -2,7 +2,14 @@
 // The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states, replay chosen events,
 // export and import them as JSON, flush now.
 
-/** The QA API over the Rust half `core`, the `outbox` and the `sender`. */
+/**
+ * The QA API over the Rust half `core`, the `outbox` and the `sender`, as mindbox.d.ts declares it.
+ *
+ * @param {ReturnType<typeof import("./core.js").core>} core
+ * @param {import("./outbox.js").Outbox} outbox
+ * @param {ReturnType<typeof import("./sender.js").Sender>} sender
+ * @returns {import("./mindbox").QA}
+ */
 export function qa(core, outbox, sender) {
   return {
     /**
