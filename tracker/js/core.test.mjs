@@ -53,7 +53,10 @@ test("batches: records in, bodies the collector can read out, in order; an overs
     return { id, operation, createdAt, data: d };
   };
   const big = "x".repeat(40_000);
-  const records = [rec({ a: 1 }), rec({ big }), rec({ big: big + big }), rec({ big }), rec({ z: "ё" })];
+  // The call itself refuses an event no batch can carry; an older stored one is set apart here.
+  assert.match(c.call("async", { operation: "Website.X", data: { big: big + big } }).error, /64 KiB/);
+  const stored = { ...rec({}), data: JSON.stringify({ big: big + big }) };
+  const records = [rec({ a: 1 }), rec({ big }), stored, rec({ big }), rec({ z: "ё" })];
   const out = c.batches(records, "0f8fad5b-d9cb-469f-a165-70867728950e");
   assert.equal(out.length, 3, "the oversize event, then [0, 1] and [3, 4]");
   assert.match(out[0].reason, /64 KiB/);

@@ -66,11 +66,12 @@ export function rust(x) {
   function put(text) {
     var bytes = enc.encode(text);
     // `input` may grow the memory: take the buffer only after it.
-    var at = x.input(bytes.length);
+    var at = x.input(bytes.length) >>> 0;
     new Uint8Array(x.memory.buffer, at, bytes.length).set(bytes);
   }
   function take() {
-    return dec.decode(new Uint8Array(x.memory.buffer, x.output(), x.output_len()));
+    // Pointers and lengths come back as signed 32-bit numbers: `>>> 0` keeps them right past 2 GiB.
+    return dec.decode(new Uint8Array(x.memory.buffer, x.output() >>> 0, x.output_len() >>> 0));
   }
   return {
     /** @param {string | undefined} endpointId */

@@ -83,20 +83,39 @@ pub fn customer(v: &Json) -> Result<Customer, String> {
         ticket: s("authenticationTicket"),
         ..Customer::default()
     };
-    if let Some(Json::Obj(ids)) = v.get("ids") {
-        for (k, id) in ids {
-            let id = id.text().ok_or("ids: expected string or number values")?;
-            c.ids.push((k.clone(), id.to_string()));
+    match v.field("ids") {
+        None => {}
+        Some(Json::Obj(ids)) => {
+            for (k, id) in ids {
+                let id = id.text().ok_or("ids: expected string or number values")?;
+                c.ids.push((k.clone(), id.to_string()));
+            }
         }
+        Some(_) => return Err("ids: expected an object such as {websiteID: \"…\"}".into()),
     }
-    if let Some(Json::Arr(subs)) = v.get("subscriptions") {
-        for sub in subs {
-            let point = opt_text(sub, "pointOfContact").ok_or(
-                "subscriptions: expected [{pointOfContact: \"Email\", isSubscribed: true}]",
-            )?;
-            let on = !matches!(sub.get("isSubscribed"), Some(Json::Bool(false)));
-            c.subscriptions.push((point, on));
+    const SUBSCRIPTIONS: &str =
+        "subscriptions: expected [{pointOfContact: \"Email\", isSubscribed: true or false}]";
+    match v.field("subscriptions") {
+        None => {}
+        Some(Json::Arr(subs)) => {
+            c.subscriptions_given = true;
+            for sub in subs {
+                let point = opt_text(sub, "pointOfContact").ok_or(SUBSCRIPTIONS)?;
+                // Only a boolean says it: "false", 0 or null must not subscribe anyone.
+                let on = match sub.get("isSubscribed") {
+                    None => true,
+                    Some(Json::Bool(b)) => *b,
+                    Some(_) => return Err(SUBSCRIPTIONS.into()),
+                };
+                c.subscriptions.push(payload::Subscription {
+                    point,
+                    on,
+                    brand: opt_text(sub, "brand"),
+                    topic: opt_text(sub, "topic"),
+                });
+            }
         }
+        Some(_) => return Err(SUBSCRIPTIONS.into()),
     }
     match v.get("customFields") {
         None => {}
@@ -143,10 +162,33 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.ids, vec![("websiteID".to_string(), "42".to_string())]);
+        let subs: Vec<(&str, bool)> = c
+            .subscriptions
+            .iter()
+            .map(|s| (s.point.as_str(), s.on))
+            .collect();
+        assert_eq!(subs, vec![("Sms", false), ("Email", true)]);
+        assert!(c.subscriptions_given);
+        // Only a boolean unsubscribes or subscribes; a wrong shape is an error, never a default.
+        for bad in [
+            r#"{"subscriptions":[{"pointOfContact":"Sms","isSubscribed":"false"}]}"#,
+            r#"{"subscriptions":[{"pointOfContact":"Sms","isSubscribed":0}]}"#,
+            r#"{"subscriptions":[{"pointOfContact":"Sms","isSubscribed":null}]}"#,
+            r#"{"subscriptions":{"pointOfContact":"Sms","isSubscribed":false}}"#,
+            r#"{"ids":"u1"}"#,
+        ] {
+            assert!(customer(&j(bad)).is_err(), "{bad}");
+        }
+        let branded = customer(&j(r#"{"email":"a@b.c","subscriptions":[{"pointOfContact":"Email","brand":"B","topic":"news"}]}"#)).unwrap();
         assert_eq!(
-            c.subscriptions,
-            vec![("Sms".into(), false), ("Email".into(), true)]
+            (
+                branded.subscriptions[0].brand.as_deref(),
+                branded.subscriptions[0].topic.as_deref()
+            ),
+            (Some("B"), Some("news"))
         );
+        let none = customer(&j(r#"{"email":"a@b.c","subscriptions":[]}"#)).unwrap();
+        assert!(none.subscriptions_given && none.subscriptions.is_empty());
         assert!(customer(&j(r#"{"customFields":5}"#)).is_err());
         assert!(customer(&j("[]")).is_err());
         assert!(customer(&j(r#"{"ids":{"websiteID":true}}"#)).is_err());

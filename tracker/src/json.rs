@@ -165,20 +165,44 @@ impl Reader<'_> {
         })
     }
 
+    /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as its text.
     fn number(&mut self) -> Option<Json> {
         let start = self.i;
-        while self
-            .b
-            .get(self.i)
-            .is_some_and(|c| matches!(c, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
-        {
+        if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
         }
-        let t = self.text.get(start..self.i)?;
-        let digits = t.trim_start_matches('-');
-        let ok = digits.starts_with(|c: char| c.is_ascii_digit())
-            && t.ends_with(|c: char| c.is_ascii_digit());
-        ok.then(|| Json::Num(t.to_string()))
+        match self.b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !self.digits() {
+                return None;
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !self.digits() {
+                return None;
+            }
+        }
+        Some(Json::Num(self.text.get(start..self.i)?.to_string()))
+    }
+
+    /// Skips ASCII digits; whether there was one.
+    fn digits(&mut self) -> bool {
+        let start = self.i;
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        self.i > start
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -337,7 +361,7 @@ mod tests {
     #[test]
     fn reads_what_json_stringify_writes_and_writes_it_back() {
         for text in [
-            r#"{"a":[1,-2.5,3e-7,true,false,null],"b":{"c":"d\"e\\f\n\u0001/"},"é":"😀"}"#,
+            r#"{"a":[1,-2.5,3e-7,-0.5E+3,0,true,false,null],"b":{"c":"d\"e\\f\n\u0001/"},"é":"😀"}"#,
             r#"[]"#,
             r#"{}"#,
             r#""s""#,
@@ -374,6 +398,15 @@ mod tests {
             "1.",
             "\"a",
             "{\"a\":1,}",
+            "01",
+            "1.e5",
+            "--1",
+            "1e5e5",
+            "1+2",
+            "+1",
+            ".5",
+            "1e",
+            "[-]",
         ] {
             assert_eq!(parse(bad, 64), None, "{bad:?}");
         }

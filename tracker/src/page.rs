@@ -113,6 +113,8 @@ impl Page {
             }
             Kind::Subscribe => payload::subscribe(&args::customer(arg)?),
         };
+        // Custom fields nest inside the payload: the built data must stay within the collector's depth.
+        json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| cat(&["the data ", why]))?;
         Ok(Made {
             operation: self.operation(kind),
             data,

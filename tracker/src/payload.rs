@@ -110,6 +110,19 @@ pub struct Line {
     pub price: Option<String>,
 }
 
+/// One subscription of a customer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Subscription {
+    /// Point of contact: `Email`, `Sms`, `Viber`, `Mobilepush`, `Webpush`.
+    pub point: String,
+    /// Subscribed (`true`) or unsubscribed.
+    pub on: bool,
+    /// The brand, where the Mindbox project has several.
+    pub brand: Option<String>,
+    /// The topic (a subscription category), where the project uses them.
+    pub topic: Option<String>,
+}
+
 /// Customer data for the customer operations. Only what is set is sent.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Customer {
@@ -126,7 +139,9 @@ pub struct Customer {
     /// Birth date, `YYYY-MM-DD`.
     pub birth_date: Option<String>,
     /// Subscriptions: point of contact (`Email`, `Sms`, …) and whether subscribed.
-    pub subscriptions: Vec<(String, bool)>,
+    pub subscriptions: Vec<Subscription>,
+    /// Whether the page gave `subscriptions` at all (an explicit `[]` is not "subscribe to Email").
+    pub subscriptions_given: bool,
     /// Custom fields, passed through: a JSON object's text.
     pub custom_fields: Option<String>,
     /// The authentication ticket the shop's backend issued (required by the collector for ids,
@@ -324,8 +339,13 @@ fn customer_subscribed(c: &Customer, email_by_default: bool) -> String {
             push_str(&mut out, v);
         }
     }
-    let email = [("Email".to_string(), true)];
-    let subscriptions = if c.subscriptions.is_empty() && email_by_default {
+    let email = [Subscription {
+        point: "Email".to_string(),
+        on: true,
+        brand: None,
+        topic: None,
+    }];
+    let subscriptions = if !c.subscriptions_given && email_by_default {
         &email[..]
     } else {
         &c.subscriptions[..]
@@ -333,13 +353,19 @@ fn customer_subscribed(c: &Customer, email_by_default: bool) -> String {
     if !subscriptions.is_empty() {
         key(&mut out, "subscriptions");
         out.push('[');
-        for (i, (point, on)) in subscriptions.iter().enumerate() {
+        for (i, s) in subscriptions.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             out.push_str("{\"pointOfContact\":");
-            push_str(&mut out, point);
-            out.push_str(if *on {
+            push_str(&mut out, &s.point);
+            for (k, v) in [(",\"brand\":", &s.brand), (",\"topic\":", &s.topic)] {
+                if let Some(v) = v {
+                    out.push_str(k);
+                    push_str(&mut out, v);
+                }
+            }
+            out.push_str(if s.on {
                 ",\"isSubscribed\":true}"
             } else {
                 ",\"isSubscribed\":false}"
@@ -443,6 +469,30 @@ mod tests {
                 ..Customer::default()
             })),
             json!({"customer": {"email": "a@b.ru", "subscriptions": [{"pointOfContact": "Email", "isSubscribed": true}]}})
+        );
+        // An explicit empty list is not "subscribe to Email"; brand and topic are carried.
+        let given = Customer {
+            email: Some("a@b.ru".into()),
+            subscriptions_given: true,
+            ..Customer::default()
+        };
+        assert_eq!(
+            to_value(&subscribe(&given)),
+            json!({"customer": {"email": "a@b.ru"}})
+        );
+        let branded = Customer {
+            subscriptions: vec![Subscription {
+                point: "Sms".into(),
+                on: false,
+                brand: Some("B".into()),
+                topic: Some("news".into()),
+            }],
+            subscriptions_given: true,
+            ..Customer::default()
+        };
+        assert_eq!(
+            to_value(&subscribe(&branded)),
+            json!({"customer": {"subscriptions": [{"pointOfContact": "Sms", "brand": "B", "topic": "news", "isSubscribed": false}]}})
         );
     }
 

@@ -50,11 +50,23 @@ impl Tracker {
             Ok(Some(made)) => {
                 // Strictly increasing within the tab: events of one millisecond keep call order.
                 let at = now.max(self.last_at + 0.001);
-                self.last_at = at;
                 let mut time = String::new();
                 wire::push_time(&mut time, at);
-                let f = FIELD.to_string();
                 let id = crate::uuid::v4_from_bytes(random);
+                // An event no batch can carry is refused now: stored, it would only push older
+                // events out of the outbox and never be sent.
+                let size =
+                    wire::EVENT_OVERHEAD + made.operation.len() + time.len() + made.data.len();
+                if !wire::fits_a_batch(size) {
+                    return cat(&[
+                        &MESSAGE.to_string(),
+                        "mindbox(\"",
+                        method,
+                        "\"): the event is larger than a 64 KiB batch; it cannot be sent",
+                    ]);
+                }
+                self.last_at = at;
+                let f = FIELD.to_string();
                 cat(&[&id, &f, &made.operation, &f, &time, &f, &made.data])
             }
             Ok(None) => String::new(),
@@ -117,7 +129,13 @@ fn event_json(record: &str) -> String {
     let (id, op, at, data) = (next(), next(), next(), next());
     // `createdAt` as the shell's number text when it is plain decimal milliseconds, else `null` (the
     // collector then counts the event as made when it arrived).
-    let plain = !at.is_empty() && at.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+    let b = at.as_bytes();
+    let dots = b.iter().filter(|&&c| c == b'.').count();
+    let plain = !b.is_empty()
+        && b[0] != b'.'
+        && b[b.len() - 1] != b'.'
+        && dots <= 1
+        && b.iter().all(|&c| c == b'.' || c.is_ascii_digit());
     let data = if data.is_empty() { "{}" } else { data };
     wire::event_json_text(id, op, if plain { at } else { "null" }, data)
 }
@@ -214,6 +232,50 @@ mod tests {
             Some(1000.001)
         );
         assert_eq!(t.batches("d", "", 0.0), "");
+        // A record whose time is not plain milliseconds goes with `createdAt: null`, still valid JSON.
+        for at in ["1.", ".5", "1.2.3", "1e5", ""] {
+            let rec = format!(
+                "{}{FIELD}Website.ViewProduct{FIELD}{at}{FIELD}{{}}",
+                "0f8fad5b-d9cb-469f-a165-70867728950e"
+            );
+            let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &rec, 1.0);
+            let body = out.split_once(FIELD).unwrap().1;
+            let checked =
+                check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+            assert_eq!(
+                checked.events[0].as_ref().unwrap().created_at,
+                None,
+                "{at:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_no_batch_can_carry_is_refused_at_the_call() {
+        let mut t = Tracker::new(None);
+        let big = format!(
+            r#"{{"operation":"Website.X","data":{{"s":"{}"}}}}"#,
+            "x".repeat(70_000)
+        );
+        let out = t.call("async", &big, 1.0, [0; 16]);
+        assert!(
+            out.starts_with(MESSAGE) && out.contains("64 KiB"),
+            "{}",
+            &out[..40]
+        );
+        let fits = format!(
+            r#"{{"operation":"Website.X","data":{{"s":"{}"}}}}"#,
+            "x".repeat(60_000)
+        );
+        assert!(!t.call("async", &fits, 1.0, [0; 16]).starts_with(MESSAGE));
+        // Custom fields that would nest the built data deeper than the collector reads are refused.
+        let deep = format!(
+            r#"{{"email":"a@b.c","customFields":{{"x":{}1{}}}}}"#,
+            "[".repeat(62),
+            "]".repeat(62)
+        );
+        let out = t.call("editCustomer", &deep, 1.0, [0; 16]);
+        assert!(out.contains("nests too deeply"), "{out}");
     }
 
     #[test]

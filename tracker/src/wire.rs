@@ -171,6 +171,15 @@ const OVERHEAD: usize = r#"{"deviceUUID":"","endpointId":"","sentAt":,"events":[
     + MAX_ENDPOINT_ID_LEN
     + 17;
 
+/// Bytes [`event_json`] adds around the operation name (which never needs escaping), the time and the
+/// data: `{"id":"<36>","operation":"","createdAt":,"data":}`.
+pub const EVENT_OVERHEAD: usize = r#"{"id":"","operation":"","createdAt":,"data":}"#.len() + 36;
+
+/// Whether an event of `len` bytes of JSON (as [`event_json`] writes it) fits in a batch at all.
+pub fn fits_a_batch(len: usize) -> bool {
+    OVERHEAD + len <= MAX_BATCH_BYTES
+}
+
 /// Writes a batch body from events written by [`event_json`]; `sent_at` is the tracker's clock now
 /// (ms), which lets the collector measure each event's age without trusting the clock.
 pub fn batch_body<S: AsRef<str>>(
@@ -255,6 +264,13 @@ mod tests {
             "Website.ViewProduct",
             1_795_000_000_000.002,
             r#"{"a":"б\"c"}"#,
+        );
+        assert_eq!(
+            e.len(),
+            EVENT_OVERHEAD
+                + "Website.ViewProduct".len()
+                + "1795000000000.002".len()
+                + r#"{"a":"б\"c"}"#.len()
         );
         let body = batch_body(ID, Some("shop-website"), 1_795_000_000_500.0, &[e]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
