@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::json;
-use worker::{Env, MessageBuilder, Request, Response, Result};
+use worker::{Env, Request, Response, Result};
 
 use crate::ledger;
+use crate::queue::{CloudflareQueue, Producer};
 
 fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
@@ -92,7 +93,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response> {
-    let queue = env.queue(crate::bindings::EVENTS)?;
+    let queue = CloudflareQueue::events(env)?;
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();
@@ -105,9 +106,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response
         delivery.attempts = 0;
         delivery.accepted_at = now;
         // One by one: a letter is forgotten only after its message is on the queue.
-        queue
-            .send(MessageBuilder::new(delivery.to_message()).build())
-            .await?;
+        queue.send(delivery.to_message(), 0).await?;
         ledger::delete_dead_letters(env, vec![key.clone()]).await?;
         redriven.push(key);
     }

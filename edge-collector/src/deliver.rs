@@ -15,16 +15,14 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 use mindbox_tracker::backoff;
-use worker::{
-    Env, Message, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result,
-};
+use worker::{Env, Result};
 
-use crate::bindings;
 use crate::config::Config;
 use crate::error::Failure;
 use crate::ledger::{self, DeadLetter};
 use crate::message::Delivery;
 use crate::mindbox;
+use crate::queue::{Producer, Source, Taken};
 use crate::rate_budget;
 use crate::snapshot_order::{self, Claim, Stamp};
 
@@ -144,12 +142,17 @@ pub fn broken_collector_delay_secs(waited_secs: f64) -> u32 {
 /// How long a snapshot waits when another one for the same list is being sent.
 const BUSY_DELAY_SECS: u32 = 2;
 
-/// Delivers every message of a queue batch; each gets one outcome and no error escapes for one message.
-pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> {
-    let messages = batch.messages()?;
-    if batch.queue() == bindings::DEAD_LETTER_QUEUE {
+/// Delivers every message of a batch taken off the queue `source`; each gets one outcome and no error
+/// escapes for one message. `queue` takes what is put back (retries with the attempt count).
+pub async fn handle_batch<M: Taken>(
+    source: Source,
+    messages: &[M],
+    queue: Option<&impl Producer>,
+    env: &Env,
+) -> Result<()> {
+    if source == Source::DeadLetters {
         // Needs nothing but the ledger: a broken configuration never stops dead letters being kept.
-        return keep_dead_letters(&messages, env).await;
+        return keep_dead_letters(messages, env).await;
     }
     let config =
         match Config::get(env)
@@ -159,11 +162,11 @@ pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> 
                 None => Ok(c),
             }) {
             Ok(c) => c,
-            Err(e) => return wait_misconfigured(&messages, env, &e).await,
+            Err(e) => return wait_misconfigured(messages, env, &e).await,
         };
     let mut counts = Counts::new();
     let mut parsed = Vec::with_capacity(messages.len());
-    for m in &messages {
+    for m in messages {
         match Delivery::from_message(m.body()) {
             Ok(d) => parsed.push((m, d)),
             Err(reason) => {
@@ -172,14 +175,14 @@ pub async fn handle_batch(batch: MessageBatch<String>, env: &Env) -> Result<()> 
             }
         }
     }
-    let within = within_budget(parsed, env, &config, &mut counts).await;
+    let within = within_budget(parsed, env, queue, &config, &mut counts).await;
     let results = join_all(lanes(within, &config).into_values().map(|mut lane| {
         let config = &config;
         async move {
             lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
             let mut names = Vec::with_capacity(lane.len());
             for (m, d) in &lane {
-                names.push(deliver_one(m, d, env, config).await);
+                names.push(deliver_one(*m, d, env, queue, config).await);
             }
             names
         }
@@ -201,7 +204,7 @@ fn bump(counts: &mut Counts, name: &str) {
 
 /// The configuration is broken: not the events' fault, so they wait on the queue, further apart
 /// each time.
-async fn wait_misconfigured(messages: &[Message<String>], env: &Env, problem: &str) -> Result<()> {
+async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) -> Result<()> {
     worker::console_error!("configuration error, delivery waits: {problem}");
     for m in messages {
         wait_for_collector(m);
@@ -213,12 +216,13 @@ async fn wait_misconfigured(messages: &[Message<String>], env: &Env, problem: &s
 
 /// Mindbox's per-operation rate limit: what is over this minute's budget goes back on the queue until
 /// the next minute; the rest is returned.
-async fn within_budget<'m>(
-    parsed: Vec<(&'m Message<String>, Delivery)>,
+async fn within_budget<'m, M: Taken>(
+    parsed: Vec<(&'m M, Delivery)>,
     env: &Env,
+    queue: Option<&impl Producer>,
     config: &Config,
     counts: &mut Counts,
-) -> Vec<(&'m Message<String>, Delivery)> {
+) -> Vec<(&'m M, Delivery)> {
     let mut budget: BTreeMap<String, u32> = BTreeMap::new();
     for (_, d) in &parsed {
         *budget.entry(d.event.operation.clone()).or_default() += 1;
@@ -235,7 +239,7 @@ async fn within_budget<'m>(
         let left = budget.get_mut(&d.event.operation).expect("counted above");
         if *left == 0 {
             let delay = rate_budget::secs_to_next_minute(now_ms());
-            requeue(env, m, &d, delay, false).await;
+            requeue(queue, m, &d, delay, false).await;
             bump(counts, "rate_limited");
         } else {
             *left -= 1;
@@ -247,10 +251,10 @@ async fn within_budget<'m>(
 
 /// Lanes that run in parallel: the snapshots of one list of one device go one after another (oldest
 /// first), every other event in a lane of its own.
-fn lanes<'m>(
-    deliveries: Vec<(&'m Message<String>, Delivery)>,
+fn lanes<'m, M>(
+    deliveries: Vec<(&'m M, Delivery)>,
     config: &Config,
-) -> BTreeMap<String, Vec<(&'m Message<String>, Delivery)>> {
+) -> BTreeMap<String, Vec<(&'m M, Delivery)>> {
     let mut lanes: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (m, d) in deliveries {
         let lane = match config.snapshot_kind(&d.event.operation) {
@@ -276,10 +280,11 @@ fn stamp(d: &Delivery) -> Stamp {
 }
 
 /// Delivers one message and settles it; returns the counter it adds to.
-async fn deliver_one(
-    message: &Message<String>,
+async fn deliver_one<M: Taken>(
+    message: &M,
     delivery: &Delivery,
     env: &Env,
+    queue: Option<&impl Producer>,
     config: &Config,
 ) -> &'static str {
     let op = &delivery.event.operation;
@@ -294,7 +299,7 @@ async fn deliver_one(
                 return "superseded";
             }
             Ok(Claim::Busy) => {
-                requeue(env, message, delivery, BUSY_DELAY_SECS, false).await;
+                requeue(queue, message, delivery, BUSY_DELAY_SECS, false).await;
                 return "waited";
             }
             Err(e) => {
@@ -315,7 +320,7 @@ async fn deliver_one(
         }
     }
     match answer {
-        Ok((outcome, body)) => settle(message, delivery, outcome, body, env).await,
+        Ok((outcome, body)) => settle(message, delivery, outcome, body, env, queue).await,
         Err(Failure::Collector(why)) => {
             worker::console_error!("delivery of {op} {} waits: {why}", delivery.event.id);
             wait_for_collector(message);
@@ -326,7 +331,7 @@ async fn deliver_one(
                 reason,
                 min_delay_secs: None,
             };
-            settle(message, delivery, outcome, None, env).await
+            settle(message, delivery, outcome, None, env, queue).await
         }
     }
 }
@@ -353,12 +358,13 @@ async fn call_mindbox(
 
 /// Carries out an outcome: ack, retry later (dead letter once past the queue's retention), or dead
 /// letter with the reason and Mindbox's answer. Returns the counter it adds to.
-async fn settle(
-    message: &Message<String>,
+async fn settle<M: Taken>(
+    message: &M,
     delivery: &Delivery,
     outcome: Outcome,
     answer: Option<String>,
     env: &Env,
+    queue: Option<&impl Producer>,
 ) -> &'static str {
     let (id, op) = (&delivery.event.id, &delivery.event.operation);
     let outcome = match outcome {
@@ -383,7 +389,7 @@ async fn settle(
         } => {
             let delay = backoff_secs(delivery.attempts, random_unit(), min_delay_secs);
             worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
-            requeue(env, message, delivery, delay, true).await;
+            requeue(queue, message, delivery, delay, true).await;
             "retried"
         }
         Outcome::DeadLetter { reason } => {
@@ -403,36 +409,32 @@ async fn settle(
 }
 
 /// Puts a message back on the queue after `delay` seconds (as a new message carrying the attempt
-/// count), then acks the original; if the queue refuses, the original is retried instead.
-async fn requeue(env: &Env, message: &Message<String>, d: &Delivery, delay: u32, attempt: bool) {
+/// count), then acks the original; if the queue refuses (or there is none), the original is retried
+/// instead.
+async fn requeue<M: Taken>(
+    queue: Option<&impl Producer>,
+    message: &M,
+    d: &Delivery,
+    delay: u32,
+    attempt: bool,
+) {
     let mut next = d.clone();
     if attempt {
         next.attempts += 1;
     }
-    let sent = match env.queue(bindings::EVENTS) {
-        Ok(q) => q
-            .send(
-                MessageBuilder::new(next.to_message())
-                    .delay_seconds(delay)
-                    .build(),
-            )
-            .await
-            .is_ok(),
-        Err(_) => false,
+    let sent = match queue {
+        Some(q) => q.send(next.to_message(), delay).await.is_ok(),
+        None => false,
     };
     if sent {
         message.ack();
     } else {
-        message.retry_with_options(
-            &QueueRetryOptionsBuilder::new()
-                .with_delay_seconds(delay)
-                .build(),
-        );
+        message.retry_in(delay);
     }
 }
 
 /// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message waits.
-async fn keep_dead_letter(env: &Env, message: &Message<String>, letter: &DeadLetter, key: &str) {
+async fn keep_dead_letter<M: Taken>(env: &Env, message: &M, letter: &DeadLetter, key: &str) {
     match ledger::add_dead_letter(env, letter, key).await {
         Ok(()) => message.ack(),
         Err(e) => {
@@ -444,20 +446,16 @@ async fn keep_dead_letter(env: &Env, message: &Message<String>, letter: &DeadLet
 
 /// Retries a message later because the collector itself is broken, further apart the longer it has
 /// waited ([`broken_collector_delay_secs`]).
-fn wait_for_collector(message: &Message<String>) {
-    let waited = (now_ms() - message.timestamp().as_millis() as f64) / 1000.0;
-    message.retry_with_options(
-        &QueueRetryOptionsBuilder::new()
-            .with_delay_seconds(broken_collector_delay_secs(waited))
-            .build(),
-    );
+fn wait_for_collector<M: Taken>(message: &M) {
+    let waited = (now_ms() - message.enqueued_at_ms()) / 1000.0;
+    message.retry_in(broken_collector_delay_secs(waited));
 }
 
 /// A dead letter for a queue message that is not a [`Delivery`].
-fn unreadable(m: &Message<String>, reason: String) -> DeadLetter {
+fn unreadable<M: Taken>(m: &M, reason: String) -> DeadLetter {
     DeadLetter {
         delivery: None,
-        raw: Some(m.body().clone()),
+        raw: Some(m.body().to_string()),
         reason,
         answer: None,
         dead_at: now_ms(),
@@ -467,7 +465,7 @@ fn unreadable(m: &Message<String>, reason: String) -> DeadLetter {
 
 /// The dead-letter queue's consumer: what the queue gave up on (its own `max_retries`) is kept in the
 /// ledger under the event id, so redrive by id finds it; an unreadable message under its message id.
-async fn keep_dead_letters(messages: &[Message<String>], env: &Env) -> Result<()> {
+async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
     let mut kept = 0;
     for m in messages {
         let (letter, key) = match Delivery::from_message(m.body()) {

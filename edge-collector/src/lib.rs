@@ -33,6 +33,7 @@ pub mod ledger;
 pub mod message;
 pub mod mindbox;
 pub mod objects;
+pub mod queue;
 pub mod rate_budget;
 pub mod snapshot_order;
 pub mod sync;
@@ -94,8 +95,11 @@ fn health(env: &Env) -> Result<Response> {
     Response::from_json(&serde_json::json!({"ok": true, "status": "ok"}))
 }
 
-/// The queue consumer: delivers each message to Mindbox.
+/// The queue consumer: delivers each message to Mindbox (the dead-letter queue's: keeps them).
 #[event(queue)]
 pub async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
-    deliver::handle_batch(batch, &env).await
+    let messages = batch.messages()?;
+    let events = queue::CloudflareQueue::events(&env).ok();
+    let source = queue::Source::of(&batch.queue());
+    deliver::handle_batch(source, &messages, events.as_ref(), &env).await
 }

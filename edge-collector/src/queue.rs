@@ -1,0 +1,102 @@
+//! The events queue as acceptance, delivery and redrive see it: one interface ([`Producer`] to put
+//! messages on it, [`Taken`] for a message taken off it), whatever carries the messages. Today that is
+//! Cloudflare Queues ([`CloudflareQueue`], and `worker::Message` as [`Taken`]); the self-hosted profile
+//! (issue 14) puts a Durable Object queue behind the same two traits, and the delivery code does not
+//! know which one it runs on.
+
+use worker::{Env, Message, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result};
+
+use crate::bindings;
+
+/// Which queue a batch of taken messages comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The events queue: deliver them.
+    Events,
+    /// The dead-letter queue: what the events queue gave up on; keep it in the ledger.
+    DeadLetters,
+}
+
+impl Source {
+    /// The source of a Cloudflare queue by its name.
+    pub fn of(queue_name: &str) -> Source {
+        if queue_name == bindings::DEAD_LETTER_QUEUE {
+            Source::DeadLetters
+        } else {
+            Source::Events
+        }
+    }
+}
+
+/// A message taken off the queue for delivery. It gets exactly one of [`Taken::ack`] (done, forget
+/// it) or [`Taken::retry_in`] (give it back, to be taken again later).
+pub trait Taken {
+    /// The message: a [`crate::message::Delivery`] as JSON text.
+    fn body(&self) -> &str;
+    /// The queue's id for it.
+    fn id(&self) -> String;
+    /// When it was first put on the queue (ms since the Unix epoch).
+    fn enqueued_at_ms(&self) -> f64;
+    /// Done: forget it.
+    fn ack(&self);
+    /// Give it back, to be taken again in `secs` seconds.
+    fn retry_in(&self, secs: u32);
+}
+
+impl Taken for Message<String> {
+    fn body(&self) -> &str {
+        Message::<String>::body(self)
+    }
+
+    fn id(&self) -> String {
+        MessageExt::id(self)
+    }
+
+    fn enqueued_at_ms(&self) -> f64 {
+        self.timestamp().as_millis() as f64
+    }
+
+    fn ack(&self) {
+        MessageExt::ack(self)
+    }
+
+    fn retry_in(&self, secs: u32) {
+        self.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(secs)
+                .build(),
+        )
+    }
+}
+
+/// Puts messages on the events queue.
+// The worker is single-threaded wasm: no caller needs these futures to be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Producer {
+    /// One message, to be taken no sooner than `delay_secs` from now.
+    async fn send(&self, body: String, delay_secs: u32) -> Result<()>;
+    /// Several messages at once, all or none.
+    async fn send_all(&self, bodies: Vec<String>) -> Result<()>;
+}
+
+/// The Cloudflare Queue behind the `EVENTS` binding.
+pub struct CloudflareQueue(worker::Queue);
+
+impl CloudflareQueue {
+    /// The events queue of this worker.
+    pub fn events(env: &Env) -> Result<CloudflareQueue> {
+        Ok(CloudflareQueue(env.queue(bindings::EVENTS)?))
+    }
+}
+
+impl Producer for CloudflareQueue {
+    async fn send(&self, body: String, delay_secs: u32) -> Result<()> {
+        self.0
+            .send(MessageBuilder::new(body).delay_seconds(delay_secs).build())
+            .await
+    }
+
+    async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
+        self.0.send_batch(bodies).await
+    }
+}
