@@ -11,7 +11,7 @@
 //   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, normalize, extname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -155,13 +155,96 @@ function startShop(port, collectorUrl, secretKey) {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
+/** The `[vars]` of edge-collector/wrangler.toml (`KEY = "value"` lines). */
+function wranglerVars() {
+  const toml = readFileSync(join(ROOT, "edge-collector/wrangler.toml"), "utf8");
+  const section = toml.split(/^\[vars\]$/m)[1].split(/^\[/m)[0];
+  return Object.fromEntries([...section.matchAll(/^([A-Z_]+) = "(.*)"$/gm)].map((m) => [m[1], m[2]]));
+}
+
+const capnpText = (v) => JSON.stringify(String(v));
+
+/**
+ * The self-hosted profile's workerd configuration: the collector worker (the same build as on
+ * Cloudflare: edge-collector/build) with wrangler.toml's vars (and `vars` over them), secrets from the
+ * environment, its Durable Objects on local disk under `dir/state` (the events queue among them),
+ * and a small router in front that serves the tracker files from tracker/dist with the headers
+ * Cloudflare's asset server gives them and sends /v1/* to the collector.
+ */
+export function selfHostedConfig({ port, dir, vars }) {
+  const build = join(ROOT, "edge-collector/build");
+  const all = { ...wranglerVars(), ...vars };
+  const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
+  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["QUEUE_SHARDS", "QueueShard"]];
+  const router = `
+const TYPES = { js: "text/javascript; charset=utf-8", wasm: "application/wasm", ts: "text/plain; charset=utf-8" };
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    if (url.pathname.startsWith("/v1/")) return env.COLLECTOR.fetch(req);
+    if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
+    const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
+    if (file.status !== 200) return new Response("not found", { status: 404 });
+    return new Response(file.body, { headers: {
+      "content-type": TYPES[url.pathname.split(".").pop()] || "application/octet-stream",
+      "access-control-allow-origin": "*",
+      "cache-control": "public, max-age=300",
+    } });
+  },
+};`;
+  // `embed` reads files beside the configuration.
+  writeFileSync(join(dir, "router.js"), router);
+  copyFileSync(join(build, "index.js"), join(dir, "index.js"));
+  copyFileSync(join(build, "index_bg.wasm"), join(dir, "index_bg.wasm"));
+  mkdirSync(join(dir, "state"), { recursive: true });
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "router", worker = .router),
+    (name = "collector", worker = .collector),
+    (name = "tracker", disk = (path = ${capnpText(join(ROOT, "tracker/dist"))}, writable = false)),
+    (name = "state", disk = (path = ${capnpText(join(dir, "state"))}, writable = true)),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = ${capnpText(`127.0.0.1:${port}`)}, http = (), service = "router") ],
+);
+
+const router :Workerd.Worker = (
+  modules = [ (name = "router.js", esModule = embed "router.js") ],
+  compatibilityDate = "2025-09-01",
+  bindings = [ (name = "COLLECTOR", service = "collector"), (name = "TRACKER", service = "tracker") ],
+);
+
+const collector :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [
+${text}
+    (name = "MINDBOX_SECRET_KEY", fromEnvironment = "MINDBOX_SECRET_KEY"),
+    (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
+${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
+  ],
+  durableObjectNamespaces = [
+${classes.map(([, c]) => `    (className = ${capnpText(c)}, uniqueKey = ${capnpText(`mindbox-edge-${c}`)}, enableSql = true),`).join("\n")}
+  ],
+  durableObjectStorage = (localDisk = "state"),
+  globalOutbound = "internet",
+);
+`;
+}
+
 /**
  * Starts emulator, collector and shop. Returns URLs, the emulator's control API, the processes'
  * logs and `stop()`.
  *
- * Options: `vars` (collector vars over the defaults), `config` (a function from wrangler.toml's text
- * to the text to run with: a broken binding, other queue settings), `omitSecretKey`, `env`, `ports`,
- * `echo`.
+ * Options: `profile` (`"cloudflare"`, the default: `wrangler dev`; or `"self-hosted"`: workerd with
+ * the generated configuration of `selfHostedConfig`), `vars` (collector vars over the defaults),
+ * `config` (a function from wrangler.toml's text to the text to run with: a broken binding, other
+ * queue settings; Cloudflare profile), `omitSecretKey`, `env`, `ports`, `echo`.
  */
 export async function startStack(options = {}) {
   const env = options.env || {};
@@ -208,6 +291,7 @@ export async function startStack(options = {}) {
     let settings = { vars, config: options.config };
     let inspectorPort = await freePort();
     const launchOnce = async () => {
+      if (options.profile === "self-hosted") return launchWorkerd();
       const configArgs = [];
       if (settings.config) {
         // A changed copy of wrangler.toml beside it, so its relative paths still resolve.
@@ -251,6 +335,33 @@ export async function startStack(options = {}) {
             throw Object.assign(new Error(`wrangler exited:\n${proc.log()}`), { fatal: true });
           }
           // Any answer will do: a deliberately misconfigured collector answers 503 "misconfigured".
+          return [200, 503].includes((await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).status);
+        },
+        { timeoutMs: 60000, intervalMs: 200 },
+      );
+      return proc;
+    };
+    // The self-hosted profile: the same worker build in open-source workerd, with a generated config
+    // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
+    const launchWorkerd = async () => {
+      const dir = dirname(secrets);
+      writeFileSync(join(dir, "config.capnp"), selfHostedConfig({ port: collectorPort, dir, vars: settings.vars }));
+      const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          ...(options.omitSecretKey ? {} : { MINDBOX_SECRET_KEY: secretKey }),
+          ADMIN_TOKEN: adminToken,
+        },
+        echo,
+      });
+      procs.push(proc);
+      await waitFor(
+        "the self-hosted collector to answer /v1/health",
+        async () => {
+          if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+            throw Object.assign(new Error(`workerd exited:\n${proc.log()}`), { fatal: true });
+          }
           return [200, 503].includes((await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).status);
         },
         { timeoutMs: 60000, intervalMs: 200 },
@@ -328,7 +439,16 @@ export async function startStack(options = {}) {
         });
       },
       logs: () => procs.map((p) => p.log()).join("\n"),
-      collectorLog: () => procs.filter((p) => p.child.spawnfile.endsWith("wrangler")).map((p) => p.log()).join("\n"),
+      collectorLog: () => procs.filter((p) => /(wrangler|workerd)$/.test(p.child.spawnfile)).map((p) => p.log()).join("\n"),
+      /** Which runtime the collector runs on: "cloudflare" (wrangler dev) or "self-hosted" (workerd). */
+      profile: options.profile || "cloudflare",
+      /** Kills the collector at once (SIGKILL, no shutdown): a crash. */
+      killCollector: async () => {
+        try {
+          process.kill(-collector.child.pid, "SIGKILL");
+        } catch {}
+        await collector.exited;
+      },
       /** Stops the collector (the emulator and shop stay up): "the collector is down". */
       stopCollector: async () => {
         await collector.stop();

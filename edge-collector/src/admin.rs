@@ -18,7 +18,7 @@ use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
 use crate::ledger;
-use crate::queue::{CloudflareQueue, Producer};
+use crate::queue::{EventsQueue, Producer};
 
 fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
@@ -93,7 +93,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response> {
-    let queue = CloudflareQueue::events(env)?;
+    let queue = EventsQueue::of(env)?;
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();

@@ -13,6 +13,9 @@ pub const LEDGER: &str = "LEDGER";
 pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
 /// The per-operation Mindbox budget Durable Object ([`crate::rate_budget`]).
 pub const RATE_BUDGET: &str = "RATE_BUDGET";
+/// The self-hosted profile's queue: shards of [`crate::shard_queue`] (not in wrangler.toml; the
+/// self-hosted configuration binds it, and Cloudflare uses its Queues instead).
+pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
 /// Browser requests per client IP (Workers rate limiting).
 pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";
 /// Browser requests per device (Workers rate limiting).

@@ -20,7 +20,7 @@ use crate::admission::{self, rate_limited, refuse, within_limit};
 use crate::config::Config;
 use crate::enrich::Shopper;
 use crate::message::Delivery;
-use crate::queue::{CloudflareQueue, Producer};
+use crate::queue::{EventsQueue, Producer};
 use crate::{bindings, cors, identity, ledger};
 
 /// What happened, by counter name; counted in the ledger after the answer.
@@ -68,7 +68,7 @@ async fn answer(
     let (results, deliveries) = accept_events(checked, &shopper, config, counts);
     let accepted = deliveries.len();
     if accepted > 0 {
-        if let Err(e) = CloudflareQueue::events(env)?.send_all(deliveries).await {
+        if let Err(e) = EventsQueue::of(env)?.send_all(deliveries).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
             bump(counts, "queue_unavailable", 1);
             return queue_unavailable(&origin);

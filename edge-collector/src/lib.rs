@@ -35,6 +35,7 @@ pub mod mindbox;
 pub mod objects;
 pub mod queue;
 pub mod rate_budget;
+pub mod shard_queue;
 pub mod snapshot_order;
 pub mod sync;
 pub mod ticket;

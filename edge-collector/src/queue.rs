@@ -100,3 +100,40 @@ impl Producer for CloudflareQueue {
         self.0.send_batch(bodies).await
     }
 }
+
+/// The events queue of this deployment: Cloudflare Queues where the `EVENTS` binding exists, else the
+/// Durable Object queue of the self-hosted profile ([`crate::shard_queue`]).
+pub enum EventsQueue {
+    /// Cloudflare Queues.
+    Cloudflare(CloudflareQueue),
+    /// Durable Object shards on local disk.
+    Shards(crate::shard_queue::ShardQueue),
+}
+
+impl EventsQueue {
+    /// The queue this deployment has.
+    pub fn of(env: &Env) -> Result<EventsQueue> {
+        match CloudflareQueue::events(env) {
+            Ok(q) => Ok(EventsQueue::Cloudflare(q)),
+            Err(_) => Ok(EventsQueue::Shards(crate::shard_queue::ShardQueue::new(
+                env,
+            )?)),
+        }
+    }
+}
+
+impl Producer for EventsQueue {
+    async fn send(&self, body: String, delay_secs: u32) -> Result<()> {
+        match self {
+            EventsQueue::Cloudflare(q) => q.send(body, delay_secs).await,
+            EventsQueue::Shards(q) => q.send(body, delay_secs).await,
+        }
+    }
+
+    async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
+        match self {
+            EventsQueue::Cloudflare(q) => q.send_all(bodies).await,
+            EventsQueue::Shards(q) => q.send_all(bodies).await,
+        }
+    }
+}
