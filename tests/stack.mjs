@@ -176,12 +176,21 @@ export function selfHostedConfig({ port, dir, vars }) {
   const all = { ...wranglerVars(), ...vars };
   const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
   const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["QUEUE_SHARDS", "QueueShard"]];
+  // The client IP: only from the TLS proxy's header (CLIENT_IP_HEADER, default X-Real-IP), never
+  // from a CF-Connecting-IP the client sent itself (there is no Cloudflare in front to overwrite it).
+  const ipHeader = (all.CLIENT_IP_HEADER || "x-real-ip").toLowerCase();
   const router = `
 const TYPES = { js: "text/javascript; charset=utf-8", wasm: "application/wasm", ts: "text/plain; charset=utf-8" };
 export default {
   async fetch(req, env) {
     const url = new URL(req.url);
-    if (url.pathname.startsWith("/v1/")) return env.COLLECTOR.fetch(req);
+    if (url.pathname.startsWith("/v1/")) {
+      const headers = new Headers(req.headers);
+      headers.delete("cf-connecting-ip");
+      const ip = req.headers.get(${JSON.stringify(ipHeader)});
+      if (ip) headers.set("cf-connecting-ip", ip.split(",")[0].trim());
+      return env.COLLECTOR.fetch(new Request(req, { headers }));
+    }
     if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
     const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
     if (file.status !== 200) return new Response("not found", { status: 404 });
@@ -482,7 +491,9 @@ export async function startStack(options = {}) {
 
 // `node tests/stack.mjs --demo`: fixed ports, logs on the console, until Ctrl-C.
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--demo")) {
+  const selfHosted = process.argv.includes("--self-hosted");
   const stack = await startStack({
+    profile: selfHosted ? "self-hosted" : "cloudflare",
     ports: { collector: 8787, shop: 8080, emulator: 8788 },
     env: {
       ...process.env,
@@ -493,7 +504,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
   console.log(`
 Mindbox Edge demo is running:
   demo shop        ${stack.shopUrl}/          (QA page: ${stack.shopUrl}/qa.html)
-  collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js)
+  collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js; ${selfHosted ? "self-hosted: workerd, queue on local disk" : "local Cloudflare: wrangler dev"})
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
 Press Ctrl-C to stop.`);
   const shutdown = async () => {

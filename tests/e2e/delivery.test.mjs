@@ -5,11 +5,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startStack, waitFor, timedFetch } from "../stack.mjs";
 
+/** Which runtime runs the collector: `cargo xtask test` runs this file on both (COLLECTOR_PROFILE). */
+const PROFILE = process.env.COLLECTOR_PROFILE || "cloudflare";
 let stack;
 
 before(async () => {
   // A short Mindbox timeout keeps the timeout case quick.
-  stack = await startStack({ vars: { MINDBOX_TIMEOUT_MS: "1500" } });
+  stack = await startStack({ profile: PROFILE, vars: { MINDBOX_TIMEOUT_MS: "1500" } });
 }, { timeout: 180000 });
 after(async () => {
   await stack?.stop();

@@ -2,8 +2,10 @@
 //!
 //! `cargo xtask <command>` (an alias in `.cargo/config.toml`):
 //!
-//! * `demo`  — set up, build, then start the Mindbox emulator, the collector in local workerd
-//!   (`wrangler dev`) and the demo shop; runs until Ctrl-C and stops what it started.
+//! * `demo [--self-hosted]` — set up, build, then start the Mindbox emulator, the collector in local
+//!   workerd (`wrangler dev`; with `--self-hosted`, open-source workerd with the generated
+//!   configuration and the Durable Object queue) and the demo shop; runs until Ctrl-C and stops what
+//!   it started.
 //! * `test [suite…]` — set up, build, then run every test: format and lint checks (`lint`), host unit
 //!   tests (`unit`), the tracker's wasm tests in headless Chromium (`wasm`), and the collector and
 //!   end-to-end tests (`e2e`: Node's test runner driving local workerd, the emulator and Chromium
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
             .and_then(|_| run::test(&args[1..])),
         Some("demo") => setup::all()
             .and_then(|_| build::all())
-            .and_then(|_| run::demo()),
+            .and_then(|_| run::demo(&args[1..])),
         Some("bench") => setup::all()
             .and_then(|_| build::all())
             .and_then(|_| run::bench()),

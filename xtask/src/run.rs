@@ -27,7 +27,7 @@ pub fn test(filters: &[String]) -> Result<(), String> {
     if wanted("unit") {
         run("cargo", &["test", "--workspace"])?;
         // The tracker's JS shell, module by module, with mocked timers (tracker/js/*.test.mjs).
-        node_test_files("tracker/js", &[])?;
+        node_test_files("tracker/js", &[], None)?;
     }
     if wanted("wasm") {
         // wasm-bindgen-test in headless Chromium (flags in tracker/webdriver.json).
@@ -93,11 +93,26 @@ fn lint() -> Result<(), String> {
 /// Collector and end-to-end tests: Node's test runner, one file at a time (each starts its own stack);
 /// `only` names files (`tracker` for `tests/e2e/tracker.test.mjs`), empty runs them all.
 fn node_tests(only: &[&str]) -> Result<(), String> {
-    node_test_files("tests/e2e", only)
+    node_test_files("tests/e2e", only, None)?;
+    // The collector and delivery tests again on the self-hosted profile (workerd, the Durable Object
+    // queue): the same files, `COLLECTOR_PROFILE=self-hosted`.
+    let both: Vec<&str> = SELF_HOSTED_TOO
+        .iter()
+        .copied()
+        .filter(|f| only.is_empty() || only.contains(f))
+        .collect();
+    if both.is_empty() {
+        return Ok(());
+    }
+    node_test_files("tests/e2e", &both, Some("self-hosted"))
 }
 
+/// The end-to-end files that also run on the self-hosted profile.
+const SELF_HOSTED_TOO: &[&str] = &["collector", "delivery"];
+
 /// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
-fn node_test_files(dir: &str, only: &[&str]) -> Result<(), String> {
+/// `profile` sets `COLLECTOR_PROFILE` for the files (tests/stack.mjs: which runtime runs the collector).
+fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<(), String> {
     let dir = root().join(dir);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
@@ -120,12 +135,21 @@ fn node_test_files(dir: &str, only: &[&str]) -> Result<(), String> {
         "--test-reporter=spec",
     ];
     args.extend(files.iter().map(String::as_str));
-    run("node", &args)
+    let cmd = Cmd::new("node", &args);
+    match profile {
+        Some(p) => cmd.env("COLLECTOR_PROFILE", p).run(),
+        None => cmd.run(),
+    }
 }
 
-/// The demo stack on fixed ports, until Ctrl-C.
-pub fn demo() -> Result<(), String> {
-    run("node", &["tests/stack.mjs", "--demo"])
+/// The demo stack on fixed ports, until Ctrl-C; `--self-hosted` runs the collector in workerd with the
+/// Durable Object queue instead of `wrangler dev`.
+pub fn demo(args: &[String]) -> Result<(), String> {
+    let mut node_args = vec!["tests/stack.mjs", "--demo"];
+    if args.iter().any(|a| a == "--self-hosted") {
+        node_args.push("--self-hosted");
+    }
+    run("node", &node_args)
 }
 
 /// Benchmarks (numbers to write down, not pass/fail): the tracker's size, the checker natively, and

@@ -1,0 +1,108 @@
+// The self-hosted profile: the same collector build in open-source workerd (no Cloudflare service),
+// its events queue on Durable Objects on local disk (edge-collector/src/shard_queue.rs). What the
+// local Cloudflare Queues cannot show: a crash (SIGKILL) in the middle of delivering a burst loses and
+// duplicates nothing once the collector is started again.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
+
+let stack;
+before(async () => {
+  stack = await startStack({ profile: "self-hosted", vars: { MINDBOX_TIMEOUT_MS: "1500" } });
+}, { timeout: 180000 });
+after(async () => {
+  await stack?.stop();
+}, { timeout: 60000 });
+beforeEach(async () => {
+  await stack.emulator.reset();
+});
+
+const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "5" } } } } });
+async function post(events) {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+    body: JSON.stringify({ deviceUUID: randomUUID(), events }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 202, text);
+  assert.ok(JSON.parse(text).results.every((r) => r.status === "accepted"), text);
+}
+/** How many times Mindbox accepted each id (a resend is answered TransactionAlreadyProcessed, not counted). */
+const acceptedCounts = async (ids) => {
+  const reqs = await stack.emulator.requests();
+  return ids.map((id) => reqs.filter((q) => q.transactionId === id).length);
+};
+
+test("the tracker files are served with the asset headers, and /v1/* reaches the collector", async () => {
+  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/]]) {
+    const res = await timedFetch(`${stack.collectorUrl}${path}`);
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get("content-type"), type);
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    assert.equal(res.headers.get("cache-control"), "public, max-age=300");
+    await res.arrayBuffer();
+  }
+  for (const path of ["/_headers", "/../wrangler.toml", "/nope"]) {
+    const res = await timedFetch(`${stack.collectorUrl}${path}`);
+    assert.equal(res.status, 404, path);
+    await res.arrayBuffer();
+  }
+  assert.deepEqual(await (await timedFetch(`${stack.collectorUrl}/v1/health`)).json(), { ok: true, status: "ok" });
+});
+
+test("the client IP comes only from the TLS proxy's header, never from a CF-Connecting-IP the client sent", async () => {
+  const ips = [];
+  for (const headers of [{ "x-real-ip": "203.0.113.7" }, { "cf-connecting-ip": "6.6.6.6" }, { "cf-connecting-ip": "6.6.6.6", "x-real-ip": "203.0.113.8" }]) {
+    const event = view();
+    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+      method: "POST",
+      headers: { origin: stack.shopUrl, "content-type": "text/plain", ...headers },
+      body: JSON.stringify({ events: [event] }),
+    });
+    assert.equal(res.status, 202, await res.text());
+    const req = await waitFor("the event at Mindbox", async () => (await stack.emulator.requests()).find((q) => q.transactionId === event.id));
+    ips.push(req.headers["x-customer-ip"]);
+  }
+  assert.deepEqual(ips, ["203.0.113.7", undefined, "203.0.113.8"]);
+});
+
+test("accepted events go through the Durable Object queue: a 5xx and a hang are retried, each event arrives once", async () => {
+  await stack.emulator.fail({ count: 1, status: 503 });
+  await stack.emulator.fail({ count: 1, mode: "timeout", ms: 3000 });
+  const events = [view(), view(), view()];
+  await post(events);
+  await waitFor("every event at Mindbox", async () => (await acceptedCounts(events.map((e) => e.id))).every((n) => n === 1), { timeoutMs: 30000 });
+  await stack.drain();
+  assert.deepEqual(await acceptedCounts(events.map((e) => e.id)), [1, 1, 1]);
+  const tried = (await stack.emulator.attempts()).filter((q) => events.some((e) => e.id === q.transactionId));
+  assert.ok(tried.length >= 5, `two failed tries and three deliveries: ${tried.length}`);
+});
+
+test("a Mindbox validation error is dead-lettered with its reason, and redrive delivers it", async () => {
+  await stack.emulator.fail({ count: 1, mode: "validation" });
+  const event = view();
+  await post([event]);
+  const letter = await waitFor("the dead letter", async () => (await stack.admin("dead-letters")).deadLetters.find((l) => l.key === event.id));
+  assert.match(letter.reason, /ValidationError/);
+  assert.deepEqual((await stack.admin("dead-letters/redrive", { ids: [event.id] })).redriven, [event.id]);
+  await waitFor("the redriven event at Mindbox", async () => (await acceptedCounts([event.id]))[0] === 1);
+});
+
+test("killed with SIGKILL while delivering a burst, started again: every accepted event arrives exactly once", async () => {
+  // Mindbox hangs on the first tries, so deliveries are in flight when the collector dies.
+  await stack.emulator.fail({ count: 20, mode: "timeout", ms: 2500 });
+  const events = Array.from({ length: 200 }, view);
+  for (let i = 0; i < events.length; i += 50) await post(events.slice(i, i + 50));
+  const ids = events.map((e) => e.id);
+  await waitFor("deliveries in flight", async () => (await stack.emulator.attempts()).length >= 10, { timeoutMs: 30000 });
+  const before = (await acceptedCounts(ids)).filter((n) => n > 0).length;
+  assert.ok(before < ids.length, `killed before the burst was delivered (${before} of ${ids.length})`);
+  await stack.killCollector();
+  await stack.startCollector();
+  await waitFor("every event at Mindbox after the restart", async () => (await acceptedCounts(ids)).every((n) => n >= 1), { timeoutMs: 120000, intervalMs: 500 });
+  await stack.drain();
+  const counts = await acceptedCounts(ids);
+  assert.deepEqual(counts.filter((n) => n !== 1), [], "each exactly once");
+});
