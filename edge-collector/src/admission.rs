@@ -1,6 +1,9 @@
 //! What every browser route (`/v1/events`, `/v1/sync`) does first, in one place: the `Origin` must be
 //! on `ALLOWED_ORIGINS` and the client IP within its rate limit. Also how those routes refuse.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use worker::{Env, Request, Response, Result};
 
 use crate::config::Config;
@@ -44,7 +47,8 @@ pub async fn admit(
         .headers()
         .get("CF-Connecting-IP")?
         .unwrap_or_else(|| "unknown".into());
-    if !within_limit(env, bindings::IP_RATE_LIMIT, &format!("ip:{ip}")).await {
+    // Without a known IP (self-hosted with no proxy header) every client would share one bucket.
+    if ip != "unknown" && !within_limit(env, bindings::IP_RATE_LIMIT, &format!("ip:{ip}")).await {
         return Ok(Err(Refused {
             response: rate_limited(&origin)?,
             code: "rate_limited",
@@ -76,8 +80,10 @@ pub fn refuse(status: u16, code: &str, reason: &str, origin: Option<&str>) -> Re
     Ok(resp)
 }
 
-/// Whether the rate limiter `binding` lets `key` through; a missing or failing limiter lets it pass
-/// (losing events to a limiter outage would be worse than a burst).
+/// Whether the rate limiter `binding` lets `key` through. Where the Workers rate-limiting binding is
+/// missing (the self-hosted profile), a counter in this isolate stands in, with the same limits
+/// ([`Window`]). A failing limiter lets the request pass (losing events to a limiter outage would
+/// be worse than a burst).
 pub async fn within_limit(env: &Env, binding: &str, key: &str) -> bool {
     match env.rate_limiter(binding) {
         Ok(limiter) => limiter
@@ -85,6 +91,55 @@ pub async fn within_limit(env: &Env, binding: &str, key: &str) -> bool {
             .await
             .map(|o| o.success)
             .unwrap_or(true),
-        Err(_) => true,
+        Err(_) => {
+            let limit = match binding {
+                bindings::IP_RATE_LIMIT => bindings::IP_LIMIT_PER_MINUTE,
+                _ => bindings::DEVICE_LIMIT_PER_MINUTE,
+            };
+            let minute = worker::Date::now().as_millis() / 60_000;
+            LOCAL.with(|w| w.borrow_mut().take(minute, key, limit))
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Window> = RefCell::new(Window::default());
+}
+
+/// Requests per key in the current minute (a fixed window), for [`within_limit`] without the binding.
+/// One self-hosted node runs one isolate, so the count is the node's.
+#[derive(Default)]
+pub struct Window {
+    minute: u64,
+    counts: HashMap<String, u32>,
+}
+
+/// Keys one window keeps before it starts over (letting requests through rather than growing).
+const MAX_KEYS: usize = 100_000;
+
+impl Window {
+    /// Counts a request for `key` in `minute`; whether it is within `limit`.
+    pub fn take(&mut self, minute: u64, key: &str, limit: u32) -> bool {
+        if minute != self.minute || self.counts.len() >= MAX_KEYS {
+            self.minute = minute;
+            self.counts.clear();
+        }
+        let n = self.counts.entry(key.to_string()).or_default();
+        *n += 1;
+        *n <= limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_window_per_key_and_minute() {
+        let mut w = Window::default();
+        assert!((0..3).all(|_| w.take(1, "ip:a", 3)));
+        assert!(!w.take(1, "ip:a", 3), "the fourth in the minute");
+        assert!(w.take(1, "ip:b", 3), "another key has its own count");
+        assert!(w.take(2, "ip:a", 3), "a new minute starts over");
     }
 }

@@ -20,6 +20,10 @@ pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
 pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";
 /// Browser requests per device (Workers rate limiting).
 pub const DEVICE_RATE_LIMIT: &str = "DEVICE_RATE_LIMIT";
+/// `IP_RATE_LIMIT`'s limit per minute (wrangler.toml), which the self-hosted profile applies itself.
+pub const IP_LIMIT_PER_MINUTE: u32 = 600;
+/// `DEVICE_RATE_LIMIT`'s limit per minute (wrangler.toml), likewise.
+pub const DEVICE_LIMIT_PER_MINUTE: u32 = 120;
 
 #[cfg(test)]
 mod tests {
@@ -39,6 +43,16 @@ mod tests {
             assert!(
                 toml.contains(&format!("\"{name}\"")),
                 "wrangler.toml has no binding {name}"
+            );
+        }
+        for (name, limit) in [
+            (IP_RATE_LIMIT, IP_LIMIT_PER_MINUTE),
+            (DEVICE_RATE_LIMIT, DEVICE_LIMIT_PER_MINUTE),
+        ] {
+            let at = toml.find(&format!("name = \"{name}\"")).unwrap();
+            assert!(
+                toml[at..].contains(&format!("simple = {{ limit = {limit}, period = 60 }}")),
+                "wrangler.toml's {name} is not {limit} a minute"
             );
         }
         for queue in [EVENTS_QUEUE, DEAD_LETTER_QUEUE] {

@@ -351,7 +351,7 @@ test("admin routes need the bearer token, and the token appears in no log line",
   assert.ok(!seen.join("\n").includes(stack.adminToken), "admin token in a response");
 });
 
-test("too many requests from one device get 429 with Retry-After, nothing enqueued", { skip: PROFILE !== "cloudflare" && "Workers rate limiting is a Cloudflare binding" }, async () => {
+test("too many requests from one device get 429 with Retry-After, nothing enqueued", async () => {
   await stack.emulator.reset();
   const deviceUUID = randomUUID();
   let limited;
