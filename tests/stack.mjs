@@ -11,11 +11,12 @@
 //   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, normalize, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { selfHostedConfig } from "../edge-collector/selfhosted.mjs";
 import { randomUUID, createHmac } from "node:crypto";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -104,7 +105,7 @@ function startProcess(name, cmd, args, opts) {
   };
 }
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm" };
 
 /** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
 export function ticket(id, secretKey, issued = new Date()) {
@@ -142,8 +143,10 @@ function startShop(port, collectorUrl, secretKey) {
     }
     let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (path.endsWith("/")) path += "index.html";
-    const file = normalize(join(www, path));
-    if (!file.startsWith(www) || !existsSync(file)) {
+    // /mbx/: the tracker files as a shop would copy them to its own static host.
+    const dist = join(ROOT, "tracker/dist");
+    const file = path.startsWith("/mbx/") ? normalize(join(dist, path.slice(5))) : normalize(join(www, path));
+    if (!(file.startsWith(www) || file.startsWith(dist)) || !existsSync(file)) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
     }
@@ -153,97 +156,6 @@ function startShop(port, collectorUrl, secretKey) {
     res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
   });
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
-}
-
-/** The `[vars]` of edge-collector/wrangler.toml (`KEY = "value"` lines). */
-function wranglerVars() {
-  const toml = readFileSync(join(ROOT, "edge-collector/wrangler.toml"), "utf8");
-  const section = toml.split(/^\[vars\]$/m)[1].split(/^\[/m)[0];
-  return Object.fromEntries([...section.matchAll(/^([A-Z_]+) = "(.*)"$/gm)].map((m) => [m[1], m[2]]));
-}
-
-const capnpText = (v) => JSON.stringify(String(v));
-
-/**
- * The self-hosted profile's workerd configuration: the collector worker (the same build as on
- * Cloudflare: edge-collector/build) with wrangler.toml's vars (and `vars` over them), secrets from the
- * environment, its Durable Objects on local disk under `dir/state` (the events queue among them),
- * and a small router in front that serves the tracker files from tracker/dist with the headers
- * Cloudflare's asset server gives them and sends /v1/* to the collector.
- */
-export function selfHostedConfig({ port, dir, vars }) {
-  const build = join(ROOT, "edge-collector/build");
-  const all = { ...wranglerVars(), ...vars };
-  const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
-  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["QUEUE_SHARDS", "QueueShard"]];
-  // The client IP: only from the TLS proxy's header (CLIENT_IP_HEADER, default X-Real-IP), never
-  // from a CF-Connecting-IP the client sent itself (there is no Cloudflare in front to overwrite it).
-  const ipHeader = (all.CLIENT_IP_HEADER || "x-real-ip").toLowerCase();
-  const router = `
-const TYPES = { js: "text/javascript; charset=utf-8", wasm: "application/wasm", ts: "text/plain; charset=utf-8" };
-export default {
-  async fetch(req, env) {
-    const url = new URL(req.url);
-    if (url.pathname.startsWith("/v1/")) {
-      const headers = new Headers(req.headers);
-      headers.delete("cf-connecting-ip");
-      const ip = req.headers.get(${JSON.stringify(ipHeader)});
-      if (ip) headers.set("cf-connecting-ip", ip.split(",")[0].trim());
-      return env.COLLECTOR.fetch(new Request(req, { headers }));
-    }
-    if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
-    const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
-    if (file.status !== 200) return new Response("not found", { status: 404 });
-    return new Response(file.body, { headers: {
-      "content-type": TYPES[url.pathname.split(".").pop()] || "application/octet-stream",
-      "access-control-allow-origin": "*",
-      "cache-control": "public, max-age=300",
-    } });
-  },
-};`;
-  // `embed` reads files beside the configuration.
-  writeFileSync(join(dir, "router.js"), router);
-  copyFileSync(join(build, "index.js"), join(dir, "index.js"));
-  copyFileSync(join(build, "index_bg.wasm"), join(dir, "index_bg.wasm"));
-  mkdirSync(join(dir, "state"), { recursive: true });
-  return `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "router", worker = .router),
-    (name = "collector", worker = .collector),
-    (name = "tracker", disk = (path = ${capnpText(join(ROOT, "tracker/dist"))}, writable = false)),
-    (name = "state", disk = (path = ${capnpText(join(dir, "state"))}, writable = true)),
-    (name = "internet", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = ${capnpText(`127.0.0.1:${port}`)}, http = (), service = "router") ],
-);
-
-const router :Workerd.Worker = (
-  modules = [ (name = "router.js", esModule = embed "router.js") ],
-  compatibilityDate = "2025-09-01",
-  bindings = [ (name = "COLLECTOR", service = "collector"), (name = "TRACKER", service = "tracker") ],
-);
-
-const collector :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "index.js"),
-    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
-  ],
-  compatibilityDate = "2025-09-01",
-  bindings = [
-${text}
-    (name = "MINDBOX_SECRET_KEY", fromEnvironment = "MINDBOX_SECRET_KEY"),
-    (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
-${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
-  ],
-  durableObjectNamespaces = [
-${classes.map(([, c]) => `    (className = ${capnpText(c)}, uniqueKey = ${capnpText(`mindbox-edge-${c}`)}, enableSql = true),`).join("\n")}
-  ],
-  durableObjectStorage = (localDisk = "state"),
-  globalOutbound = "internet",
-);
-`;
 }
 
 /**
@@ -354,7 +266,7 @@ export async function startStack(options = {}) {
     // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
     const launchWorkerd = async () => {
       const dir = dirname(secrets);
-      writeFileSync(join(dir, "config.capnp"), selfHostedConfig({ port: collectorPort, dir, vars: settings.vars }));
+      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars });
       const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {

@@ -39,7 +39,11 @@ const batch = () => ({
   })),
 });
 
+/** Which runtime runs the collector (`COLLECTOR_PROFILE`: cloudflare, the default, or self-hosted). */
+const profile = process.env.COLLECTOR_PROFILE || "cloudflare";
+console.log(`profile: ${profile}`);
 let stack = await startStack({
+  profile,
   vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" },
 });
 try {
@@ -79,7 +83,7 @@ try {
     console.log(`accept path:           ${(c / BATCHES).toFixed(1)} ms workerd CPU per 50-event batch, ${Math.round((BATCHES * PER_BATCH) / (ms / 1000))} events/s accepted`);
   }
   await stack.stop();
-  stack = await startStack({ vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" } });
+  stack = await startStack({ profile, vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" } });
   for (let i = 0; i < 5; i++) await send(batch());
   await waitFor("warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
   await stack.emulator.reset();

@@ -487,6 +487,18 @@ test("a snippet set up for another Mindbox endpoint: its events are rejected wit
   await context.close();
 });
 
+test("the tracker served from the shop's own origin (any static host) with data-collector delivers", async () => {
+  const context = await browser.newContext();
+  const fetched = [];
+  context.on("request", (r) => fetched.push(r.url()));
+  await open(context, "/own-origin.html");
+  const reqs = await delivered(1);
+  assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website), ["own-origin"]);
+  assert.ok(fetched.includes(`${stack.shopUrl}/mbx/tracker.wasm`), "the wasm comes from beside the script");
+  assert.ok(!fetched.some((u) => u.startsWith(stack.collectorUrl) && /tracker\.(js|wasm)/.test(u)), "nothing of the tracker from the collector");
+  await context.close();
+});
+
 test("QA page: events appear live, replay sends them again, export and import round-trip", async () => {
   const context = await browser.newContext({ acceptDownloads: true });
   const qa = await open(context, "/qa.html");

@@ -1,0 +1,133 @@
+// The self-hosted profile's configuration: the collector (the same build as on Cloudflare) in
+// open-source workerd, with its Durable Objects (the events queue among them) on local disk.
+//
+//   cargo xtask build
+//   node edge-collector/selfhosted.mjs /srv/mindbox-edge --listen 127.0.0.1:8787 \
+//     --var MINDBOX_ENDPOINT_ID=shop-website --var ALLOWED_ORIGINS=https://shop.example
+//   MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… node_modules/.bin/workerd serve /srv/mindbox-edge/config.capnp
+//
+// The vars are wrangler.toml's `[vars]` with `--var` over them. tests/stack.mjs uses the same function
+// for the self-hosted test stack and `cargo xtask demo --self-hosted`. See the README's deploy section.
+import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The `[vars]` of edge-collector/wrangler.toml (`KEY = "value"` lines). */
+function wranglerVars() {
+  const toml = readFileSync(join(ROOT, "edge-collector/wrangler.toml"), "utf8");
+  const section = toml.split(/^\[vars\]$/m)[1].split(/^\[/m)[0];
+  return Object.fromEntries([...section.matchAll(/^([A-Z_]+) = "(.*)"$/gm)].map((m) => [m[1], m[2]]));
+}
+
+const capnpText = (v) => JSON.stringify(String(v));
+
+/**
+ * The self-hosted profile's workerd configuration: the collector worker (the same build as on
+ * Cloudflare: edge-collector/build) with wrangler.toml's vars (and `vars` over them), secrets from the
+ * environment, its Durable Objects on local disk under `dir/state` (the events queue among them),
+ * and a small router in front that serves the tracker files from tracker/dist with the headers
+ * Cloudflare's asset server gives them and sends /v1/* to the collector. Writes `config.capnp`,
+ * `router.js` and the worker build into `dir`; run it with `workerd serve dir/config.capnp`, with
+ * `MINDBOX_SECRET_KEY` and `ADMIN_TOKEN` in the environment.
+ */
+export function selfHostedConfig({ listen, dir, vars }) {
+  const build = join(ROOT, "edge-collector/build");
+  const all = { ...wranglerVars(), ...vars };
+  const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
+  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["QUEUE_SHARDS", "QueueShard"]];
+  // The client IP: only from the TLS proxy's header (CLIENT_IP_HEADER, default X-Real-IP), never
+  // from a CF-Connecting-IP the client sent itself (there is no Cloudflare in front to overwrite it).
+  const ipHeader = (all.CLIENT_IP_HEADER || "x-real-ip").toLowerCase();
+  const router = `
+const TYPES = { js: "text/javascript; charset=utf-8", wasm: "application/wasm", ts: "text/plain; charset=utf-8" };
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    if (url.pathname.startsWith("/v1/")) {
+      const headers = new Headers(req.headers);
+      headers.delete("cf-connecting-ip");
+      const ip = req.headers.get(${JSON.stringify(ipHeader)});
+      if (ip) headers.set("cf-connecting-ip", ip.split(",")[0].trim());
+      return env.COLLECTOR.fetch(new Request(req, { headers }));
+    }
+    if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
+    const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
+    if (file.status !== 200) return new Response("not found", { status: 404 });
+    return new Response(file.body, { headers: {
+      "content-type": TYPES[url.pathname.split(".").pop()] || "application/octet-stream",
+      "access-control-allow-origin": "*",
+      "cache-control": "public, max-age=300",
+    } });
+  },
+};`;
+  // `embed` reads files beside the configuration.
+  writeFileSync(join(dir, "router.js"), router);
+  copyFileSync(join(build, "index.js"), join(dir, "index.js"));
+  copyFileSync(join(build, "index_bg.wasm"), join(dir, "index_bg.wasm"));
+  mkdirSync(join(dir, "state"), { recursive: true });
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "router", worker = .router),
+    (name = "collector", worker = .collector),
+    (name = "tracker", disk = (path = ${capnpText(join(ROOT, "tracker/dist"))}, writable = false)),
+    (name = "state", disk = (path = ${capnpText(join(dir, "state"))}, writable = true)),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = ${capnpText(listen)}, http = (), service = "router") ],
+);
+
+const router :Workerd.Worker = (
+  modules = [ (name = "router.js", esModule = embed "router.js") ],
+  compatibilityDate = "2025-09-01",
+  bindings = [ (name = "COLLECTOR", service = "collector"), (name = "TRACKER", service = "tracker") ],
+);
+
+const collector :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [
+${text}
+    (name = "MINDBOX_SECRET_KEY", fromEnvironment = "MINDBOX_SECRET_KEY"),
+    (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
+${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
+  ],
+  durableObjectNamespaces = [
+${classes.map(([, c]) => `    (className = ${capnpText(c)}, uniqueKey = ${capnpText(`mindbox-edge-${c}`)}, enableSql = true),`).join("\n")}
+  ],
+  durableObjectStorage = (localDisk = "state"),
+  globalOutbound = "internet",
+);
+`;
+  writeFileSync(join(dir, "config.capnp"), config);
+  return config;
+}
+
+
+// `node edge-collector/selfhosted.mjs <dir> [--listen host:port] [--var KEY=VALUE]…`
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const dir = args[0] && !args[0].startsWith("--") ? resolve(args[0]) : null;
+  if (!dir) {
+    console.error("usage: node edge-collector/selfhosted.mjs <dir> [--listen 127.0.0.1:8787] [--var KEY=VALUE]…");
+    process.exit(2);
+  }
+  let listen = "127.0.0.1:8787";
+  const vars = {};
+  for (let i = 1; i < args.length; i++) {
+    if (args[i] === "--listen") listen = args[++i];
+    else if (args[i] === "--var") {
+      const [k, ...v] = String(args[++i]).split("=");
+      vars[k] = v.join("=");
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  selfHostedConfig({ listen, dir, vars });
+  console.log(`wrote ${join(dir, "config.capnp")}: run MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… workerd serve ${join(dir, "config.capnp")}`);
+}
