@@ -32,7 +32,7 @@ const capnpText = (v) => JSON.stringify(String(v));
  * `router.js` and the worker build into `dir`; run it with `workerd serve dir/config.capnp`, with
  * `MINDBOX_SECRET_KEY` and `ADMIN_TOKEN` in the environment.
  */
-export function selfHostedConfig({ listen, dir, vars }) {
+export function selfHostedConfig({ listen, dir, vars, localNetwork = false }) {
   const build = join(ROOT, "edge-collector/build");
   const all = { ...wranglerVars(), ...vars };
   const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
@@ -48,9 +48,14 @@ export default {
     if (url.pathname.startsWith("/v1/")) {
       const headers = new Headers(req.headers);
       headers.delete("cf-connecting-ip");
+      // The right-most entry is the one the proxy wrote (a client can only prepend).
       const ip = req.headers.get(${JSON.stringify(ipHeader)});
-      if (ip) headers.set("cf-connecting-ip", ip.split(",")[0].trim());
-      return env.COLLECTOR.fetch(new Request(req, { headers }));
+      if (ip) headers.set("cf-connecting-ip", ip.split(",").pop().trim());
+      // Behind the TLS proxy the request arrives as http: the collector sees it as https (so the
+      // device cookie is Secure) when the proxy says so.
+      const target = new URL(req.url);
+      if (req.headers.get("x-forwarded-proto") === "https") target.protocol = "https:";
+      return env.COLLECTOR.fetch(new Request(target, new Request(req, { headers })));
     }
     if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
     const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
@@ -65,6 +70,9 @@ export default {
   // `embed` reads files beside the configuration.
   writeFileSync(join(dir, "router.js"), router);
   copyFileSync(join(build, "index.js"), join(dir, "index.js"));
+  // The tracker files too, so the folder is the whole deployment.
+  mkdirSync(join(dir, "tracker"), { recursive: true });
+  for (const f of ["tracker.js", "tracker.wasm"]) copyFileSync(join(ROOT, "tracker/dist", f), join(dir, "tracker", f));
   copyFileSync(join(build, "index_bg.wasm"), join(dir, "index_bg.wasm"));
   mkdirSync(join(dir, "state"), { recursive: true });
   const config = `using Workerd = import "/workerd/workerd.capnp";
@@ -73,9 +81,12 @@ const config :Workerd.Config = (
   services = [
     (name = "router", worker = .router),
     (name = "collector", worker = .collector),
-    (name = "tracker", disk = (path = ${capnpText(join(ROOT, "tracker/dist"))}, writable = false)),
+    (name = "tracker", disk = (path = ${capnpText(join(dir, "tracker"))}, writable = false)),
     (name = "state", disk = (path = ${capnpText(join(dir, "state"))}, writable = true)),
-    (name = "internet", network = (allow = ["public", "private", "local"])),
+    (name = "internet", network = (
+      allow = ${JSON.stringify(localNetwork ? ["public", "private", "local"] : ["public"])},
+      tlsOptions = (trustBrowserCas = true),
+    )),
   ],
   sockets = [ (name = "http", address = ${capnpText(listen)}, http = (), service = "router") ],
 );
@@ -126,6 +137,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const [k, ...v] = String(args[++i]).split("=");
       vars[k] = v.join("=");
     }
+  }
+  if (!/^(127\.0\.0\.1|\[::1\]|localhost):/.test(listen)) {
+    console.warn(`warning: listening on ${listen}: the client IP is taken from X-Real-IP, which only the TLS proxy may set; let nothing else reach this port`);
   }
   mkdirSync(dir, { recursive: true });
   selfHostedConfig({ listen, dir, vars });

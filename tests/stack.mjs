@@ -266,7 +266,8 @@ export async function startStack(options = {}) {
     // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
     const launchWorkerd = async () => {
       const dir = dirname(secrets);
-      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars });
+      // The emulator listens on loopback, which a real deployment's network service does not allow.
+      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true });
       const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {

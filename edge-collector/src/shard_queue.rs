@@ -23,8 +23,12 @@ use crate::{bindings, deliver, objects};
 pub const SHARDS: u32 = 16;
 /// Most messages one alarm delivers.
 pub const BATCH: usize = 50;
-/// Tries before a message goes the dead-letter way (as the Cloudflare queue's `max_retries` + 1).
+/// Tries before a message goes the dead-letter way (as the Cloudflare queue's `max_retries` + 1). A
+/// retry that delivery puts back as a new message (with the attempt count in its body) starts over
+/// here; such retries stop at the retention limit in `deliver` (`GIVE_UP_AFTER_MS`), as on Cloudflare.
 pub const MAX_TRIES: u32 = 101;
+/// When the alarm wakes again if its handler fails before it sets the next one (ms from now).
+const SAFETY_NET_MS: i64 = 30_000;
 
 /// One stored message.
 #[derive(Clone, Serialize, Deserialize)]
@@ -58,14 +62,16 @@ fn now_ms() -> f64 {
     worker::Date::now().as_millis() as f64
 }
 
-fn random_u32() -> u32 {
+fn random_u32() -> Result<u32> {
     let mut b = [0u8; 4];
-    let _ = getrandom::getrandom(&mut b);
-    u32::from_le_bytes(b)
+    getrandom::getrandom(&mut b)
+        .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
+    Ok(u32::from_le_bytes(b))
 }
 
-fn new_id() -> String {
-    format!("{:08x}{:08x}", random_u32(), random_u32())
+/// A message id: 64 random bits (a failure is an error, never a fixed id that would merge messages).
+fn new_id() -> Result<String> {
+    Ok(format!("{:08x}{:08x}", random_u32()?, random_u32()?))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -132,7 +138,7 @@ impl DurableObject for QueueShard {
                 for (body, delay) in e.messages {
                     let due = now + f64::from(delay) * 1000.0;
                     let stored = Stored {
-                        id: new_id(),
+                        id: new_id()?,
                         body,
                         enqueued_at: now,
                         tries: 0,
@@ -141,9 +147,10 @@ impl DurableObject for QueueShard {
                     earliest = earliest.min(due);
                 }
                 if earliest < f64::MAX {
-                    // All or none, then the alarm: a message is never stored without a wake-up.
-                    self.state.storage().put_multiple_raw(values).await?;
+                    // The alarm first, then all or none of the messages: a message is never stored
+                    // without a wake-up (an alarm that finds nothing does no harm).
                     self.wake_by(earliest).await?;
+                    self.state.storage().put_multiple_raw(values).await?;
                 }
                 objects::json(&true)
             }
@@ -161,25 +168,44 @@ impl DurableObject for QueueShard {
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
+        // A safety net first: if anything below fails, the shard wakes again in a while instead of
+        // waiting for the next message to arrive. The end of the handler replaces it.
+        storage.set_alarm(SAFETY_NET_MS).await?;
         let now = now_ms();
         let end = key(now + 1.0, "");
         let due = storage
             .list_with_options(ListOptions::new().start("m:").end(&end).limit(BATCH))
             .await?;
         let mut taken = Vec::new();
+        let mut unreadable = Vec::new();
         due.for_each(&mut |value, k| {
+            let Some(k) = k.as_string() else { return };
             // Values are JSON text (as the ledger keeps its letters).
-            let stored = value
-                .as_string()
-                .and_then(|s| serde_json::from_str::<Stored>(&s).ok());
-            if let (Some(k), Some(stored)) = (k.as_string(), stored) {
-                taken.push(ShardTaken {
+            let text = value.as_string().unwrap_or_default();
+            match serde_json::from_str::<Stored>(&text) {
+                Ok(stored) => taken.push(ShardTaken {
                     key: k,
                     stored,
                     decision: Cell::new(None),
-                });
+                }),
+                // Never left in place (it would stay first and block the shard): the dead-letter
+                // way keeps it apart, unreadable, for a human.
+                Err(_) => unreadable.push((
+                    k.clone(),
+                    Stored {
+                        id: k,
+                        body: text,
+                        enqueued_at: now,
+                        tries: MAX_TRIES,
+                    },
+                )),
             }
         });
+        for (k, stored) in unreadable {
+            if self.dead_letter(&stored).await {
+                storage.delete(&k).await?;
+            }
+        }
         if !taken.is_empty() {
             let queue = ShardQueue::new(&self.env);
             deliver::handle_batch(Source::Events, &taken, queue.as_ref().ok(), &self.env).await?;
@@ -194,10 +220,13 @@ impl DurableObject for QueueShard {
                 earliest = Some(due_of(&k));
             }
         });
-        if let Some(due) = earliest {
-            storage
-                .set_alarm(((due - now_ms()).max(0.0)) as i64)
-                .await?;
+        match earliest {
+            Some(due) => {
+                storage
+                    .set_alarm(((due - now_ms()).max(0.0)) as i64)
+                    .await?
+            }
+            None => storage.delete_alarm().await?,
         }
         Response::ok("")
     }
@@ -239,9 +268,14 @@ impl QueueShard {
                         continue;
                     }
                     let due = now + f64::from(secs) * 1000.0;
-                    put(&moved, &key(due, &stored.id), &stored)?;
+                    let new_key = key(due, &stored.id);
+                    put(&moved, &new_key, &stored)?;
                     any_moved = true;
-                    gone.push(t.key);
+                    // The new copy is stored before the old key goes (a crash duplicates, never
+                    // loses); the same key (a clock stepped back) must not be deleted after it.
+                    if new_key != t.key {
+                        gone.push(t.key);
+                    }
                 }
             }
         }
@@ -287,7 +321,7 @@ impl ShardQueue {
     }
 
     async fn enqueue(&self, messages: Vec<(String, u32)>) -> Result<()> {
-        let shard = format!("shard-{}", random_u32() % SHARDS);
+        let shard = format!("shard-{}", random_u32()? % SHARDS);
         objects::call::<_, bool>(
             &self.env,
             bindings::QUEUE_SHARDS,

@@ -66,6 +66,16 @@ test("the client IP comes only from the TLS proxy's header, never from a CF-Conn
     ips.push(req.headers["x-customer-ip"]);
   }
   assert.deepEqual(ips, ["203.0.113.7", undefined, "203.0.113.8"]);
+  // The proxy's X-Forwarded-Proto makes the server-set device cookie Secure.
+  for (const [proto, secure] of [["https", true], [undefined, false]]) {
+    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+      method: "POST",
+      headers: { origin: stack.shopUrl, "content-type": "text/plain", ...(proto ? { "x-forwarded-proto": proto } : {}) },
+      body: JSON.stringify({ events: [] }),
+    });
+    assert.equal(res.status, 202);
+    assert.equal(/; Secure/.test(res.headers.get("set-cookie")), secure, res.headers.get("set-cookie"));
+  }
 });
 
 test("accepted events go through the Durable Object queue: a 5xx and a hang are retried, each event arrives once", async () => {
