@@ -107,6 +107,7 @@ const collector :Workerd.Worker = (
 ${text}
     (name = "MINDBOX_SECRET_KEY", fromEnvironment = "MINDBOX_SECRET_KEY"),
     (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
+    (name = "BACKEND_TOKEN", fromEnvironment = "BACKEND_TOKEN"),
 ${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
   ],
   durableObjectNamespaces = [

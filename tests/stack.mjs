@@ -200,8 +200,9 @@ export async function startStack(options = {}) {
     // The secret goes to wrangler through an env file, never on a command line or in [vars].
     const secrets = join(mkdtempSync(join(tmpdir(), "mindbox-edge-")), ".dev.vars");
     const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
+    const backendToken = env.BACKEND_TOKEN || "test-backend-token-do-not-leak-5e0d";
     const keyLine = options.omitSecretKey ? "" : `MINDBOX_SECRET_KEY=${secretKey}\n`;
-    writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
+    writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\nBACKEND_TOKEN=${backendToken}\n`, { mode: 0o600 });
     const baseVars = {
       MINDBOX_API_BASE: apiBase,
       MINDBOX_ENDPOINT_ID: endpointId,
@@ -274,6 +275,7 @@ export async function startStack(options = {}) {
           ...process.env,
           ...(options.omitSecretKey ? {} : { MINDBOX_SECRET_KEY: secretKey }),
           ADMIN_TOKEN: adminToken,
+          BACKEND_TOKEN: backendToken,
         },
         echo,
       });
@@ -320,7 +322,22 @@ export async function startStack(options = {}) {
       emulatorUrl,
       secretKey,
       adminToken,
+      backendToken,
       endpointId,
+      /** Posts `body` to the backend route with `token` (default: the right one); `{status, json}`. */
+      backend: async (body, token = backendToken) => {
+        const res = await timedFetch(`${collectorUrl}/v1/backend/operations`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        });
+        const text = await res.text();
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        return { status: res.status, json, text };
+      },
       /** Calls an admin route with the bearer token. */
       admin: async (path, body) => {
         const res = await timedFetch(`${collectorUrl}/v1/admin/${path}`, {
@@ -411,14 +428,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
     env: {
       ...process.env,
       MINDBOX_SECRET_KEY: process.env.MINDBOX_SECRET_KEY || "demo-secret-key",
+      ADMIN_TOKEN: process.env.ADMIN_TOKEN || "demo-admin-token",
+      BACKEND_TOKEN: process.env.BACKEND_TOKEN || "demo-backend-token",
     },
     echo: true,
   });
+  const from = (name) => (process.env[name] ? `from the environment's ${name}` : `the demo's own; set ${name} to choose`);
   console.log(`
 Mindbox Edge demo is running:
   demo shop        ${stack.shopUrl}/          (QA page: ${stack.shopUrl}/qa.html)
   collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js; ${selfHosted ? "self-hosted: workerd, queue on local disk" : "local Cloudflare: wrangler dev"})
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
+  admin token      ${stack.adminToken}   (${from("ADMIN_TOKEN")}): ${stack.collectorUrl}/v1/admin/counters
+  backend token    ${stack.backendToken}   (${from("BACKEND_TOKEN")}): POST ${stack.collectorUrl}/v1/backend/operations
 Press Ctrl-C to stop.`);
   const shutdown = async () => {
     await stack.stop();

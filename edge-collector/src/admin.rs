@@ -24,11 +24,6 @@ fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[derive(Deserialize)]
 struct Redrive {
     ids: Option<Vec<String>>,
@@ -51,7 +46,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     };
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
-    if !same(given.as_bytes(), token.as_bytes()) {
+    if !crate::admission::same_secret(given.as_bytes(), token.as_bytes()) {
         return deny(401, "missing or wrong bearer token");
     }
     let path = req.path();

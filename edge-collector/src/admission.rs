@@ -57,6 +57,11 @@ pub async fn admit(
     Ok(Ok(Admitted { origin, ip }))
 }
 
+/// Constant-time equality of two byte strings, for bearer tokens (their length is not secret).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A 429 with `Retry-After`.
 pub fn rate_limited(origin: &str) -> Result<Response> {
     let mut resp = refuse(

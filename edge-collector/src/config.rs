@@ -30,6 +30,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// How long one Mindbox call may take (`MINDBOX_TIMEOUT_MS`, default 10 000).
     pub timeout_ms: u32,
+    /// Operations the shop's backend may send through `/v1/backend/operations` (`BACKEND_OPERATIONS`,
+    /// default [`DEFAULT_BACKEND_OPERATIONS`]); the browser route never takes them unless they are on
+    /// `ALLOWED_OPERATIONS` too.
+    pub backend_operations: Vec<String>,
     /// Sync operations a browser may call through `/v1/sync` (`SYNC_OPERATIONS`, default
     /// `Website.GetCustomerBalance`).
     pub sync_operations: Vec<String>,
@@ -51,9 +55,14 @@ impl Config {
     }
 }
 
-/// Default for `SNAPSHOT_OPERATIONS`.
+/// Default for `SNAPSHOT_OPERATIONS`. The `order` kind is keyed by the order's ids, not the device: an
+/// older status of one order is never sent after a newer one.
 pub const DEFAULT_SNAPSHOT_OPERATIONS: &str =
-    "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist";
+    "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist,Website.UpdateOrderStatus=order";
+
+/// Default for `BACKEND_OPERATIONS`: orders and their statuses, customer edits, and the customer
+/// updates shops push from their own rules.
+pub const DEFAULT_BACKEND_OPERATIONS: &str = "Website.CreateAuthorizedOrder,Website.CreateUnauthorizedOrder,Website.UpdateOrder,Website.UpdateOrderStatus,Website.EditCustomer,Website.RegisterCustomer,Website.UpdateCustomerSegments,Website.UpdateCustomerCustomFields";
 
 fn parse_snapshots(list: &str) -> Result<Vec<(String, String)>, ConfigError> {
     list.split(',')
@@ -231,6 +240,10 @@ impl Config {
             }),
             None => 10_000,
         };
+        let backend_operations = mindbox_tracker::operation::parse_list(Some(
+            &var(env, "BACKEND_OPERATIONS").unwrap_or_else(|| DEFAULT_BACKEND_OPERATIONS.into()),
+        ))
+        .map_err(|e| invalid("BACKEND_OPERATIONS", e))?;
         let sync_operations = mindbox_tracker::operation::parse_list(Some(
             &var(env, "SYNC_OPERATIONS").unwrap_or_else(|| "Website.GetCustomerBalance".into()),
         ))
@@ -246,6 +259,7 @@ impl Config {
             snapshot_operations,
             rate_limit_per_minute,
             timeout_ms,
+            backend_operations,
             sync_operations,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),

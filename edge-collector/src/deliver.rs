@@ -182,14 +182,19 @@ pub async fn handle_batch<M: Taken>(
             lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
             let mut names = Vec::with_capacity(lane.len());
             for (m, d) in &lane {
-                names.push(deliver_one(*m, d, env, queue, config).await);
+                names.push((deliver_one(*m, d, env, queue, config).await, d.backend));
             }
             names
         }
     }))
     .await;
-    for name in results.into_iter().flatten() {
-        bump(&mut counts, name);
+    for (name, backend) in results.into_iter().flatten() {
+        // The shop's backend's operations are counted apart (`backend.delivered`, …).
+        if backend {
+            bump(&mut counts, &format!("backend.{name}"));
+        } else {
+            bump(&mut counts, name);
+        }
     }
     ledger::count(env, counts).await;
     Ok(())
@@ -257,13 +262,36 @@ fn lanes<'m, M>(
 ) -> BTreeMap<String, Vec<(&'m M, Delivery)>> {
     let mut lanes: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (m, d) in deliveries {
-        let lane = match config.snapshot_kind(&d.event.operation) {
-            Some(kind) => format!("{kind}:{}", d.device_uuid),
+        let lane = match ordered_key(config, &d) {
+            Some((kind, key)) => format!("{kind}:{key}"),
             None => format!("event:{}", d.event.id),
         };
         lanes.entry(lane).or_default().push((m, d));
     }
     lanes
+}
+
+/// Whose list an ordered operation replaces (`SNAPSHOT_OPERATIONS`): `(kind, device)` for carts and
+/// wishlists, `("order", ids)` for an order's status, keyed by the order's ids (`k=v&…`, sorted). An
+/// order operation without ids is not ordered.
+fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
+    let kind = config.snapshot_kind(&d.event.operation)?;
+    if kind != "order" {
+        return Some((kind.to_string(), d.device_uuid.clone()));
+    }
+    let ids = d.event.data.get("order")?.get("ids")?.as_object()?;
+    let mut parts: Vec<String> = ids
+        .iter()
+        .map(|(k, v)| {
+            let v = v
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| v.to_string());
+            format!("{k}={v}")
+        })
+        .collect();
+    parts.sort();
+    (!parts.is_empty()).then(|| (kind.to_string(), parts.join("&")))
 }
 
 fn now_ms() -> f64 {
@@ -288,9 +316,9 @@ async fn deliver_one<M: Taken>(
     config: &Config,
 ) -> &'static str {
     let op = &delivery.event.operation;
-    let snapshot = config.snapshot_kind(op).map(|kind| (kind, stamp(delivery)));
-    if let Some((kind, stamp)) = &snapshot {
-        match snapshot_order::claim(env, kind, &delivery.device_uuid, stamp).await {
+    let snapshot = ordered_key(config, delivery).map(|(kind, key)| (kind, key, stamp(delivery)));
+    if let Some((kind, key, stamp)) = &snapshot {
+        match snapshot_order::claim(env, kind, key, stamp).await {
             Ok(Claim::Go) => {}
             Ok(Claim::Stale) => {
                 let id = &delivery.event.id;
@@ -311,8 +339,8 @@ async fn deliver_one<M: Taken>(
         }
     }
     let answer = call_mindbox(delivery, config).await;
-    if let Some((kind, stamp)) = &snapshot {
-        if let Err(e) = snapshot_order::release(env, kind, &delivery.device_uuid, stamp).await {
+    if let Some((kind, key, stamp)) = &snapshot {
+        if let Err(e) = snapshot_order::release(env, kind, key, stamp).await {
             let id = &delivery.event.id;
             worker::console_error!(
                 "snapshot claim not released for {op} {id} (expires by itself): {e}"

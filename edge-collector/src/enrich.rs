@@ -74,7 +74,8 @@ pub fn cookie_value(header: &str, name: &str) -> Option<String> {
     })
 }
 
-fn new_uuid() -> String {
+/// A new random UUID v4 (a device id, or a backend operation's transactionId when it brings none).
+pub fn new_uuid() -> String {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("crypto.getRandomValues");
     uuid::v4_from_bytes(bytes)

@@ -21,6 +21,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod backend;
 pub mod bindings;
 pub mod collect;
 pub mod config;
@@ -73,6 +74,9 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
         (worker::Method::Post, "/v1/events") => collect::handle(req, env, &ctx, &config).await,
         (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
+        (worker::Method::Post, "/v1/backend/operations") => {
+            backend::handle(req, env, &ctx, &config).await
+        }
         _ => Response::error(
             "not found: the collector serves POST /v1/events, POST /v1/sync and the tracker files",
             404,

@@ -36,6 +36,9 @@ pub struct Delivery {
     /// The event's place in its batch, which keeps call order where times tie.
     #[serde(default)]
     pub seq: u32,
+    /// Sent by the shop's backend (`/v1/backend/operations`), not a browser: counted apart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backend: bool,
 }
 
 impl Delivery {
@@ -57,6 +60,7 @@ impl Delivery {
             user_agent: shopper.user_agent.clone(),
             attempts: 0,
             accepted_at: received,
+            backend: false,
         }
     }
 

@@ -94,9 +94,20 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
         endpoint_id: std::env::var("MINDBOX_ENDPOINT_ID").unwrap_or_else(|_| "demo-shop".into()),
         secret_key: std::env::var("MINDBOX_SECRET_KEY").unwrap_or_default(),
         operations: {
-            // The browser defaults plus the sync operation the collector's /v1/sync serves.
+            // The browser defaults, the sync operation the collector's /v1/sync serves, and what a
+            // shop's backend sends (orders, statuses, customer updates).
             let mut ops = mindbox_tracker::operation::parse_list(None)?;
             ops.push("Website.GetCustomerBalance".into());
+            for op in [
+                "Website.CreateAuthorizedOrder",
+                "Website.CreateUnauthorizedOrder",
+                "Website.UpdateOrder",
+                "Website.UpdateOrderStatus",
+                "Website.UpdateCustomerSegments",
+                "Website.UpdateCustomerCustomFields",
+            ] {
+                ops.push(op.into());
+            }
             ops
         },
     };

@@ -1,0 +1,278 @@
+//! `POST /v1/backend/operations`: the shop's backend sends orders, order statuses and customer updates
+//! through the same durable queue, retries, dead letters and redrive as the browser's events, so the
+//! site never waits for Mindbox and survives its outages.
+//!
+//! `Authorization: Bearer <BACKEND_TOKEN>` (a secret of its own, compared in constant time; the route is
+//! off without it), no CORS (browsers cannot call it). Body:
+//! `{"operations": [{"id"?, "operation", "data", "deviceUUID"?, "customerIp"?, "createdAt"?}]}` — at
+//! most [`MAX_OPERATIONS`]. `id` is the Mindbox `transactionId`: a UUID the backend may supply so its own
+//! retries are idempotent, made here when absent and returned. Answers as `/v1/events` does: 202 with a
+//! result per operation once each accepted one is on the queue (422 when none was), per-operation
+//! rejections with a path and reason; 400 for a body that is not such a list; 401 / 503 for the token.
+//! Operations must be on `BACKEND_OPERATIONS`; customer data is put in Mindbox's spelling but needs no
+//! ticket (the backend is trusted). Order statuses keep their order per order (`SNAPSHOT_OPERATIONS`,
+//! kind `order`), by the backend's `createdAt`.
+
+use std::collections::BTreeMap;
+
+use mindbox_tracker::event::Event;
+use mindbox_tracker::uuid;
+use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus};
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{Context, Env, Request, Response, Result};
+
+use crate::admission::{refuse, same_secret};
+use crate::config::Config;
+use crate::enrich::Shopper;
+use crate::message::Delivery;
+use crate::queue::{EventsQueue, Producer};
+use crate::{identity, ledger};
+
+/// Most operations in one request.
+pub const MAX_OPERATIONS: usize = 100;
+/// Largest request body.
+const MAX_BODY: usize = 1024 * 1024;
+/// Largest queue message one operation may become (Cloudflare Queues take 128 KB a message).
+const MAX_MESSAGE: usize = 120 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    operations: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Operation {
+    #[serde(default)]
+    id: Option<String>,
+    operation: String,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default, rename = "deviceUUID")]
+    device_uuid: Option<String>,
+    #[serde(default)]
+    customer_ip: Option<String>,
+    #[serde(default)]
+    created_at: Option<f64>,
+}
+
+/// Handles one request from the shop's backend.
+pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
+    let mut counts = BTreeMap::new();
+    let resp = answer(req, &env, config, &mut counts).await;
+    ctx.wait_until(async move { ledger::count(&env, counts).await });
+    resp
+}
+
+fn bump(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
+    *counts.entry(format!("backend.{name}")).or_default() += n;
+}
+
+async fn answer(
+    mut req: Request,
+    env: &Env,
+    config: &Config,
+    counts: &mut BTreeMap<String, u64>,
+) -> Result<Response> {
+    let Some(token) = env
+        .secret("BACKEND_TOKEN")
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|t| !t.is_empty())
+    else {
+        let why = "the backend route is off: set the BACKEND_TOKEN secret";
+        return refuse(503, "backend_off", why, None);
+    };
+    let given = req.headers().get("Authorization")?.unwrap_or_default();
+    let given = given.strip_prefix("Bearer ").unwrap_or("");
+    if !same_secret(given.as_bytes(), token.as_bytes()) {
+        bump(counts, "rejected.unauthorized", 1);
+        return refuse(401, "unauthorized", "missing or wrong bearer token", None);
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_BODY {
+        return refuse(
+            413,
+            "body_too_large",
+            "a backend request is at most 1 MiB",
+            None,
+        );
+    }
+    let body = match serde_json::from_slice::<Body>(&bytes) {
+        Ok(b) if b.operations.len() <= MAX_OPERATIONS => b,
+        Ok(_) => {
+            let why = format!("at most {MAX_OPERATIONS} operations per request");
+            return refuse(400, "too_many_operations", &why, None);
+        }
+        Err(e) => {
+            let why = format!(
+                "expected {{\"operations\": [{{\"operation\", \"data\", \"id\"?, \"deviceUUID\"?, \"customerIp\"?, \"createdAt\"?}}]}} ({e})"
+            );
+            return refuse(400, "not_a_batch", &why, None);
+        }
+    };
+    let received = worker::Date::now().as_millis() as f64;
+    let mut results = Vec::with_capacity(body.operations.len());
+    let mut messages = Vec::new();
+    for (i, raw) in body.operations.into_iter().enumerate() {
+        match accept(raw, i, config, received) {
+            Ok(d) => {
+                results.push(EventResult {
+                    id: Some(d.event.id.clone()),
+                    status: EventStatus::Accepted,
+                    path: None,
+                    reason: None,
+                });
+                messages.push(d.to_message());
+            }
+            Err(r) => {
+                bump(counts, &format!("rejected.{}", r.code), 1);
+                results.push(EventResult {
+                    id: r.id,
+                    status: EventStatus::Rejected,
+                    path: Some(r.path),
+                    reason: Some(r.reason),
+                });
+            }
+        }
+    }
+    let accepted = messages.len();
+    if accepted > 0 {
+        if let Err(e) = EventsQueue::of(env)?.send_all(messages).await {
+            worker::console_error!("queue send failed for {accepted} backend operations: {e}");
+            let mut resp = refuse(
+                503,
+                "queue_unavailable",
+                "nothing was accepted: send the operations again later (the same ids keep it idempotent)",
+                None,
+            )?;
+            resp.headers_mut().set("Retry-After", "5")?;
+            return Ok(resp);
+        }
+        bump(counts, "accepted", accepted as u64);
+    }
+    let status = if accepted == 0 && !results.is_empty() {
+        422
+    } else {
+        202
+    };
+    Ok(Response::from_json(&BatchAnswer {
+        device_uuid: None,
+        results,
+    })?
+    .with_status(status))
+}
+
+fn reject(
+    id: Option<String>,
+    code: &'static str,
+    path: String,
+    reason: &str,
+) -> mindbox_tracker::check::Rejection {
+    mindbox_tracker::check::Rejection {
+        id,
+        code,
+        path,
+        reason: reason.to_string(),
+    }
+}
+
+/// One operation checked and made a queue message.
+fn accept(
+    raw: Value,
+    i: usize,
+    config: &Config,
+    received: f64,
+) -> std::result::Result<Delivery, mindbox_tracker::check::Rejection> {
+    let path = format!("operations[{i}]");
+    let op: Operation = serde_json::from_value(raw).map_err(|e| {
+        reject(
+            None,
+            "invalid_operation",
+            path.clone(),
+            &format!("not an operation: {e}"),
+        )
+    })?;
+    let id = match op.id {
+        Some(id) if uuid::is_canonical(&id) => id,
+        Some(_) => {
+            let why =
+                "id must be a lower-case hyphenated UUID (it becomes the Mindbox transactionId)";
+            return Err(reject(None, "invalid_id", format!("{path}.id"), why));
+        }
+        None => crate::enrich::new_uuid(),
+    };
+    let rid = Some(id.clone());
+    if !config.backend_operations.iter().any(|o| o == &op.operation) {
+        let why = format!("operation {:?} is not on BACKEND_OPERATIONS", op.operation);
+        return Err(reject(
+            rid,
+            "operation_not_allowed",
+            format!("{path}.operation"),
+            &why,
+        ));
+    }
+    let data = match op.data {
+        Some(d @ Value::Object(_)) => d,
+        None => Value::Object(Default::default()),
+        Some(_) => {
+            let why = "data must be a JSON object (the Mindbox operation body)";
+            return Err(reject(rid, "invalid_data", format!("{path}.data"), why));
+        }
+    };
+    if op
+        .device_uuid
+        .as_deref()
+        .is_some_and(|d| !uuid::is_canonical(d))
+    {
+        let why = "deviceUUID must be a lower-case hyphenated UUID";
+        return Err(reject(
+            rid,
+            "invalid_device",
+            format!("{path}.deviceUUID"),
+            why,
+        ));
+    }
+    let ip_ok = |ip: &str| {
+        !ip.is_empty()
+            && ip.len() <= 45
+            && ip
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() || c == b'.' || c == b':')
+    };
+    if op.customer_ip.as_deref().is_some_and(|ip| !ip_ok(ip)) {
+        let why = "customerIp must be an IPv4 or IPv6 address";
+        return Err(reject(rid, "invalid_ip", format!("{path}.customerIp"), why));
+    }
+    if op.created_at.is_some_and(|t| !(t.is_finite() && t >= 0.0)) {
+        let why = "createdAt must be milliseconds since the Unix epoch";
+        return Err(reject(
+            rid,
+            "invalid_created_at",
+            format!("{path}.createdAt"),
+            why,
+        ));
+    }
+    let mut event = Event {
+        id,
+        operation: op.operation,
+        data,
+        created_at: op.created_at,
+    };
+    let now_secs = (received / 1000.0) as i64;
+    identity::authorize(&mut event, &path, identity::Mode::Trusted, &[], now_secs)?;
+    let shopper = Shopper {
+        device_uuid: op.device_uuid.unwrap_or_else(crate::enrich::new_uuid),
+        client_ip: op.customer_ip,
+        user_agent: None,
+    };
+    let mut d = Delivery::new(event, &shopper, received, None, i as u32);
+    d.backend = true;
+    if d.to_message().len() > MAX_MESSAGE {
+        let why = "the operation is larger than a queue message (120 KiB)";
+        return Err(reject(d.event.id.clone().into(), "too_large", path, why));
+    }
+    Ok(d)
+}

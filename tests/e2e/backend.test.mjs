@@ -1,0 +1,130 @@
+// The shop backend's route, POST /v1/backend/operations: orders and statuses through the same durable
+// queue as the browser's events, behind BACKEND_TOKEN.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
+
+/** Which runtime runs the collector: `cargo xtask test` runs this file on both (COLLECTOR_PROFILE). */
+const PROFILE = process.env.COLLECTOR_PROFILE || "cloudflare";
+let stack;
+before(async () => {
+  stack = await startStack({ profile: PROFILE });
+}, { timeout: 180000 });
+after(async () => {
+  await stack?.stop();
+}, { timeout: 60000 });
+beforeEach(async () => {
+  await stack.emulator.reset();
+});
+
+const order = (id = randomUUID(), orderId = `o-${randomUUID().slice(0, 8)}`) => ({
+  id,
+  operation: "Website.CreateAuthorizedOrder",
+  data: {
+    customer: { ids: { websiteID: "u1" }, mobilePhone: "8 (912) 345-67-89" },
+    order: { ids: { websiteID: orderId }, totalPrice: 1990, lines: [{ lineNumber: 1, quantity: 1, basePricePerItem: 1990, product: { ids: { website: "7" } } }] },
+  },
+});
+const status = (orderId, value, createdAt) => ({
+  id: randomUUID(),
+  operation: "Website.UpdateOrderStatus",
+  createdAt,
+  data: { order: { ids: { websiteID: orderId } }, orderLinesStatus: value },
+});
+const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
+
+test("the route needs the bearer token: missing or wrong get 401, nothing is queued", async () => {
+  for (const token of [null, "wrong", `${stack.backendToken}x`, stack.backendToken.slice(1)]) {
+    const r = await stack.backend({ operations: [order()] }, token);
+    assert.equal(r.status, 401, `${token}: ${r.text}`);
+    assert.equal(r.json.error, "unauthorized");
+  }
+  assert.deepEqual(await stack.drain(), []);
+  assert.ok(!stack.collectorLog().includes(stack.backendToken), "the token appears in no log line");
+});
+
+test("an order created through two 503s arrives exactly once, also when the backend sends it again", async () => {
+  await stack.emulator.fail({ count: 2, status: 503 });
+  const o = order();
+  const r = await stack.backend({ operations: [o] });
+  assert.equal(r.status, 202, r.text);
+  assert.deepEqual(r.json.results, [{ id: o.id, status: "accepted" }]);
+  await waitFor("the order at Mindbox", async () => (await accepted(o.id)).length === 1, { timeoutMs: 30000 });
+  // The backend's own retry with the same id is idempotent: Mindbox answers TransactionAlreadyProcessed.
+  assert.equal((await stack.backend({ operations: [o] })).status, 202);
+  await stack.drain();
+  const [req] = await accepted(o.id);
+  assert.equal((await accepted(o.id)).length, 1);
+  assert.equal(req.operation, "Website.CreateAuthorizedOrder");
+  assert.equal(req.body.customer.mobilePhone, "79123456789", "the phone reaches Mindbox in one spelling");
+  assert.equal(req.body.order.ids.websiteID, o.data.order.ids.websiteID);
+  assert.equal(req.headers.authorization, `SecretKey ${stack.secretKey}`);
+  const counters = await stack.admin("counters");
+  assert.ok(counters["backend.accepted"] >= 2 && counters["backend.delivered"] >= 1, JSON.stringify(counters));
+});
+
+test("an id is made when the backend gives none, and returned", async () => {
+  const { id, ...noId } = order();
+  const r = await stack.backend({ operations: [noId] });
+  assert.equal(r.status, 202, r.text);
+  const made = r.json.results[0].id;
+  assert.match(made, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await waitFor("the order at Mindbox", async () => (await accepted(made)).length === 1);
+});
+
+test("order statuses never go back in time: an older status whose first try failed is not sent after a newer one", async () => {
+  const orderId = `o-${randomUUID().slice(0, 8)}`;
+  const t = Date.now() - 60000;
+  const older = status(orderId, "Paid", t);
+  const newer = status(orderId, "Delivered", t + 1000);
+  // Mindbox asks the older status to come back in 3 s: by then the newer one has been delivered.
+  await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
+  assert.equal((await stack.backend({ operations: [older] })).status, 202);
+  await waitFor("the older status's failed try", async () => (await stack.emulator.attempts()).some((q) => q.transactionId === older.id));
+  assert.equal((await stack.backend({ operations: [newer] })).status, 202);
+  await waitFor("the newer status at Mindbox", async () => (await accepted(newer.id)).length === 1, { timeoutMs: 30000 });
+  // The older one's retry finds a newer status sent: superseded, never sent.
+  await waitFor("the older status superseded", async () => (await stack.admin("counters"))["backend.superseded"] >= 1, { timeoutMs: 30000 });
+  // Out of order in one request: sent oldest first by the backend's createdAt, so the newer ends last.
+  const o2 = `o-${randomUUID().slice(0, 8)}`;
+  const [a, b] = [status(o2, "Paid", t), status(o2, "Delivered", t + 1000)];
+  assert.equal((await stack.backend({ operations: [b, a] })).status, 202);
+  await waitFor("the newer of the second order", async () => (await accepted(b.id)).length === 1, { timeoutMs: 30000 });
+  await stack.drain();
+  const sent = (await stack.emulator.requests()).filter((q) => q.operation === "Website.UpdateOrderStatus");
+  const last = (id) => sent.filter((q) => q.body.order.ids.websiteID === id).at(-1).body.orderLinesStatus;
+  assert.equal(last(orderId), "Delivered");
+  assert.equal(last(o2), "Delivered");
+  assert.equal((await stack.emulator.attempts()).filter((q) => q.transactionId === older.id).length, 1, "the older status was never sent again");
+});
+
+test("bad operations are rejected one by one with a path and reason; a browser may not send a backend operation", async () => {
+  const good = order();
+  const r = await stack.backend({
+    operations: [
+      good,
+      { ...order(), operation: "Website.DeleteEverything" },
+      { ...order(), id: "not-a-uuid" },
+      { ...order(), data: [1] },
+      { ...order(), customerIp: "6.6.6.6; drop" },
+      { ...order(), extra: true },
+    ],
+  });
+  assert.equal(r.status, 202, r.text);
+  assert.deepEqual(
+    r.json.results.map((x) => [x.status, x.path ?? null]),
+    [["accepted", null], ["rejected", "operations[1].operation"], ["rejected", "operations[2].id"], ["rejected", "operations[3].data"], ["rejected", "operations[4].customerIp"], ["rejected", "operations[5]"]],
+  );
+  assert.equal((await stack.backend("not json")).status, 400);
+  assert.equal((await stack.backend({ operations: Array.from({ length: 101 }, () => order()) })).status, 400);
+  const browser = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
+    body: JSON.stringify({ events: [{ id: randomUUID(), operation: "Website.CreateAuthorizedOrder", data: order().data }] }),
+  });
+  assert.equal(browser.status, 422);
+  assert.equal((await browser.json()).results[0].reason.includes("allowlist"), true);
+  const others = await stack.drain();
+  assert.deepEqual(others.map((q) => q.transactionId), [good.id], "only the good operation reached Mindbox");
+});
