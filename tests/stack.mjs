@@ -21,6 +21,12 @@ import { randomUUID, createHmac } from "node:crypto";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * Which runtime runs the collector in this test process (`COLLECTOR_PROFILE`): "cloudflare" (the
+ * default, `wrangler dev`) or "self-hosted" (workerd). `cargo xtask test` runs some files on both.
+ */
+export const PROFILE = process.env.COLLECTOR_PROFILE || "cloudflare";
+
 /** How long one HTTP call of the harness or a test may take before it fails (a hang must fail, not wait). */
 export const FETCH_TIMEOUT_MS = 15000;
 

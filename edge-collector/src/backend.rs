@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use mindbox_tracker::event::Event;
 use mindbox_tracker::uuid;
-use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus};
+use mindbox_tracker::wire::{BatchAnswer, EventResult};
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
@@ -119,22 +119,12 @@ async fn answer(
     for (i, raw) in body.operations.into_iter().enumerate() {
         match accept(raw, i, config, received) {
             Ok(d) => {
-                results.push(EventResult {
-                    id: Some(d.event.id.clone()),
-                    status: EventStatus::Accepted,
-                    path: None,
-                    reason: None,
-                });
+                results.push(EventResult::accepted(&d.event.id));
                 messages.push(d.to_message());
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);
-                results.push(EventResult {
-                    id: r.id,
-                    status: EventStatus::Rejected,
-                    path: Some(r.path),
-                    reason: Some(r.reason),
-                });
+                results.push(r.into());
             }
         }
     }

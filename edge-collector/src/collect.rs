@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use mindbox_tracker::check::{self, BatchError, CheckedBatch, Rejection};
 use mindbox_tracker::event::Event;
-use mindbox_tracker::wire::{BatchAnswer, EventResult, EventStatus, SETTLED_STATUSES};
+use mindbox_tracker::wire::{BatchAnswer, EventResult, SETTLED_STATUSES};
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::admission::{self, rate_limited, refuse, within_limit};
@@ -121,23 +121,13 @@ fn accept_events(
             .and_then(|e| authorize(e, i, config, now_secs));
         match event {
             Ok(event) => {
-                results.push(EventResult {
-                    id: Some(event.id.clone()),
-                    status: EventStatus::Accepted,
-                    path: None,
-                    reason: None,
-                });
+                results.push(EventResult::accepted(&event.id));
                 let d = Delivery::new(event, shopper, received, checked.sent_at, i as u32);
                 deliveries.push(d.to_message());
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);
-                results.push(EventResult {
-                    id: r.id,
-                    status: EventStatus::Rejected,
-                    path: Some(r.path),
-                    reason: Some(r.reason),
-                });
+                results.push(r.into());
             }
         }
     }

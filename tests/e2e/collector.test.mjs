@@ -5,10 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, ticket as signTicket, timedFetch } from "../stack.mjs";
+import { startStack, waitFor, ticket as signTicket, timedFetch, PROFILE } from "../stack.mjs";
 
-/** Which runtime runs the collector: `cargo xtask test` runs this file on both (COLLECTOR_PROFILE). */
-const PROFILE = process.env.COLLECTOR_PROFILE || "cloudflare";
 let stack;
 const seen = []; // every response body and header block the tests received, for the secret-key check
 

@@ -3,10 +3,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
 
-/** Which runtime runs the collector: `cargo xtask test` runs this file on both (COLLECTOR_PROFILE). */
-const PROFILE = process.env.COLLECTOR_PROFILE || "cloudflare";
 let stack;
 
 before(async () => {

@@ -105,6 +105,29 @@ pub struct EventResult {
     pub reason: Option<String>,
 }
 
+impl EventResult {
+    /// An event on the queue.
+    pub fn accepted(id: &str) -> EventResult {
+        EventResult {
+            id: Some(id.to_string()),
+            status: EventStatus::Accepted,
+            path: None,
+            reason: None,
+        }
+    }
+}
+
+impl From<crate::check::Rejection> for EventResult {
+    fn from(r: crate::check::Rejection) -> EventResult {
+        EventResult {
+            id: r.id,
+            status: EventStatus::Rejected,
+            path: Some(r.path),
+            reason: Some(r.reason),
+        }
+    }
+}
+
 /// Outcome of one event at the collector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
