@@ -39,7 +39,8 @@ export function timedFetch(url, options = {}) {
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   return fetch(url, { ...options, signal }).catch((e) => {
     if (timeout.aborted) throw new Error(`${options.method || "GET"} ${url}: no answer within ${options.timeoutMs || FETCH_TIMEOUT_MS} ms`);
-    throw e;
+    // Name the call and the network's reason ("fetch failed" alone says neither).
+    throw new Error(`${options.method || "GET"} ${url}: ${e.message}${e.cause ? ` (${e.cause.code || e.cause.message})` : ""}`, { cause: e });
   });
 }
 
