@@ -12,7 +12,8 @@
 import { answer } from "./answer.js";
 
 /**
- * An event as the outbox keeps it (the fields of tracker/src/browser/record.rs).
+ * An event as the outbox keeps it (made by sender.js `track` from what the Rust half returns;
+ * mindbox.d.ts `OutboxRecord` is the same record as QA lists it, checked by types.check.js).
  *
  * @typedef {object} Record
  * @property {string} id
@@ -28,7 +29,7 @@ import { answer } from "./answer.js";
  */
 
 /**
- * The Rust half's decisions the loop needs (tracker/src/browser/mod.rs `Tracker`).
+ * The Rust half's decisions the loop needs (core.js over tracker/src/shell.rs).
  *
  * @typedef {object} Core
  * @property {(records: Record[], device: string) => {records: Record[], body?: string, reason?: string}[]} batches

@@ -6,7 +6,8 @@
 // IndexedDB holds it, shared by all tabs of the shop. When IndexedDB is missing, blocked, throws
 // (`InvalidStateError` in private modes) or fails a write (quota), the event is kept in memory
 // instead and the tracker goes on: no storage error ever reaches the page. Records are the objects
-// the Rust side makes (tracker/src/browser/record.rs); which of them to evict is its decision too.
+// sender.js makes from what the Rust half returns (flush.js `Record`); which of them to evict is the
+// Rust half's decision too (tracker/src/eviction.rs).
 
 /** @typedef {import("./flush.js").Record} Record */
 
