@@ -19,21 +19,25 @@ fn opt_text(v: &Json, what: &str) -> Option<String> {
     v.field(what).and_then(Json::text).map(String::from)
 }
 
-/// `{productId}` or `{productGroupId}`.
-pub fn product(v: &Json) -> Result<Product, String> {
+/// `{productId}` or `{productGroupId}`, an id in the id `system`.
+pub fn product(v: &Json, system: &str) -> Result<Product, String> {
     let (id, group) = match (opt_text(v, "productId"), opt_text(v, "productGroupId")) {
         (Some(id), _) => (id, false),
         (None, Some(id)) => (id, true),
         (None, None) => return Err("expected {productId: \"…\"} or {productGroupId: \"…\"}".into()),
     };
     payload::check_id("productId", &id)?;
-    Ok(Product { id, group })
+    Ok(Product {
+        id,
+        system: system.to_string(),
+        group,
+    })
 }
 
 /// `{productId, count?, price?}`.
-pub fn line(v: &Json) -> Result<Line, String> {
+pub fn line(v: &Json, system: &str) -> Result<Line, String> {
     let l = Line {
-        product: product(v)?,
+        product: product(v, system)?,
         count: opt_num(v, "count")?.unwrap_or_else(|| "1".into()),
         price: opt_num(v, "price")?,
     };
@@ -42,7 +46,7 @@ pub fn line(v: &Json) -> Result<Line, String> {
 }
 
 /// An array of lines, or `{items: [...]}`.
-pub fn lines(v: &Json) -> Result<Vec<Line>, String> {
+pub fn lines(v: &Json, system: &str) -> Result<Vec<Line>, String> {
     let list = match v {
         Json::Arr(_) => Some(v),
         _ => v.get("items"),
@@ -50,7 +54,7 @@ pub fn lines(v: &Json) -> Result<Vec<Line>, String> {
     let Some(Json::Arr(items)) = list else {
         return Err("expected an array of {productId, count, price} (or {items: [...]})".into());
     };
-    items.iter().map(line).collect()
+    items.iter().map(|l| line(l, system)).collect()
 }
 
 /// `viewProduct`'s `price`.
@@ -126,7 +130,7 @@ pub fn customer(v: &Json) -> Result<Customer, String> {
         }
         Some(_) => return Err("customFields: expected a JSON object".into()),
     }
-    payload::check_customer(&c)?;
+    payload::check_customer(&mut c)?;
     Ok(c)
 }
 
@@ -141,21 +145,35 @@ mod tests {
 
     #[test]
     fn reads_products_lines_and_customers_saying_what_was_expected() {
-        assert_eq!(product(&j(r#"{"productId":7}"#)).unwrap().id, "7");
-        assert!(product(&j(r#"{"productGroupId":"g"}"#)).unwrap().group);
-        assert!(product(&j(r#"{"productId":null}"#)).is_err());
-        let l = lines(&j(r#"{"items":[{"productId":"1","count":2,"price":0}]}"#)).unwrap();
+        assert_eq!(
+            product(&j(r#"{"productId":7}"#), "website").unwrap().id,
+            "7"
+        );
+        assert!(
+            product(&j(r#"{"productGroupId":"g"}"#), "website")
+                .unwrap()
+                .group
+        );
+        assert!(product(&j(r#"{"productId":null}"#), "website").is_err());
+        let l = lines(
+            &j(r#"{"items":[{"productId":"1","count":2,"price":0}]}"#),
+            "website",
+        )
+        .unwrap();
         assert_eq!(
             (l[0].count.as_str(), l[0].price.as_deref()),
             ("2", Some("0"))
         );
-        assert_eq!(line(&j(r#"{"productId":"1"}"#)).unwrap().count, "1");
+        assert_eq!(
+            line(&j(r#"{"productId":"1"}"#), "website").unwrap().count,
+            "1"
+        );
         for bad in [
             r#"{"productId":"1","count":0}"#,
             r#"{"productId":"1","count":"2"}"#,
             r#"{"productId":"1","price":-1}"#,
         ] {
-            assert!(line(&j(bad)).is_err(), "{bad}");
+            assert!(line(&j(bad), "website").is_err(), "{bad}");
         }
         let c = customer(&j(
             r#"{"ids":{"websiteID":42},"email":"a@b.c","subscriptions":[{"pointOfContact":"Sms","isSubscribed":false},{"pointOfContact":"Email"}],"customFields":{"x":[1]}}"#,

@@ -5,6 +5,7 @@
 
 use crate::args;
 use crate::check::MAX_DATA_DEPTH;
+use crate::contact;
 use crate::json::{self, Json};
 use crate::operation;
 use crate::payload::{self, Kind};
@@ -25,7 +26,12 @@ pub struct Page {
     pub endpoint_id: Option<String>,
     /// `method → operation` overrides from `create`'s `operations`.
     operations: Vec<(String, String)>,
+    /// The Mindbox id system of product and category ids (`create`'s `productIdSystem`).
+    id_system: String,
 }
+
+/// The product id system when the page names none (the collector's `PRODUCT_ID_SYSTEM` renames it).
+pub const DEFAULT_ID_SYSTEM: &str = "website";
 
 impl Page {
     /// A page whose script tag names `endpoint_id`.
@@ -33,6 +39,7 @@ impl Page {
         Page {
             endpoint_id,
             operations: Vec::new(),
+            id_system: DEFAULT_ID_SYSTEM.to_string(),
         }
     }
 
@@ -44,7 +51,7 @@ impl Page {
             .map_err(|why| cat(&["mindbox(\"", method, "\"): the argument ", why]))?;
         match method {
             "create" => self.create(&arg).map(|_| None),
-            "async" => raw(&arg).map(Some),
+            "async" => raw(arg).map(Some),
             other => match Kind::from_method(other) {
                 Some(kind) => self
                     .typed(kind, &arg)
@@ -64,6 +71,17 @@ impl Page {
             self.endpoint_id = Some(id.to_string());
         }
         let mut wrong = String::new();
+        if let Some(system) = arg.field("productIdSystem") {
+            match system
+                .text()
+                .filter(|s| operation::is_valid_name(s) && s.len() <= 64)
+            {
+                Some(s) => self.id_system = s.to_string(),
+                None => wrong.push_str(
+                    "create: productIdSystem must be an id system's name such as \"website\"",
+                ),
+            }
+        }
         if let Some(Json::Obj(ops)) = arg.get("operations") {
             for (k, v) in ops {
                 match v.text() {
@@ -101,13 +119,20 @@ impl Page {
 
     /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
     fn typed(&self, kind: Kind, arg: &Json) -> Result<Made, String> {
+        let system = &self.id_system;
         let data = match kind {
-            Kind::ViewProduct => payload::view_product(&args::product(arg)?, args::price(arg)?),
-            Kind::ViewCategory => payload::view_category(&args::category(arg)?),
-            Kind::SetCart | Kind::SetWishlist => payload::product_list(&args::lines(arg)?),
-            Kind::AddToCart => payload::add_to_list(&args::line(arg)?),
-            Kind::RemoveFromCart => payload::remove_from_list(&args::line(arg)?),
-            Kind::ClearCart => payload::empty(),
+            Kind::ViewProduct => {
+                payload::view_product(&args::product(arg, system)?, args::price(arg)?)
+            }
+            Kind::ViewCategory => payload::view_category(system, &args::category(arg)?),
+            Kind::SetCart | Kind::SetWishlist => payload::product_list(&args::lines(arg, system)?),
+            Kind::AddToCart | Kind::AddToWishlist => {
+                payload::add_to_list(&args::line(arg, system)?)
+            }
+            Kind::RemoveFromCart | Kind::RemoveFromWishlist => {
+                payload::remove_from_list(&args::line(arg, system)?)
+            }
+            Kind::ClearCart | Kind::ClearWishlist => payload::empty(),
             Kind::Authorize | Kind::Register | Kind::EditCustomer => {
                 payload::customer(&args::customer(arg)?)
             }
@@ -123,22 +148,55 @@ impl Page {
 }
 
 /// `mindbox("async", {operation, data})`: any allowed-looking operation, data as the page gave it
-/// (half an emoji already became U+FFFD when it was read).
-fn raw(arg: &Json) -> Result<Made, String> {
+/// (half an emoji already became U+FFFD when it was read), but with every customer's email and phone
+/// in Mindbox's spelling ([`contacts`]).
+fn raw(mut arg: Json) -> Result<Made, String> {
     let operation = arg
         .get("operation")
         .and_then(Json::text)
         .filter(|o| operation::is_valid_name(o))
-        .ok_or("mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"")?;
-    let data = match arg.get("data") {
+        .ok_or("mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"")?
+        .to_string();
+    let data = match &mut arg {
+        Json::Obj(fields) => fields.iter_mut().find(|(k, _)| k == "data").map(|(_, v)| v),
+        _ => None,
+    };
+    let data = match data {
         None => "{}".to_string(),
-        Some(d @ Json::Obj(_)) => text(d),
+        Some(d @ Json::Obj(_)) => {
+            contacts(d, false).map_err(|e| cat(&["mindbox(\"async\"): data…customer.", &e]))?;
+            text(d)
+        }
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
     };
-    Ok(Made {
-        operation: operation.to_string(),
-        data,
-    })
+    Ok(Made { operation, data })
+}
+
+/// Puts `email` and `mobilePhone` of every `customer` object (any depth) in Mindbox's spelling, or
+/// says which one is not an email or a phone. (The collector does the same for every key spelling.)
+fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
+    match v {
+        Json::Obj(fields) => {
+            for (k, child) in fields {
+                let normal = match (in_customer, k.as_str(), child.text()) {
+                    (true, "email", Some(e)) => contact::normalize_email(e),
+                    (true, "mobilePhone", Some(p)) => contact::normalize_phone(p),
+                    _ => {
+                        contacts(child, k == "customer")?;
+                        continue;
+                    }
+                };
+                *child = Json::Str(normal.map_err(|why| cat(&[k, ": ", why]))?);
+            }
+        }
+        Json::Arr(items) => {
+            for item in items {
+                contacts(item, false)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn text(v: &Json) -> String {
@@ -207,6 +265,18 @@ mod tests {
             "{}"
         );
         assert!(call(&mut page, "async", r#"{"operation":"not one"}"#).is_err());
+        let phone = r#"{"operation":"Website.X","data":{"customer":{"mobilePhone":"8 (912) 345-67-89","email":" A@B.ru"},"mobilePhone":"8 1"}}"#;
+        assert_eq!(
+            call(&mut page, "async", phone).unwrap().unwrap().data,
+            r#"{"customer":{"mobilePhone":"79123456789","email":"a@b.ru"},"mobilePhone":"8 1"}"#
+        );
+        let e = call(
+            &mut page,
+            "async",
+            r#"{"operation":"Website.X","data":{"order":{"customer":{"mobilePhone":"call me"}}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("mobilePhone: a phone holds only"), "{e}");
         assert!(call(
             &mut page,
             "async",
@@ -234,5 +304,45 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(made.operation, "Shop.View");
+        let e = call(&mut page, "create", r#"{"productIdSystem":"no spaces"}"#).unwrap_err();
+        assert!(e.contains("productIdSystem"), "{e}");
+        call(&mut page, "create", r#"{"productIdSystem":"bitrixId"}"#).unwrap();
+        let data = |page: &mut Page, m: &str, a: &str| call(page, m, a).unwrap().unwrap().data;
+        assert_eq!(
+            data(&mut page, "addToWishlist", r#"{"productId":"7"}"#),
+            r#"{"addProductToList":{"product":{"ids":{"bitrixId":"7"}},"count":1}}"#
+        );
+        assert_eq!(
+            data(&mut page, "viewCategory", r#"{"categoryId":"c"}"#),
+            r#"{"viewProductCategory":{"productCategory":{"ids":{"bitrixId":"c"}}}}"#
+        );
+    }
+
+    #[test]
+    fn typed_calls_send_phones_and_emails_in_one_spelling() {
+        let mut page = Page::new(None);
+        let made = call(
+            &mut page,
+            "editCustomer",
+            r#"{"mobilePhone":"8 (912) 345-67-89","email":" Anna@Shop.RU"}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            made.data,
+            r#"{"customer":{"email":"anna@shop.ru","mobilePhone":"79123456789"}}"#
+        );
+        let e = call(&mut page, "register", r#"{"mobilePhone":"12"}"#).unwrap_err();
+        assert!(
+            e.ends_with("mobilePhone: a phone has 5 to 15 digits"),
+            "{e}"
+        );
+        assert_eq!(
+            call(&mut page, "clearWishlist", "{}")
+                .unwrap()
+                .unwrap()
+                .operation,
+            "Website.ClearWishList"
+        );
     }
 }

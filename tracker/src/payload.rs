@@ -4,6 +4,7 @@
 //! snapshots and single-line edits, and customer operations. Input checks say what was expected, so
 //! the browser layer can print one clear console message and drop the call.
 
+use crate::contact;
 use crate::json::push_str;
 
 /// An event kind of the typed API, named as a page calls it: `mindbox("viewProduct", {...})`.
@@ -23,6 +24,12 @@ pub enum Kind {
     ClearCart,
     /// The whole wishlist (snapshot).
     SetWishlist,
+    /// One line added to the wishlist.
+    AddToWishlist,
+    /// One line removed from the wishlist.
+    RemoveFromWishlist,
+    /// The wishlist was emptied.
+    ClearWishlist,
     /// A customer logged in.
     Authorize,
     /// A customer registered.
@@ -42,6 +49,9 @@ pub const KINDS: &[Kind] = &[
     Kind::RemoveFromCart,
     Kind::ClearCart,
     Kind::SetWishlist,
+    Kind::AddToWishlist,
+    Kind::RemoveFromWishlist,
+    Kind::ClearWishlist,
     Kind::Authorize,
     Kind::Register,
     Kind::EditCustomer,
@@ -59,6 +69,9 @@ impl Kind {
             Kind::RemoveFromCart => "removeFromCart",
             Kind::ClearCart => "clearCart",
             Kind::SetWishlist => "setWishlist",
+            Kind::AddToWishlist => "addToWishlist",
+            Kind::RemoveFromWishlist => "removeFromWishlist",
+            Kind::ClearWishlist => "clearWishlist",
             Kind::Authorize => "authorize",
             Kind::Register => "register",
             Kind::EditCustomer => "editCustomer",
@@ -82,6 +95,9 @@ impl Kind {
             Kind::RemoveFromCart => "Website.RemoveFromCart",
             Kind::ClearCart => "Website.ClearCart",
             Kind::SetWishlist => "Website.SetWishList",
+            Kind::AddToWishlist => "Website.AddToWishList",
+            Kind::RemoveFromWishlist => "Website.RemoveFromWishList",
+            Kind::ClearWishlist => "Website.ClearWishList",
             Kind::Authorize => "Website.AuthorizeCustomer",
             Kind::Register => "Website.RegisterCustomer",
             Kind::EditCustomer => "Website.EditCustomer",
@@ -95,6 +111,8 @@ impl Kind {
 pub struct Product {
     /// The product's id on the site.
     pub id: String,
+    /// The Mindbox id system the id belongs to (`create({productIdSystem})`, default `website`).
+    pub system: String,
     /// A product group (model) rather than a single product (SKU).
     pub group: bool,
 }
@@ -198,12 +216,17 @@ pub fn check_line(line: &Line) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks customer fields.
-pub fn check_customer(c: &Customer) -> Result<(), String> {
-    if let Some(e) = &c.email {
-        if !e.bytes().any(|c| c == b'@') || e.len() > 256 {
-            return Err(format_expected("email", "an email address"));
-        }
+/// Checks customer fields, and puts the email and phone in Mindbox's spelling ([`contact`]).
+pub fn check_customer(c: &mut Customer) -> Result<(), String> {
+    if let Some(e) = &mut c.email {
+        *e = contact::normalize_email(e)
+            .ok()
+            .filter(|e| e.len() <= 256)
+            .ok_or_else(|| format_expected("email", "an email address (name@domain)"))?;
+    }
+    if let Some(p) = &mut c.mobile_phone {
+        *p =
+            contact::normalize_phone(p).map_err(|why| crate::page::cat(&["mobilePhone: ", why]))?;
     }
     if let Some(d) = &c.birth_date {
         let b = d.as_bytes();
@@ -227,11 +250,19 @@ pub fn check_customer(c: &Customer) -> Result<(), String> {
 
 fn product_ref(out: &mut String, p: &Product) {
     out.push_str(if p.group {
-        "\"productGroup\":{\"ids\":{\"website\":"
+        "\"productGroup\":"
     } else {
-        "\"product\":{\"ids\":{\"website\":"
+        "\"product\":"
     });
-    push_str(out, &p.id);
+    ids(out, &p.system, &p.id);
+}
+
+/// `{"ids":{system:id}}`
+fn ids(out: &mut String, system: &str, id: &str) {
+    out.push_str("{\"ids\":{");
+    push_str(out, system);
+    out.push(':');
+    push_str(out, id);
     out.push_str("}}");
 }
 
@@ -259,12 +290,11 @@ pub fn view_product(product: &Product, price: Option<String>) -> String {
     out
 }
 
-/// `{"viewProductCategory": {"productCategory": {"ids": {"website": id}}}}`
-pub fn view_category(id: &str) -> String {
-    let mut out =
-        String::from("{\"viewProductCategory\":{\"productCategory\":{\"ids\":{\"website\":");
-    push_str(&mut out, id);
-    out.push_str("}}}}");
+/// `{"viewProductCategory": {"productCategory": {"ids": {system: id}}}}`
+pub fn view_category(system: &str, id: &str) -> String {
+    let mut out = String::from("{\"viewProductCategory\":{\"productCategory\":");
+    ids(&mut out, system, id);
+    out.push_str("}}");
     out
 }
 
@@ -402,6 +432,7 @@ mod tests {
     fn p(id: &str) -> Product {
         Product {
             id: id.into(),
+            system: "website".into(),
             group: false,
         }
     }
@@ -416,14 +447,15 @@ mod tests {
             to_value(&view_product(
                 &Product {
                     id: "9".into(),
+                    system: "bitrixId".into(),
                     group: true
                 },
                 Some("150".into())
             )),
-            json!({"viewProduct": {"productGroup": {"ids": {"website": "9"}}, "price": 150}})
+            json!({"viewProduct": {"productGroup": {"ids": {"bitrixId": "9"}}, "price": 150}})
         );
         assert_eq!(
-            to_value(&view_category("42")),
+            to_value(&view_category("website", "42")),
             json!({"viewProductCategory": {"productCategory": {"ids": {"website": "42"}}}})
         );
     }
@@ -518,17 +550,17 @@ mod tests {
             price: Some("-1".into())
         })
         .is_err());
-        assert!(check_customer(&Customer {
+        assert!(check_customer(&mut Customer {
             email: Some("nope".into()),
             ..Customer::default()
         })
         .is_err());
-        assert!(check_customer(&Customer {
+        assert!(check_customer(&mut Customer {
             birth_date: Some("1990-1-1".into()),
             ..Customer::default()
         })
         .is_err());
-        assert!(check_customer(&Customer {
+        assert!(check_customer(&mut Customer {
             birth_date: Some("1990-01-01".into()),
             ..Customer::default()
         })
