@@ -5,6 +5,8 @@ use std::fmt;
 use std::rc::Rc;
 
 use mindbox_tracker::check::{Limits, Policy};
+
+use crate::projection::{self, SyncOperation};
 use worker::Env;
 
 /// Everything the collector needs to know, read from the environment.
@@ -34,9 +36,9 @@ pub struct Config {
     /// default [`DEFAULT_BACKEND_OPERATIONS`]); the browser route never takes them unless they are on
     /// `ALLOWED_OPERATIONS` too.
     pub backend_operations: Vec<String>,
-    /// Sync operations a browser may call through `/v1/sync` (`SYNC_OPERATIONS`, default
-    /// `Website.GetCustomerBalance`).
-    pub sync_operations: Vec<String>,
+    /// Sync operations a browser may call through `/v1/sync`, each with what of its answer reaches
+    /// the page (`SYNC_OPERATIONS`, default [`projection::DEFAULT_SYNC_OPERATIONS`]).
+    pub sync_operations: Vec<SyncOperation>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
     pub cookie_domain: Option<String>,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
@@ -58,7 +60,7 @@ impl Config {
 /// Default for `SNAPSHOT_OPERATIONS`. The `order` kind is keyed by the order's ids, not the device: an
 /// older status of one order is never sent after a newer one.
 pub const DEFAULT_SNAPSHOT_OPERATIONS: &str =
-    "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist,Website.UpdateOrderStatus=order";
+    "Website.SetCart=cart,Website.ClearCart=cart,Website.SetWishList=wishlist,Website.ClearWishList=wishlist,Website.UpdateOrderStatus=order";
 
 /// Default for `BACKEND_OPERATIONS`: orders and their statuses, customer edits, and the customer
 /// updates shops push from their own rules.
@@ -244,9 +246,10 @@ impl Config {
             &var(env, "BACKEND_OPERATIONS").unwrap_or_else(|| DEFAULT_BACKEND_OPERATIONS.into()),
         ))
         .map_err(|e| invalid("BACKEND_OPERATIONS", e))?;
-        let sync_operations = mindbox_tracker::operation::parse_list(Some(
-            &var(env, "SYNC_OPERATIONS").unwrap_or_else(|| "Website.GetCustomerBalance".into()),
-        ))
+        let sync_operations = projection::parse(
+            &var(env, "SYNC_OPERATIONS")
+                .unwrap_or_else(|| projection::DEFAULT_SYNC_OPERATIONS.into()),
+        )
         .map_err(|e| invalid("SYNC_OPERATIONS", e))?;
         Ok(Config {
             api_base,

@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod message;
 pub mod mindbox;
 pub mod objects;
+pub mod projection;
 pub mod queue;
 pub mod rate_budget;
 pub mod shard_queue;

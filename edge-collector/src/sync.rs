@@ -1,14 +1,13 @@
-//! `POST /v1/sync`: the few sync operations a browser may call, for a verified customer only.
+//! `POST /v1/sync`: the sync operations a browser may ask (`SYNC_OPERATIONS`), answered with only
+//! the fields their projection keeps ([`crate::projection`]), never Mindbox's body as it is.
 //!
-//! The case shops build by hand is the loyalty balance on a "my points" page. The request is
-//! `{"operation": "Website.GetCustomerBalance", "data": {"customer": {"ids": {…},
-//! "authenticationTicket": "…"}}}`; the operation must be on `SYNC_OPERATIONS` and the customer must be
-//! vouched for by a valid ticket. The answer carries only the fields the page needs —
-//! `{"status", "balances": [{"systemName", "totalValue", "availableValue", "blockedValue"}]}` — never
-//! Mindbox's body as it is.
+//! The request is `{"operation": "Website.GetCustomerBalance", "data": {"customer": {"ids": {…},
+//! "authenticationTicket": "…"}}, "deviceUUID"?}`. The customer must be vouched for by a valid ticket,
+//! except for a `cart` projection (the points a cart will earn), which any visitor may ask; a cart
+//! calculation that names a customer still needs the ticket for it.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Env, Request, Response, Result};
 
 use mindbox_tracker::event::Event;
@@ -17,6 +16,7 @@ use mindbox_tracker::uuid;
 use crate::admission::{self, refuse};
 use crate::config::Config;
 use crate::enrich::Shopper;
+use crate::projection::Projection;
 use crate::{cors, identity, mindbox};
 
 /// Largest `/v1/sync` body.
@@ -32,27 +32,6 @@ struct SyncRequest {
     device_uuid: Option<String>,
 }
 
-/// Keeps only the balance fields a "my points" page shows.
-pub fn project_balance(answer: &Value) -> Value {
-    let balances: Vec<Value> = answer
-        .get("balances")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|b| {
-                    json!({
-                        "systemName": b.pointer("/balanceType/ids/systemName").cloned().unwrap_or(Value::Null),
-                        "totalValue": b.get("totalValue").cloned().unwrap_or(Value::Null),
-                        "availableValue": b.get("availableValue").cloned().unwrap_or(Value::Null),
-                        "blockedValue": b.get("blockedValue").cloned().unwrap_or(Value::Null),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({ "status": answer.get("status").cloned().unwrap_or(Value::Null), "balances": balances })
-}
-
 /// Handles one sync call: admit, read, authorize, ask Mindbox, answer with the projection.
 pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
     let origin = match admission::admit(&req, env, config).await? {
@@ -64,6 +43,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         Ok(c) => c,
         Err((status, code, reason)) => return refused(status, code, &reason),
     };
+    let (call, projection) = (call.request, call.projection);
     let mut event = mindbox_tracker::event::Event {
         id: String::new(),
         operation: call.operation.clone(),
@@ -72,7 +52,11 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
     };
     let now = (worker::Date::now().as_millis() / 1000) as i64;
     let secret = config.secret_key.expose().as_bytes();
-    let mode = identity::Mode::Sync;
+    let mode = if projection.needs_customer() {
+        identity::Mode::Sync
+    } else {
+        identity::Mode::Verified
+    };
     if let Err(r) = identity::authorize(&mut event, "request", mode, secret, now) {
         let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
             400
@@ -90,9 +74,15 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
             "Mindbox could not answer this request now; try again later",
         );
     };
-    let mut resp = Response::from_json(&project_balance(&value))?;
+    let mut resp = Response::from_json(&projection.apply(&value))?;
     cors::add_headers(resp.headers_mut(), &origin)?;
     Ok(resp)
+}
+
+/// A sync request for an operation on `SYNC_OPERATIONS`, with its projection.
+struct Call {
+    request: SyncRequest,
+    projection: Projection,
 }
 
 /// Reads the body as a sync call for an operation on `SYNC_OPERATIONS`; `Err` is the refusal
@@ -100,7 +90,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
 async fn read_call(
     req: &mut Request,
     config: &Config,
-) -> Result<std::result::Result<SyncRequest, (u16, &'static str, String)>> {
+) -> Result<std::result::Result<Call, (u16, &'static str, String)>> {
     let body = req.bytes().await?;
     if body.len() > MAX_BODY {
         let why = "a sync request is at most 16 KiB".to_string();
@@ -113,14 +103,21 @@ async fn read_call(
             return Ok(Err((400, "not_a_sync_request", why)));
         }
     };
-    if !config.sync_operations.iter().any(|o| o == &call.operation) {
+    let Some(op) = config
+        .sync_operations
+        .iter()
+        .find(|o| o.name == call.operation)
+    else {
         let why = format!(
             "sync operation {:?} is not on SYNC_OPERATIONS",
             call.operation
         );
         return Ok(Err((403, "operation_not_allowed", why)));
-    }
-    Ok(Ok(call))
+    };
+    Ok(Ok(Call {
+        projection: op.projection.clone(),
+        request: call,
+    }))
 }
 
 /// The Mindbox sync call; its answer when it is a `Success`, else `None` (logged).
@@ -151,26 +148,4 @@ async fn ask_mindbox(event: &Event, shopper: &Shopper, config: &Config) -> Optio
         worker::console_error!("sync {} failed: {why}", event.operation);
     }
     parsed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keeps_only_the_balance_fields() {
-        let answer = json!({
-            "status": "Success",
-            "customer": {"email": "private@example.com", "processingStatus": "Found"},
-            "balances": [{"totalValue": 150, "availableValue": 100, "blockedValue": 50,
-                          "balanceType": {"ids": {"systemName": "Main"}, "name": "Баллы"},
-                          "internal": "x"}]
-        });
-        assert_eq!(
-            project_balance(&answer),
-            json!({"status": "Success", "balances": [
-                {"systemName": "Main", "totalValue": 150, "availableValue": 100, "blockedValue": 50}
-            ]})
-        );
-    }
 }

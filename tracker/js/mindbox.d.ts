@@ -5,7 +5,7 @@
 // the console with what was expected, and the call is dropped.
 
 export interface ProductRef {
-  /** The product's id on the site (Mindbox id system `website`). */
+  /** The product's id on the site (in the id system `create({productIdSystem})` names; `website` by default). */
   productId?: string | number;
   /** Or a product group (model) id. */
   productGroupId?: string | number;
@@ -21,13 +21,20 @@ export interface CartLine extends ProductRef {
 export interface Customer {
   /** Ids by id system, e.g. `{websiteID: "u1"}`. Needs `authenticationTicket` (the collector checks it). */
   ids?: Record<string, string | number>;
+  /** Sent trimmed and lower-cased; not an email (`name@domain`): the call is dropped. */
   email?: string;
+  /** Sent as international digits: `8 (912) 345-67-89` becomes `79123456789`; not a phone: the call is dropped. */
   mobilePhone?: string;
   firstName?: string;
   lastName?: string;
   /** `YYYY-MM-DD` */
   birthDate?: string;
-  subscriptions?: { pointOfContact: "Email" | "Sms" | "Viber" | "Webpush" | string; isSubscribed?: boolean }[];
+  subscriptions?: {
+    pointOfContact: "Email" | "Sms" | "Viber" | "Webpush" | string;
+    isSubscribed?: boolean;
+    brand?: string;
+    topic?: string;
+  }[];
   customFields?: Record<string, unknown>;
   /** Issued by the shop's backend with the Mindbox secret key; valid 30 minutes. */
   authenticationTicket?: string;
@@ -50,23 +57,90 @@ export interface AsyncCall extends Callbacks {
 export interface SyncCall {
   /** A sync operation on the collector's `SYNC_OPERATIONS`, e.g. `Website.GetCustomerBalance`. */
   operation: string;
-  data?: { customer: Customer } & Record<string, unknown>;
-  onSuccess?: (answer: {
-    status: string;
-    balances: { systemName: string; totalValue: number; availableValue: number; blockedValue: number }[];
-  }) => void;
+  data?: { customer?: Customer } & Record<string, unknown>;
+  /** The fields of Mindbox's answer that the operation's projection lets through. */
+  onSuccess?: (answer: any) => void;
+  /** The collector's refusal (`{error, reason}`), or a message when it cannot be reached. */
   onError?: (error: unknown) => void;
+}
+
+/** Callbacks of a question: the answer, or why there is none. */
+export interface Answered<T> {
+  onSuccess?: (answer: T) => void;
+  onError?: (error: unknown) => void;
+}
+
+/** A customer the shop's backend vouches for: ids (or email/phone) and its authentication ticket. */
+export interface Verified {
+  customer: Customer;
+}
+
+/** `getBalance`: one entry per balance (points) type. */
+export interface Balance {
+  status: string;
+  balances: { systemName?: string; name?: string; total?: number; available?: number; blocked?: number }[];
+}
+
+/** `getPointsHistory`: Mindbox's customer actions, newest first, with their balance changes. */
+export interface PointsHistory {
+  status: string;
+  customerActionsCount?: number;
+  customerActions?: {
+    dateTimeUtc?: string;
+    actionTemplate?: { name?: string };
+    order?: { ids?: Record<string, string> };
+    customerBalanceChanges?: {
+      /** Positive: points accrued; negative: spent or expired. */
+      changeAmount?: number;
+      comment?: string;
+      expirationDateTimeUtc?: string;
+      balanceChangeKind?: { systemName?: string };
+      balanceType?: { name?: string };
+    }[];
+  }[];
+}
+
+/** `getTier`: the customer's segment in each segmentation (a loyalty tier is one of them). */
+export interface Tier {
+  status: string;
+  customerSegmentations?: {
+    segmentation?: { ids?: { externalId?: string }; name?: string };
+    /** Absent when the customer is in no segment of this segmentation. */
+    segment?: { ids?: { externalId?: string }; name?: string };
+  }[];
+}
+
+/** `calculateCart`: the cart as Mindbox prices it, and the points it will earn. */
+export interface CartCalculation {
+  status: string;
+  /** Points this cart will earn. */
+  earnedPoints: number;
+  order?: {
+    totalPrice?: number;
+    lines?: {
+      lineNumber?: number;
+      quantity?: number;
+      basePricePerItem?: number;
+      discountedPriceOfLine?: number;
+      appliedPromotions?: { type?: string; amount?: number }[];
+    }[];
+    bonusPointsChanges?: { balanceType?: { ids?: { systemName?: string } }; earnedAmount?: number; spentAmount?: number }[];
+  };
 }
 
 export interface CreateOptions {
   endpointId?: string;
+  /** The Mindbox id system of product and category ids (e.g. `bitrixId`); default `website`. */
+  productIdSystem?: string;
   /** Operation names for the typed methods, where the shop's Mindbox project names them differently. */
   operations?: Partial<Record<TypedMethod, string>>;
 }
 
 export type TypedMethod =
   | "viewProduct" | "viewCategory" | "setCart" | "addToCart" | "removeFromCart" | "clearCart"
-  | "setWishlist" | "authorize" | "register" | "editCustomer" | "subscribe";
+  | "setWishlist" | "addToWishlist" | "removeFromWishlist" | "clearWishlist"
+  | "authorize" | "register" | "editCustomer" | "subscribe"
+  | "getBalance" | "getPointsHistory" | "getTier" | "calculateCart";
 
 /** A record of the tracker's outbox, as the QA API lists it. */
 export interface OutboxRecord {
@@ -101,9 +175,17 @@ export interface Mindbox {
   (method: "viewProduct", product: ProductRef & { price?: number }, callbacks?: Callbacks): void;
   (method: "viewCategory", category: { categoryId: string | number }, callbacks?: Callbacks): void;
   (method: "setCart" | "setWishlist", lines: CartLine[] | { items: CartLine[] }, callbacks?: Callbacks): void;
-  (method: "addToCart" | "removeFromCart", line: CartLine, callbacks?: Callbacks): void;
-  (method: "clearCart", _?: undefined, callbacks?: Callbacks): void;
+  (method: "addToCart" | "removeFromCart" | "addToWishlist" | "removeFromWishlist", line: CartLine, callbacks?: Callbacks): void;
+  (method: "clearCart" | "clearWishlist", _?: undefined, callbacks?: Callbacks): void;
   (method: "authorize" | "register" | "editCustomer" | "subscribe", customer: Customer, callbacks?: Callbacks): void;
+  /** The customer's loyalty balance (asked at once through the collector; nothing is stored). */
+  (method: "getBalance", who: Verified, answered: Answered<Balance>): void;
+  /** The customer's points history, `itemsPerPage` (default 20) per page. */
+  (method: "getPointsHistory", who: Verified & { pageNumber?: number; itemsPerPage?: number }, answered: Answered<PointsHistory>): void;
+  (method: "getTier", who: Verified, answered: Answered<Tier>): void;
+  /** For any visitor: the points this cart will earn (every line needs its `price`). With a `customer`, it
+   * needs the ticket, and Mindbox prices the cart for that customer. */
+  (method: "calculateCart", cart: { items: CartLine[]; customer?: Customer }, answered: Answered<CartCalculation>): void;
   queue: unknown[] | { push(args: IArguments | unknown[]): void };
   /** Present once the tracker has loaded. */
   qa?: QA;

@@ -14,6 +14,15 @@ fn opt_num(v: &Json, what: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// A positive whole number field, as its text, or `default` when absent.
+pub fn number(v: &Json, what: &str, default: &str) -> Result<String, String> {
+    match opt_num(v, what)? {
+        None => Ok(default.to_string()),
+        Some(n) if payload::positive(&n) && n.bytes().all(|c| c.is_ascii_digit()) => Ok(n),
+        Some(_) => Err(cat(&[what, ": expected a whole number ≥ 1"])),
+    }
+}
+
 /// An optional text field (a string, or a number's text).
 fn opt_text(v: &Json, what: &str) -> Option<String> {
     v.field(what).and_then(Json::text).map(String::from)

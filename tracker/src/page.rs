@@ -17,6 +17,8 @@ pub struct Made {
     pub operation: String,
     /// The operation's body, JSON text the collector's reader takes.
     pub data: String,
+    /// A question for `/v1/sync` (answered, not stored), not an event.
+    pub question: bool,
 }
 
 /// The page's settings (`mindbox("create", …)`).
@@ -120,6 +122,7 @@ impl Page {
     /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
     fn typed(&self, kind: Kind, arg: &Json) -> Result<Made, String> {
         let system = &self.id_system;
+        let mut operation = self.operation(kind);
         let data = match kind {
             Kind::ViewProduct => {
                 payload::view_product(&args::product(arg, system)?, args::price(arg)?)
@@ -137,12 +140,32 @@ impl Page {
                 payload::customer(&args::customer(arg)?)
             }
             Kind::Subscribe => payload::subscribe(&args::customer(arg)?),
+            Kind::GetBalance | Kind::GetTier => payload::about(&who(arg)?, ""),
+            Kind::GetPointsHistory => {
+                let mut page = String::from(",\"page\":{\"pageNumber\":");
+                page.push_str(&args::number(arg, "pageNumber", "1")?);
+                page.push_str(",\"itemsPerPage\":");
+                page.push_str(&args::number(arg, "itemsPerPage", "20")?);
+                page.push('}');
+                payload::about(&who(arg)?, &page)
+            }
+            Kind::CalculateCart => {
+                let customer = match arg.field("customer") {
+                    Some(_) => Some(who(arg)?),
+                    None => None,
+                };
+                if customer.is_none() {
+                    operation = "Website.CalculateUnauthorizedCart".to_string();
+                }
+                payload::cart_calculation(customer.as_ref(), &args::lines(arg, system)?)?
+            }
         };
         // Custom fields nest inside the payload: the built data must stay within the collector's depth.
         json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| cat(&["the data ", why]))?;
         Ok(Made {
-            operation: self.operation(kind),
+            operation,
             data,
+            question: kind.is_question(),
         })
     }
 }
@@ -169,7 +192,11 @@ fn raw(mut arg: Json) -> Result<Made, String> {
         }
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
     };
-    Ok(Made { operation, data })
+    Ok(Made {
+        operation,
+        data,
+        question: false,
+    })
 }
 
 /// Puts `email` and `mobilePhone` of every `customer` object (any depth) in Mindbox's spelling, or
@@ -197,6 +224,14 @@ fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// The `customer` a question is about.
+fn who(arg: &Json) -> Result<payload::Customer, String> {
+    let c = arg
+        .field("customer")
+        .ok_or("expected {customer: {ids: {…}, authenticationTicket: \"…\"}}")?;
+    args::customer(c)
 }
 
 fn text(v: &Json) -> String {
@@ -316,6 +351,51 @@ mod tests {
             data(&mut page, "viewCategory", r#"{"categoryId":"c"}"#),
             r#"{"viewProductCategory":{"productCategory":{"ids":{"bitrixId":"c"}}}}"#
         );
+    }
+
+    #[test]
+    fn loyalty_questions_make_mindbox_sync_bodies() {
+        let mut page = Page::new(None);
+        let who = r#""customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"}"#;
+        let ask = |page: &mut Page, m: &str, a: String| call(page, m, &a).unwrap().unwrap();
+        let balance = ask(&mut page, "getBalance", format!("{{{who}}}"));
+        assert!(balance.question);
+        assert_eq!(
+            (balance.operation.as_str(), balance.data.as_str()),
+            (
+                "Website.GetCustomerBalance",
+                r#"{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"}}"#
+            )
+        );
+        let history = ask(
+            &mut page,
+            "getPointsHistory",
+            format!("{{{who},\"itemsPerPage\":5}}"),
+        );
+        assert!(history
+            .data
+            .ends_with(r#""authenticationTicket":"t"},"page":{"pageNumber":1,"itemsPerPage":5}}"#));
+        assert!(call(
+            &mut page,
+            "getPointsHistory",
+            &format!("{{{who},\"pageNumber\":0}}")
+        )
+        .is_err());
+        assert!(call(&mut page, "getTier", "{}")
+            .unwrap_err()
+            .contains("customer"));
+        let cart = ask(
+            &mut page,
+            "calculateCart",
+            format!("{{{who},\"items\":[{{\"productId\":\"7\",\"count\":2,\"price\":4990}}]}}"),
+        );
+        assert_eq!(cart.operation, "Website.CalculateAuthorizedCart");
+        assert_eq!(
+            cart.data,
+            r#"{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"},"order":{"lines":[{"lineNumber":1,"quantity":2,"basePricePerItem":4990,"product":{"ids":{"website":"7"}}}]}}"#
+        );
+        let e = call(&mut page, "calculateCart", r#"[{"productId":"7"}]"#).unwrap_err();
+        assert!(e.contains("price"), "{e}");
     }
 
     #[test]

@@ -38,6 +38,14 @@ pub enum Kind {
     EditCustomer,
     /// Someone subscribed (e.g. a newsletter form).
     Subscribe,
+    /// A question, not an event: the customer's loyalty balance (through `/v1/sync`).
+    GetBalance,
+    /// A question: the customer's points history.
+    GetPointsHistory,
+    /// A question: the customer's loyalty tier (a segment).
+    GetTier,
+    /// A question: what this cart costs and the points it will earn (any visitor).
+    CalculateCart,
 }
 
 /// Every kind, for lookups and docs.
@@ -56,6 +64,10 @@ pub const KINDS: &[Kind] = &[
     Kind::Register,
     Kind::EditCustomer,
     Kind::Subscribe,
+    Kind::GetBalance,
+    Kind::GetPointsHistory,
+    Kind::GetTier,
+    Kind::CalculateCart,
 ];
 
 impl Kind {
@@ -76,6 +88,10 @@ impl Kind {
             Kind::Register => "register",
             Kind::EditCustomer => "editCustomer",
             Kind::Subscribe => "subscribe",
+            Kind::GetBalance => "getBalance",
+            Kind::GetPointsHistory => "getPointsHistory",
+            Kind::GetTier => "getTier",
+            Kind::CalculateCart => "calculateCart",
         }
     }
 
@@ -102,7 +118,21 @@ impl Kind {
             Kind::Register => "Website.RegisterCustomer",
             Kind::EditCustomer => "Website.EditCustomer",
             Kind::Subscribe => "Website.SubscribeCustomer",
+            Kind::GetBalance => "Website.GetCustomerBalance",
+            Kind::GetPointsHistory => "Website.GetCustomerBonusPointsHistory",
+            Kind::GetTier => "Website.GetCustomerSegments",
+            // `Website.CalculateUnauthorizedCart` when the call names no customer.
+            Kind::CalculateCart => "Website.CalculateAuthorizedCart",
         }
+    }
+
+    /// A question the collector asks Mindbox at once (`/v1/sync`), answered to the page's callbacks;
+    /// nothing is stored.
+    pub fn is_question(self) -> bool {
+        matches!(
+            self,
+            Kind::GetBalance | Kind::GetPointsHistory | Kind::GetTier | Kind::CalculateCart
+        )
     }
 }
 
@@ -415,6 +445,47 @@ fn customer_subscribed(c: &Customer, email_by_default: bool) -> String {
     out
 }
 
+/// A question about a customer (`{"customer": …}`), with `extra` fields after it (`,"page":{…}`).
+pub fn about(c: &Customer, extra: &str) -> String {
+    let mut out = customer(c);
+    out.pop();
+    out.push_str(extra);
+    out.push('}');
+    out
+}
+
+/// A cart calculation: `{"customer"?: …, "order": {"lines": [{"lineNumber", "quantity",
+/// "basePricePerItem", "product": …}]}}`; every line needs its price.
+pub fn cart_calculation(c: Option<&Customer>, lines: &[Line]) -> Result<String, String> {
+    let mut out = String::from("{");
+    if let Some(c) = c {
+        let text = customer(c);
+        out.push_str(&text[1..text.len() - 1]);
+        out.push(',');
+    }
+    out.push_str("\"order\":{\"lines\":[");
+    for (i, l) in lines.iter().enumerate() {
+        let price = l
+            .price
+            .as_deref()
+            .ok_or("price: expected the price of one item")?;
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"lineNumber\":");
+        crate::json::push_u64(&mut out, i as u64 + 1);
+        out.push_str(",\"quantity\":");
+        out.push_str(&l.count);
+        out.push_str(",\"basePricePerItem\":");
+        out.push_str(price);
+        out.push(',');
+        product_ref(&mut out, &l.product);
+        out.push('}');
+    }
+    out.push_str("]}}");
+    Ok(out)
+}
+
 /// [`customer`], subscribed to `Email` when no subscription is given.
 pub fn subscribe(c: &Customer) -> String {
     customer_subscribed(c, true)
@@ -565,9 +636,15 @@ mod tests {
             ..Customer::default()
         })
         .is_ok());
+        let types = include_str!("../js/mindbox.d.ts");
         for k in KINDS {
+            let quoted = format!("\"{}\"", k.method());
+            assert!(types.contains(&quoted), "mindbox.d.ts lacks {quoted}");
             assert_eq!(Kind::from_method(k.method()), Some(*k));
-            assert!(crate::operation::DEFAULT_OPERATIONS.contains(&k.default_operation()));
+            assert_eq!(
+                crate::operation::DEFAULT_OPERATIONS.contains(&k.default_operation()),
+                !k.is_question()
+            );
         }
     }
 }

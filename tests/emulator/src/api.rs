@@ -311,28 +311,123 @@ fn answer(
             );
         }
     }
-    if path == "/v3/operations/sync" && operation == "Website.GetCustomerBalance" {
-        // A loyalty balance, with fields a page must never see (the collector filters them out).
-        let ids = body_json
-            .as_ref()
-            .and_then(|b| b.pointer("/customer/ids"))
-            .cloned();
-        let answer = json!({
-            "status": "Success",
-            "customer": {"processingStatus": "Found", "email": "private@example.com", "ids": ids},
-            "balances": [{
-                "totalValue": 150, "availableValue": 100, "blockedValue": 50,
-                "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"},
-                "internalNote": "emulator-private-field"
-            }]
-        });
-        return finish(200, "Success", Reply::json(200, answer));
+    if path == "/v3/operations/sync" {
+        if let Some(answer) = loyalty(operation, body_json.as_ref().unwrap_or(&Value::Null)) {
+            return match answer {
+                Ok(answer) => finish(200, "Success", Reply::json(200, answer)),
+                Err(message) => finish(
+                    200,
+                    "ValidationError",
+                    Reply::json(
+                        200,
+                        json!({"status": "ValidationError",
+                               "validationMessages": [{"message": message, "location": "/order/lines"}]}),
+                    ),
+                ),
+            };
+        }
     }
     finish(
         200,
         "Success",
         Reply::json(200, json!({"status": "Success"})),
     )
+}
+
+/// The loyalty program's sync answers, in the shapes Mindbox's public clients read (see the
+/// collector's `projection` module for sources), each with fields a page must never see (the
+/// collector filters them out). `None` for other operations; `Err` is a validation message.
+fn loyalty(operation: &str, body: &Value) -> Option<Result<Value, String>> {
+    let ids = body.pointer("/customer/ids").cloned();
+    let private = json!({"processingStatus": "Found", "email": "private@example.com", "ids": ids});
+    let answer = match operation {
+        "Website.GetCustomerBalance" => json!({
+            "status": "Success",
+            "customer": private,
+            "balances": [{
+                "systemName": "Main", "total": 150, "available": 100, "blocked": 50,
+                "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"},
+                "internalNote": "emulator-private-field"
+            }]
+        }),
+        "Website.GetCustomerBonusPointsHistory" => json!({
+            "status": "Success",
+            "customer": private,
+            "customerActionsCount": 2,
+            "customerActions": [
+                {"ids": {"mindboxId": 9001}, "dateTimeUtc": "2026-11-20T10:00:00Z",
+                 "actionTemplate": {"systemName": "RetailOrder", "name": "Покупка"},
+                 "order": {"ids": {"websiteID": "demo-1"}},
+                 "customerBalanceChanges": [{"changeAmount": 120, "comment": "за заказ demo-1",
+                     "expirationDateTimeUtc": "2027-11-20T10:00:00Z", "isAvailable": true,
+                     "balanceChangeKind": {"systemName": "RetailOrderBonus"},
+                     "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"}}]},
+                {"ids": {"mindboxId": 9002}, "dateTimeUtc": "2026-11-22T12:30:00Z",
+                 "actionTemplate": {"systemName": "RetailOrder", "name": "Оплата баллами"},
+                 "customerBalanceChanges": [{"changeAmount": -20, "isAvailable": true,
+                     "balanceChangeKind": {"systemName": "RetailOrderPayment"},
+                     "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"}}]}
+            ]
+        }),
+        "Website.GetCustomerSegments" => json!({
+            "status": "Success",
+            "customer": private,
+            "customerSegmentations": [{
+                "segmentation": {"ids": {"externalId": "LoyaltyLevel"}, "name": "Уровень лояльности"},
+                "segment": {"ids": {"externalId": "Gold"}, "name": "Золотой"}
+            }]
+        }),
+        "Website.CalculateAuthorizedCart" | "Website.CalculateUnauthorizedCart" => {
+            return Some(calculate_cart(body));
+        }
+        _ => return None,
+    };
+    Some(Ok(answer))
+}
+
+/// A cart calculation: 5 % of each line's price in points (rounded down), as `earnedBonusPoints`
+/// promotions on the lines and in `order.bonusPointsChanges`.
+fn calculate_cart(body: &Value) -> Result<Value, String> {
+    let lines = body
+        .pointer("/order/lines")
+        .and_then(Value::as_array)
+        .ok_or("order.lines is required")?;
+    let mut total = 0.0;
+    let mut earned = 0.0;
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let price = l["basePricePerItem"]
+            .as_f64()
+            .ok_or(format!("lines[{i}].basePricePerItem is required"))?;
+        let quantity = l["quantity"]
+            .as_f64()
+            .ok_or(format!("lines[{i}].quantity is required"))?;
+        if !l["product"]["ids"].is_object() {
+            return Err(format!("lines[{i}].product.ids is required"));
+        }
+        let line_total = price * quantity;
+        let points = (line_total * 0.05).floor();
+        total += line_total;
+        earned += points;
+        out.push(json!({
+            "lineNumber": l.get("lineNumber").cloned().unwrap_or(json!(i + 1)),
+            "quantity": quantity, "basePricePerItem": price, "discountedPriceOfLine": line_total,
+            "product": l["product"].clone(),
+            "appliedPromotions": [{"type": "earnedBonusPoints", "amount": points,
+                "promotion": {"ids": {"externalId": "emulator-private-promo"}, "name": "5 % баллами"},
+                "balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"}}]
+        }));
+    }
+    Ok(json!({
+        "status": "Success",
+        "order": {
+            "processingStatus": "Calculated",
+            "totalPrice": total,
+            "lines": out,
+            "bonusPointsChanges": [{"balanceType": {"ids": {"systemName": "Main"}, "name": "Бонусные баллы"},
+                                    "earnedAmount": earned, "spentAmount": 0}]
+        }
+    }))
 }
 
 /// Percent-decodes a query component (`+` is a space).

@@ -97,8 +97,12 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
             // The browser defaults, the sync operation the collector's /v1/sync serves, and what a
             // shop's backend sends (orders, statuses, customer updates).
             let mut ops = mindbox_tracker::operation::parse_list(None)?;
-            ops.push("Website.GetCustomerBalance".into());
             for op in [
+                "Website.GetCustomerBalance",
+                "Website.GetCustomerBonusPointsHistory",
+                "Website.GetCustomerSegments",
+                "Website.CalculateAuthorizedCart",
+                "Website.CalculateUnauthorizedCart",
                 "Website.CreateAuthorizedOrder",
                 "Website.CreateUnauthorizedOrder",
                 "Website.UpdateOrder",
