@@ -10,14 +10,16 @@
 //   MINDBOX_SECRET_KEY   secret key (default demo-secret-key)
 //   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname, normalize, extname } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { selfHostedConfig } from "../edge-collector/selfhosted.mjs";
-import { randomUUID, createHmac } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { startShop, ticket, emailTicket } from "./shop.mjs";
+
+export { ticket, emailTicket };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -110,59 +112,6 @@ function startProcess(name, cmd, args, opts) {
       clearTimeout(killer);
     },
   };
-}
-
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm" };
-
-/** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
-export function ticket(id, secretKey, issued = new Date()) {
-  return signed(`ExternalIdentityAuthentication|websiteID|${id}`, secretKey, issued);
-}
-
-/** A ticket for an email (`EmailAuthenticationHex`). */
-export function emailTicket(email, secretKey, issued = new Date()) {
-  return signed(`EmailAuthenticationHex|${email}`, secretKey, issued);
-}
-
-function signed(what, secretKey, issued) {
-  const msg = `${what}|${issued.toISOString().slice(0, 19).replace("T", " ")}`;
-  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
-}
-
-/**
- * Serves www/, with COLLECTOR_ORIGIN in pages replaced by the collector's URL, and plays the shop's
- * backend at POST /api/login (a session with a Mindbox authentication ticket).
- */
-function startShop(port, collectorUrl, secretKey) {
-  const www = join(ROOT, "www");
-  const server = createServer((req, res) => {
-    if (req.method === "POST" && req.url === "/api/login") {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        const asked = JSON.parse(body || "{}");
-        const userId = String(asked.userId || "u1");
-        // With an email (registration), the ticket vouches for that email; else for the user id.
-        const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ userId, ticket: t }));
-      });
-      return;
-    }
-    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (path.endsWith("/")) path += "index.html";
-    // /mbx/: the tracker files as a shop would copy them to its own static host.
-    const dist = join(ROOT, "tracker/dist");
-    const file = path.startsWith("/mbx/") ? normalize(join(dist, path.slice(5))) : normalize(join(www, path));
-    if (!(file.startsWith(www) || file.startsWith(dist)) || !existsSync(file)) {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      return;
-    }
-    let body = readFileSync(file);
-    const type = TYPES[extname(file)] || "application/octet-stream";
-    if (type.startsWith("text/html")) body = body.toString().replaceAll("COLLECTOR_ORIGIN", collectorUrl);
-    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
-  });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
 /**
@@ -316,7 +265,7 @@ export async function startStack(options = {}) {
       }
     };
     let collector = await launchCollector();
-    shop = await startShop(shopPort, collectorUrl, secretKey);
+    shop = await startShop({ port: shopPort, collectorUrl, secretKey, backendToken });
 
     const control = async (path, body) => {
       const res = await timedFetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });

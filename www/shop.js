@@ -18,6 +18,10 @@ const CATALOG = {
 
 const shop = {
   product: (id) => CATALOG.products.find((p) => p.id === id),
+  // Prices and points as Russian readers write them: "4 990 ₽", "1 250".
+  price: (rub) => `${Number(rub).toLocaleString("ru-RU")} ₽`,
+  points: (n) => (n == null ? "—" : Number(n).toLocaleString("ru-RU")),
+  escape: (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`),
   param: (name) => new URLSearchParams(location.search).get(name),
   status(text) {
     const el = document.getElementById("status");

@@ -18,7 +18,7 @@ use worker::{Context, Env, Request, Response, Result};
 
 use crate::admission::{self, rate_limited, refuse, within_limit};
 use crate::config::Config;
-use crate::enrich::Shopper;
+use crate::enrich::{self, Shopper};
 use crate::message::Delivery;
 use crate::queue::{EventsQueue, Producer};
 use crate::{bindings, cors, identity, ledger};
@@ -149,6 +149,9 @@ fn authorize(
     };
     let secret = config.secret_key.expose().as_bytes();
     identity::authorize(&mut e, &format!("events[{i}]"), mode, secret, now_secs)?;
+    if let Some(system) = &config.product_id_system {
+        enrich::product_id_system(&mut e.data, system);
+    }
     Ok(e)
 }
 

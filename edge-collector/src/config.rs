@@ -39,6 +39,10 @@ pub struct Config {
     /// Sync operations a browser may call through `/v1/sync`, each with what of its answer reaches
     /// the page (`SYNC_OPERATIONS`, default [`projection::DEFAULT_SYNC_OPERATIONS`]).
     pub sync_operations: Vec<SyncOperation>,
+    /// The shop's Mindbox product id system (`PRODUCT_ID_SYSTEM`, e.g. `bitrixId`): browser events'
+    /// ids under the tracker's default `website` are renamed to it. `None` (unset or `website`):
+    /// ids stay as the page wrote them.
+    pub product_id_system: Option<String>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
     pub cookie_domain: Option<String>,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
@@ -251,6 +255,17 @@ impl Config {
                 .unwrap_or_else(|| projection::DEFAULT_SYNC_OPERATIONS.into()),
         )
         .map_err(|e| invalid("SYNC_OPERATIONS", e))?;
+        let product_id_system = match var(env, "PRODUCT_ID_SYSTEM").map(|s| s.trim().to_string()) {
+            None => None,
+            Some(s) if s.is_empty() || s == mindbox_tracker::page::DEFAULT_ID_SYSTEM => None,
+            Some(s) if mindbox_tracker::operation::is_valid_name(&s) && s.len() <= 64 => Some(s),
+            Some(s) => {
+                return Err(invalid(
+                    "PRODUCT_ID_SYSTEM",
+                    format!("must be an id system's name such as bitrixId, got {s:?}"),
+                ))
+            }
+        };
         Ok(Config {
             api_base,
             endpoint_id,
@@ -264,6 +279,7 @@ impl Config {
             timeout_ms,
             backend_operations,
             sync_operations,
+            product_id_system,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
             delivery_problems: problems,

@@ -4,17 +4,45 @@
 //!   else a new one; the collector sets the cookie again from the server (HTTP cookies are not capped
 //!   at 7 days by Safari the way script-set ones are);
 //! * the client IP, only from `CF-Connecting-IP` (set by Cloudflare, not forgeable by the client);
-//! * the shopper's `User-Agent`.
+//! * the shopper's `User-Agent`;
+//! * the shop's product id system (`PRODUCT_ID_SYSTEM`, [`product_id_system`]): a browser's product,
+//!   product-group and category ids under the tracker's default system `website` are renamed to it.
 //!
 //! Nothing else from the request (its cookies, its other headers) is carried upstream.
 
 use mindbox_tracker::uuid;
+use serde_json::Value;
 use worker::Request;
 
 /// Name of the device-id cookie, shared with Mindbox's own tracker.
 pub const DEVICE_COOKIE: &str = "mindboxDeviceUUID";
 /// One year, in seconds.
 const COOKIE_MAX_AGE: u32 = 365 * 24 * 3600;
+
+/// Renames `{"ids": {"website": id}}` of every `product`, `productGroup` and `productCategory` in
+/// `data` to `{"ids": {system: id}}`: the tracker writes `website` unless the page set
+/// `create({productIdSystem})`, and the shop's collector knows the system its Mindbox project uses.
+/// Ids with another system, or with several, are left as the page wrote them.
+pub fn product_id_system(data: &mut Value, system: &str) {
+    match data {
+        Value::Object(fields) => {
+            for (k, v) in fields.iter_mut() {
+                if matches!(k.as_str(), "product" | "productGroup" | "productCategory") {
+                    if let Some(Value::Object(ids)) = v.get_mut("ids") {
+                        if ids.len() == 1 {
+                            if let Some(id) = ids.remove(mindbox_tracker::page::DEFAULT_ID_SYSTEM) {
+                                ids.insert(system.to_string(), id);
+                            }
+                        }
+                    }
+                }
+                product_id_system(v, system);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| product_id_system(v, system)),
+        _ => {}
+    }
+}
 
 /// The shopper a request came from.
 #[derive(Clone, Debug)]
@@ -101,6 +129,24 @@ pub fn event_time(created_at: Option<f64>, sent_at: Option<f64>, received: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_product_id_system_becomes_the_shops() {
+        let mut data = serde_json::json!({"productList": [
+            {"product": {"ids": {"website": "1"}}, "count": 1},
+            {"productGroup": {"ids": {"bitrixId": "2"}}},
+            {"product": {"ids": {"website": "3", "sku": "x"}}}],
+            "viewProductCategory": {"productCategory": {"ids": {"website": "c"}}}});
+        product_id_system(&mut data, "bitrixId");
+        assert_eq!(
+            data,
+            serde_json::json!({"productList": [
+            {"product": {"ids": {"bitrixId": "1"}}, "count": 1},
+            {"productGroup": {"ids": {"bitrixId": "2"}}},
+            {"product": {"ids": {"website": "3", "sku": "x"}}}],
+            "viewProductCategory": {"productCategory": {"ids": {"bitrixId": "c"}}}})
+        );
+    }
 
     #[test]
     fn event_times_no_clock_can_poison() {

@@ -65,6 +65,9 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         };
         return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
     }
+    if let Some(system) = &config.product_id_system {
+        crate::enrich::product_id_system(&mut event.data, system);
+    }
     let device = call.device_uuid.as_deref();
     let shopper = Shopper::from_request(&req, device.filter(|d| uuid::is_canonical(d)));
     let Some(value) = ask_mindbox(&event, &shopper, config).await else {

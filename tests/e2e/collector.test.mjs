@@ -267,12 +267,47 @@ test("/v1/sync answers a verified customer's balance with only the fields the pa
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json(), {
     status: "Success",
-    balances: [{ systemName: "Main", totalValue: 150, availableValue: 100, blockedValue: 50 }],
+    balances: [{ systemName: "Main", name: "Бонусные баллы", total: 150, available: 100, blocked: 50 }],
   });
   const [call] = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync");
   assert.equal(call.operation, "Website.GetCustomerBalance");
   assert.equal(call.headers.authorization, `SecretKey ${stack.secretKey}`);
   assert.ok(!r.text.includes("private@example.com") && !r.text.includes("emulator-private-field"));
+});
+
+test("/v1/sync: any visitor may ask what a cart earns; a cart that names a customer needs the ticket", async () => {
+  await stack.emulator.reset();
+  const lines = [{ lineNumber: 1, quantity: 2, basePricePerItem: 4990, product: { ids: { website: "123" } } }];
+  const guest = await sync({ operation: "Website.CalculateUnauthorizedCart", data: { order: { lines } } });
+  assert.equal(guest.status, 200, guest.text);
+  assert.equal(guest.json().earnedPoints, 499);
+  assert.equal(guest.json().order.totalPrice, 9980);
+  assert.deepEqual(guest.json().order.lines[0].appliedPromotions, [{ type: "earnedBonusPoints", amount: 499 }]);
+  assert.doesNotMatch(guest.text, /emulator-private|product|processingStatus/);
+  const named = await sync({ operation: "Website.CalculateAuthorizedCart", data: { customer: { ids: { websiteID: "u1" } }, order: { lines } } });
+  assert.equal(named.status, 403, named.text);
+  assert.match(named.json().reason, /authenticationTicket/);
+  const verified = await sync({
+    operation: "Website.CalculateAuthorizedCart",
+    data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") }, order: { lines } },
+  });
+  assert.equal(verified.status, 200, verified.text);
+  // Points history and tier, for a verified customer, trimmed to their projections.
+  const who = { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") } };
+  const history = await sync({ operation: "Website.GetCustomerBonusPointsHistory", data: { ...who, page: { pageNumber: 1, itemsPerPage: 20 } } });
+  assert.equal(history.status, 200, history.text);
+  assert.deepEqual(history.json().customerActions[1], {
+    dateTimeUtc: "2026-11-22T12:30:00Z",
+    actionTemplate: { name: "Оплата баллами" },
+    customerBalanceChanges: [{ changeAmount: -20, balanceChangeKind: { systemName: "RetailOrderPayment" }, balanceType: { name: "Бонусные баллы" } }],
+  });
+  const tier = await sync({ operation: "Website.GetCustomerSegments", data: who });
+  assert.deepEqual(tier.json(), {
+    status: "Success",
+    customerSegmentations: [{ segmentation: { ids: { externalId: "LoyaltyLevel" }, name: "Уровень лояльности" }, segment: { ids: { externalId: "Gold" }, name: "Золотой" } }],
+  });
+  const asked = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync").map((a) => a.operation);
+  assert.deepEqual(asked, ["Website.CalculateUnauthorizedCart", "Website.CalculateAuthorizedCart", "Website.GetCustomerBonusPointsHistory", "Website.GetCustomerSegments"]);
 });
 
 test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, without calling Mindbox", async () => {
@@ -287,6 +322,8 @@ test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, 
     ],
     [{ operation: "Website.EditCustomer", data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") } } }, 403, /SYNC_OPERATIONS/],
     [{ operation: "Website.GetCustomerBalance", data: {}, extra: 1 }, 400, /expected/],
+    [{ operation: "Website.GetCustomerSegments", data: {} }, 403, /verified customer/],
+    [{ operation: "Website.CalculateUnauthorizedCart", data: { customer: { email: "someone@example.com" }, order: { lines: [] } } }, 403, /authenticationTicket/],
   ];
   for (const [body, status, reason] of cases) {
     const r = await sync(body);

@@ -93,15 +93,21 @@ test("every page of the demo shop sends its event kind with the Mindbox payload 
   await page.click("#register button");
   await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("register"));
   await page.goto(`${stack.shopUrl}/profile.html`);
-  await page.waitForFunction(() => document.getElementById("points").textContent !== "—");
-  assert.equal(await page.textContent("#points"), "Main: 100 доступно из 150");
+  await page.waitForFunction(() => !/загрузка/.test(document.getElementById("me").textContent));
   await page.click("#edit button");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("editCustomer"));
   await page.goto(`${stack.shopUrl}/`);
   await page.fill("#subscribe input", "fan@example.com");
   await page.click("#subscribe button");
   await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("subscribe"));
-  const all = await delivered(10);
-  assert.equal(all.filter((q) => q.path === "/v3/operations/sync").length, 1, "the points page's balance call");
+  const all = await delivered(13);
+  const asked = all.filter((q) => q.path === "/v3/operations/sync").map((q) => q.operation).sort();
+  assert.deepEqual(asked, [
+    "Website.CalculateUnauthorizedCart", // the cart page, before login
+    "Website.GetCustomerBalance",
+    "Website.GetCustomerBonusPointsHistory",
+    "Website.GetCustomerSegments",
+  ]);
   const reqs = all.filter((q) => q.path === "/v3/operations/async");
   exactlyOnce(reqs);
   assert.equal(reqs.length, 9, reqs.map((q) => q.operation).join());
@@ -121,6 +127,79 @@ test("every page of the demo shop sends its event kind with the Mindbox payload 
   assert.deepEqual(by("Website.SubscribeCustomer"), [
     { customer: { email: "fan@example.com", subscriptions: [{ pointOfContact: "Email", isSubscribed: true }] } },
   ]);
+  await context.close();
+});
+
+test("my points: balance, tier and history show what Mindbox answered, and nothing else of its answer", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/login.html");
+  const answers = [];
+  page.on("response", async (r) => {
+    if (r.url().endsWith("/v1/sync")) answers.push(await r.text());
+  });
+  await page.click("#login button");
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("authorize"));
+  await page.goto(`${stack.shopUrl}/profile.html`);
+  await page.waitForFunction(() => !/загрузка/.test(document.getElementById("me").textContent));
+  assert.equal(await page.textContent("#balance"), "Бонусные баллы: доступно 100, всего 150, заблокировано 50");
+  assert.equal(await page.textContent("#tier"), "Золотой");
+  const history = await page.$$eval("#history td:nth-child(3)", (tds) => tds.map((td) => td.textContent.trim()));
+  assert.deepEqual(history, ["+120", "-20"]);
+  await waitFor("three answers", () => answers.length === 3);
+  for (const text of answers) {
+    assert.doesNotMatch(text, /private@example\.com|emulator-private|mindboxId|processingStatus/, text);
+  }
+  await context.close();
+});
+
+test("the cart shows the points it will earn, and checkout creates the order through the shop's backend and the backend route", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/product.html?id=200");
+  await page.click("#add");
+  await page.click("#add");
+  await page.goto(`${stack.shopUrl}/cart.html`);
+  // 2 × 9 990 ₽ = 19 980 ₽ at the emulator's 5 %: 999 points, asked as a guest.
+  await page.waitForFunction(() => document.getElementById("points").textContent === "999");
+  assert.match(await page.textContent("#total"), /^19\s980 ₽$/);
+  const device = await page.evaluate(() => window.mindbox.deviceUUID());
+  await page.click("#checkout button");
+  await page.waitForFunction(() => document.getElementById("done").textContent !== "");
+  const done = await page.textContent("#done");
+  assert.match(done, /^Заказ demo-\S+ оформлен на 19\s980 ₽\.$/, done);
+  const orderId = done.split(" ")[1];
+  const all = await delivered(4);
+  const orders = all.filter((q) => q.operation === "Website.CreateUnauthorizedOrder");
+  assert.equal(orders.length, 1, all.map((q) => q.operation).join());
+  const [order] = orders;
+  assert.equal(order.deviceUUID, device, "the backend passed the shopper's device");
+  assert.deepEqual(order.body.customer, { mobilePhone: "79123456789", email: "anna@example.com", firstName: "Анна" });
+  assert.deepEqual(order.body.order.ids, { websiteID: orderId });
+  assert.equal(order.body.order.totalPrice, 19980);
+  assert.deepEqual(order.body.order.lines, [{ lineNumber: 1, quantity: 2, basePricePerItem: 9990, product: { ids: { website: "200" } } }]);
+  assert.ok(all.some((q) => q.operation === "Website.ClearCart"), "the cart is cleared after the order");
+  assert.ok(await page.isVisible("#empty"), "the empty cart says so");
+  await context.close();
+});
+
+test("a phone typed as 8 (912) 345-67-89 reaches Mindbox as 79123456789 from the typed API and a raw snippet call", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/");
+  await page.evaluate(() => {
+    mindbox("subscribe", { mobilePhone: "8 (912) 345-67-89", subscriptions: [{ pointOfContact: "Sms" }] });
+    mindbox("async", {
+      operation: "Website.SubscribeCustomer",
+      data: { customer: { mobilePhone: "+7 912 345-67-89", email: " Fan@Example.COM ", subscriptions: [{ pointOfContact: "Sms", isSubscribed: true }] } },
+    });
+  });
+  const reqs = (await delivered(2)).filter((q) => q.operation === "Website.SubscribeCustomer");
+  const phones = reqs.map((q) => q.body.customer.mobilePhone);
+  assert.deepEqual(phones, ["79123456789", "79123456789"]);
+  assert.deepEqual(reqs.map((q) => q.body.customer.email).filter(Boolean), ["fan@example.com"]);
+  // What cannot be a phone is dropped with a message, not sent.
+  const warned = [];
+  page.on("console", (m) => warned.push(m.text()));
+  await page.evaluate(() => mindbox("subscribe", { mobilePhone: "call me" }));
+  await waitFor("the console message", () => warned.some((w) => /mobilePhone: a phone holds only the digits/.test(w)));
   await context.close();
 });
 

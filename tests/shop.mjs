@@ -1,0 +1,152 @@
+// The demo shop: serves www/ (with COLLECTOR_ORIGIN in pages replaced by the collector's URL) and
+// plays the shop's backend, the part a real shop runs on its own server (in PHP on 1C-Bitrix):
+//
+//   POST /api/login     a session with a Mindbox authentication ticket, signed with the secret key
+//                       (the browser never sees the key);
+//   POST /api/checkout  creates the order through the collector's backend route with BACKEND_TOKEN
+//                       (the browser never sees the token either), and answers once the collector
+//                       has it on its queue: Mindbox may be down, the order still arrives.
+import { createServer } from "node:http";
+import { readFileSync, existsSync } from "node:fs";
+import { join, dirname, normalize, extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHmac, randomUUID } from "node:crypto";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
+/** How long the backend waits for the collector. */
+const COLLECTOR_TIMEOUT_MS = 10000;
+
+/** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
+export function ticket(id, secretKey, issued = new Date()) {
+  return signed(`ExternalIdentityAuthentication|websiteID|${id}`, secretKey, issued);
+}
+
+/** A ticket for an email (`EmailAuthenticationHex`). */
+export function emailTicket(email, secretKey, issued = new Date()) {
+  return signed(`EmailAuthenticationHex|${email}`, secretKey, issued);
+}
+
+function signed(what, secretKey, issued) {
+  const msg = `${what}|${issued.toISOString().slice(0, 19).replace("T", " ")}`;
+  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
+}
+
+/** Reads a small JSON body (`{}` when empty); rejects what is not JSON. */
+function readJson(req) {
+  return new Promise((resolve, reject) => {
+    let body = "";
+    req.on("data", (c) => {
+      body += c;
+      if (body.length > 64 * 1024) req.destroy();
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(body || "{}"));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+function send(res, status, value) {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(value));
+}
+
+/** The shopper's `mindboxDeviceUUID` cookie (the tracker sets it on the shop's domain). */
+function deviceOf(req) {
+  const m = /(?:^|;\s*)mindboxDeviceUUID=([0-9a-f-]{36})/.exec(req.headers.cookie || "");
+  return m ? m[1] : undefined;
+}
+
+/**
+ * The order for Mindbox, from the cart the page sends: the backend prices it from its own catalog
+ * (a page's prices are never trusted for money) and names the customer by the session, if any, and
+ * the contact details typed at checkout (the collector puts phones and emails in Mindbox's spelling).
+ */
+function orderOf(asked, catalog) {
+  const lines = (Array.isArray(asked.lines) ? asked.lines : []).map((l, i) => {
+    const product = catalog.get(String(l.productId));
+    const quantity = Number(l.count);
+    if (!product || !(quantity >= 1 && quantity <= 99 && Number.isInteger(quantity))) throw new Error(`line ${i + 1}: unknown product or bad count`);
+    return { lineNumber: i + 1, quantity, basePricePerItem: product.price, product: { ids: { website: product.id } } };
+  });
+  if (!lines.length) throw new Error("the cart is empty");
+  const customer = {};
+  if (asked.userId) customer.ids = { websiteID: String(asked.userId) };
+  if (asked.phone) customer.mobilePhone = String(asked.phone);
+  if (asked.email) customer.email = String(asked.email);
+  if (asked.name) customer.firstName = String(asked.name);
+  const totalPrice = lines.reduce((sum, l) => sum + l.quantity * l.basePricePerItem, 0);
+  const id = `demo-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
+  return {
+    operation: asked.userId ? "Website.CreateAuthorizedOrder" : "Website.CreateUnauthorizedOrder",
+    data: { customer, order: { ids: { websiteID: id }, totalPrice, lines } },
+  };
+}
+
+/** The demo catalog's prices, read from www/shop.js (the one place the demo's catalog is written). */
+function catalogPrices() {
+  const text = readFileSync(join(ROOT, "www/shop.js"), "utf8");
+  const prices = new Map();
+  for (const m of text.matchAll(/\{ id: "(\w+)", name: "[^"]*", category: "\w+", price: (\d+) \}/g)) prices.set(m[1], { id: m[1], price: Number(m[2]) });
+  return prices;
+}
+
+/**
+ * Starts the shop on 127.0.0.1:`port`. `collectorUrl`, `secretKey` (for tickets) and `backendToken`
+ * (for the collector's backend route) are the shop's backend settings.
+ */
+export function startShop({ port, collectorUrl, secretKey, backendToken }) {
+  const www = join(ROOT, "www");
+  const catalog = catalogPrices();
+  const server = createServer(async (req, res) => {
+    try {
+      if (req.method === "POST" && req.url === "/api/login") {
+        const asked = await readJson(req);
+        const userId = String(asked.userId || "u1");
+        // With an email (registration), the ticket vouches for that email; else for the user id.
+        const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
+        return send(res, 200, { userId, ticket: t });
+      }
+      if (req.method === "POST" && req.url === "/api/checkout") {
+        let op;
+        try {
+          op = orderOf(await readJson(req), catalog);
+        } catch (e) {
+          return send(res, 400, { error: e.message });
+        }
+        const call = { ...op, deviceUUID: deviceOf(req), customerIp: req.socket.remoteAddress };
+        const answer = await fetch(`${collectorUrl}/v1/backend/operations`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${backendToken}` },
+          body: JSON.stringify({ operations: [call] }),
+          signal: AbortSignal.timeout(COLLECTOR_TIMEOUT_MS),
+        });
+        const result = (await answer.json().catch(() => ({}))).results?.[0];
+        if (answer.status !== 202 || !result || result.status !== "accepted") {
+          return send(res, 502, { error: `the collector did not take the order: HTTP ${answer.status}`, result });
+        }
+        return send(res, 200, { orderId: op.data.order.ids.websiteID, transactionId: result.id, totalPrice: op.data.order.totalPrice });
+      }
+    } catch (e) {
+      return send(res, 502, { error: e.message });
+    }
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path.endsWith("/")) path += "index.html";
+    // /mbx/: the tracker files as a shop would copy them to its own static host.
+    const dist = join(ROOT, "tracker/dist");
+    const file = path.startsWith("/mbx/") ? normalize(join(dist, path.slice(5))) : normalize(join(www, path));
+    if (!(file.startsWith(www) || file.startsWith(dist)) || !existsSync(file)) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    let body = readFileSync(file);
+    const type = TYPES[extname(file)] || "application/octet-stream";
+    if (type.startsWith("text/html")) body = body.toString().replaceAll("COLLECTOR_ORIGIN", collectorUrl);
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
