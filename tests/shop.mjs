@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join, dirname, normalize, extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHmac, randomUUID } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
@@ -32,13 +32,36 @@ function signed(what, secretKey, issued) {
   return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
 }
 
+/**
+ * The signed-in customer's id from the session's ticket, or `undefined` for a guest; throws for a
+ * ticket this backend did not sign in the last 30 minutes. (A real shop reads its own session; the
+ * demo keeps the session in the browser, so the backend checks its signature instead of trusting
+ * an id the page names.)
+ */
+function customerOf(t, secretKey) {
+  if (t === undefined || t === null || t === "") return undefined;
+  const [hex, mac] = String(t).split("|");
+  const msg = Buffer.from(hex || "", "hex").toString();
+  const expected = Buffer.from(createHmac("sha512", secretKey).update(msg).digest("hex"));
+  const given = Buffer.from(mac || "");
+  const [kind, system, id, time] = msg.split("|");
+  const age = Date.now() - Date.parse(`${time}Z`.replace(" ", "T"));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected) || kind !== "ExternalIdentityAuthentication" || system !== "websiteID" || !(age < 30 * 60 * 1000)) {
+    throw new Error("the session has expired: sign in again");
+  }
+  return id;
+}
+
 /** Reads a small JSON body (`{}` when empty); rejects what is not JSON. */
 function readJson(req) {
   return new Promise((resolve, reject) => {
     let body = "";
     req.on("data", (c) => {
       body += c;
-      if (body.length > 64 * 1024) req.destroy();
+      if (body.length > 64 * 1024) {
+        reject(new Error("the request is too large"));
+        req.destroy();
+      }
     });
     req.on("end", () => {
       try {
@@ -61,12 +84,19 @@ function deviceOf(req) {
   return m ? m[1] : undefined;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 /**
  * The order for Mindbox, from the cart the page sends: the backend prices it from its own catalog
- * (a page's prices are never trusted for money) and names the customer by the session, if any, and
- * the contact details typed at checkout (the collector puts phones and emails in Mindbox's spelling).
+ * (a page's prices are never trusted for money) and names the customer by the session's ticket, if
+ * any, with the contact details typed at checkout (the collector puts phones and emails in Mindbox's
+ * spelling). The page's `checkoutId` (a UUID made when the cart page opened) is the operation's id,
+ * Mindbox's transactionId: a double click or a retry creates the order once.
  */
-function orderOf(asked, catalog) {
+function orderOf(asked, catalog, secretKey) {
+  const checkoutId = String(asked.checkoutId || "");
+  if (!UUID.test(checkoutId)) throw new Error("checkoutId must be a UUID v4");
+  const userId = customerOf(asked.ticket, secretKey);
   const lines = (Array.isArray(asked.lines) ? asked.lines : []).map((l, i) => {
     const product = catalog.get(String(l.productId));
     const quantity = Number(l.count);
@@ -75,15 +105,15 @@ function orderOf(asked, catalog) {
   });
   if (!lines.length) throw new Error("the cart is empty");
   const customer = {};
-  if (asked.userId) customer.ids = { websiteID: String(asked.userId) };
+  if (userId) customer.ids = { websiteID: userId };
   if (asked.phone) customer.mobilePhone = String(asked.phone);
   if (asked.email) customer.email = String(asked.email);
   if (asked.name) customer.firstName = String(asked.name);
   const totalPrice = lines.reduce((sum, l) => sum + l.quantity * l.basePricePerItem, 0);
-  const id = `demo-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
   return {
-    operation: asked.userId ? "Website.CreateAuthorizedOrder" : "Website.CreateUnauthorizedOrder",
-    data: { customer, order: { ids: { websiteID: id }, totalPrice, lines } },
+    id: checkoutId,
+    operation: userId ? "Website.CreateAuthorizedOrder" : "Website.CreateUnauthorizedOrder",
+    data: { customer, order: { ids: { websiteID: `demo-${checkoutId.slice(0, 8)}` }, totalPrice, lines } },
   };
 }
 
@@ -92,6 +122,7 @@ function catalogPrices() {
   const text = readFileSync(join(ROOT, "www/shop.js"), "utf8");
   const prices = new Map();
   for (const m of text.matchAll(/\{ id: "(\w+)", name: "[^"]*", category: "\w+", price: (\d+) \}/g)) prices.set(m[1], { id: m[1], price: Number(m[2]) });
+  if (!prices.size) throw new Error("tests/shop.mjs: no product with a price found in www/shop.js's CATALOG");
   return prices;
 }
 
@@ -112,9 +143,11 @@ export function startShop({ port, collectorUrl, secretKey, backendToken }) {
         return send(res, 200, { userId, ticket: t });
       }
       if (req.method === "POST" && req.url === "/api/checkout") {
+        // JSON only: a cross-site form cannot send it without the browser asking first (CSRF).
+        if (!/^application\/json\b/.test(req.headers["content-type"] || "")) return send(res, 415, { error: "send JSON" });
         let op;
         try {
-          op = orderOf(await readJson(req), catalog);
+          op = orderOf(await readJson(req), catalog, secretKey);
         } catch (e) {
           return send(res, 400, { error: e.message });
         }
@@ -126,8 +159,12 @@ export function startShop({ port, collectorUrl, secretKey, backendToken }) {
           signal: AbortSignal.timeout(COLLECTOR_TIMEOUT_MS),
         });
         const result = (await answer.json().catch(() => ({}))).results?.[0];
+        if (result && result.status === "rejected") {
+          // The data is wrong (a phone that is not one): the shopper can fix it and send again.
+          return send(res, 422, { error: result.reason, path: result.path });
+        }
         if (answer.status !== 202 || !result || result.status !== "accepted") {
-          return send(res, 502, { error: `the collector did not take the order: HTTP ${answer.status}`, result });
+          return send(res, 502, { error: `the order could not be placed now (HTTP ${answer.status}); try again` });
         }
         return send(res, 200, { orderId: op.data.order.ids.websiteID, transactionId: result.id, totalPrice: op.data.order.totalPrice });
       }

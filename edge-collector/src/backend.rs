@@ -267,6 +267,9 @@ fn accept(
     };
     let now_secs = (received / 1000.0) as i64;
     identity::authorize(&mut event, &path, identity::Mode::Trusted, &[], now_secs)?;
+    if let Some(system) = &config.product_id_system {
+        crate::enrich::product_id_system(&mut event.data, system);
+    }
     let shopper = Shopper {
         device_uuid: op.device_uuid.unwrap_or_else(crate::enrich::new_uuid),
         client_ip: op.customer_ip,

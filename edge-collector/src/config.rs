@@ -39,8 +39,8 @@ pub struct Config {
     /// Sync operations a browser may call through `/v1/sync`, each with what of its answer reaches
     /// the page (`SYNC_OPERATIONS`, default [`projection::DEFAULT_SYNC_OPERATIONS`]).
     pub sync_operations: Vec<SyncOperation>,
-    /// The shop's Mindbox product id system (`PRODUCT_ID_SYSTEM`, e.g. `bitrixId`): browser events'
-    /// ids under the tracker's default `website` are renamed to it. `None` (unset or `website`):
+    /// The shop's Mindbox product id system (`PRODUCT_ID_SYSTEM`, e.g. `bitrixId`): ids under the
+    /// tracker's default `website` are renamed to it, on every route. `None` (unset or `website`):
     /// ids stay as the page wrote them.
     pub product_id_system: Option<String>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.

@@ -5,8 +5,8 @@
 //!   at 7 days by Safari the way script-set ones are);
 //! * the client IP, only from `CF-Connecting-IP` (set by Cloudflare, not forgeable by the client);
 //! * the shopper's `User-Agent`;
-//! * the shop's product id system (`PRODUCT_ID_SYSTEM`, [`product_id_system`]): a browser's product,
-//!   product-group and category ids under the tracker's default system `website` are renamed to it.
+//! * the shop's product id system (`PRODUCT_ID_SYSTEM`, [`product_id_system`]): product, product-group
+//!   and category ids under the tracker's default system `website` are renamed to it (every route).
 //!
 //! Nothing else from the request (its cookies, its other headers) is carried upstream.
 

@@ -222,12 +222,18 @@ fn bind(identity: &Identity, claims: &Claims) -> Result<(), Refusal> {
             ));
         }
     }
+    // A ticket's phone is taken as written: Mindbox's tickets carry international digits, and read
+    // as a Russian number, a foreign one without its `+` (a Lebanese 9613123456) would vouch for
+    // someone else's (79613123456).
     for (p, phone) in &claims.phones {
-        let ok = matches!(identity, Identity::MobilePhone(t) if contact::normalize_phone(t).as_deref() == Ok(phone.as_str()));
+        let ok = matches!(identity, Identity::MobilePhone(t) if t == phone);
         if !ok {
             return Err(mismatch(
                 p,
-                format!("{vouches}, not for this phone: a phone needs a ticket for that phone"),
+                format!(
+                    "{vouches}, not for this phone: a phone needs a ticket for that phone, \
+                     in Mindbox's spelling (international digits only, such as 79001112233)"
+                ),
             ));
         }
     }
@@ -713,7 +719,7 @@ mod tests {
             ),
             Err("ticket_mismatch")
         );
-        let p = phone_ticket("+7 900 111-22-33");
+        let p = phone_ticket("79001112233");
         assert_eq!(
             code(
                 v,
@@ -721,6 +727,21 @@ mod tests {
             ),
             Ok(())
         );
+        // A ticket's phone is taken as written: a Lebanese 9613123456 never vouches for the Russian
+        // 79613123456, and a ticket not in Mindbox's spelling vouches for no phone.
+        for (written, claimed) in [
+            ("9613123456", "+7 961 312-34-56"),
+            ("+7 900 111-22-33", "79001112233"),
+        ] {
+            assert_eq!(
+                code(
+                    v,
+                    json!({"customer": {"mobilePhone": claimed, "authenticationTicket": phone_ticket(written)}})
+                ),
+                Err("ticket_mismatch"),
+                "{written}"
+            );
+        }
         assert_eq!(
             code(
                 v,

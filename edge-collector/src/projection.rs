@@ -98,6 +98,27 @@ const CART: &[&str] = &[
     "order.bonusPointsChanges.spentAmount",
 ];
 
+/// What of an anonymous cart calculation's request goes to Mindbox: the lines, nothing else.
+const ANONYMOUS_CART: &[&str] = &[
+    "order.lines.lineNumber",
+    "order.lines.quantity",
+    "order.lines.basePricePerItem",
+    "order.lines.product.ids",
+    "order.lines.productGroup.ids",
+];
+
+/// The request of a cart calculation that names no customer, cut to its lines' numbers, quantities,
+/// prices and product ids (as the tracker's `calculateCart` writes it).
+pub fn anonymous_cart(data: &Value) -> Value {
+    keep(data, &paths(ANONYMOUS_CART))
+}
+
+fn paths(list: &[&str]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|p| p.split('.').map(String::from).collect())
+        .collect()
+}
+
 /// Reads `SYNC_OPERATIONS`; the error names the entry that is wrong.
 pub fn parse(list: &str) -> Result<Vec<SyncOperation>, String> {
     let mut out = Vec::new();
@@ -159,11 +180,7 @@ impl Projection {
             Projection::Cart => (CART, with_earned_points(answer)),
             Projection::Fields(paths) => return keep(answer, paths),
         };
-        let paths: Vec<Vec<String>> = preset
-            .iter()
-            .map(|p| p.split('.').map(String::from).collect())
-            .collect();
-        keep(&answer, &paths)
+        keep(&answer, &paths(preset))
     }
 }
 
@@ -341,6 +358,20 @@ mod tests {
         assert_eq!(
             one("S.X=status|nope.deeper").apply(&answer),
             json!({"status": "Success"})
+        );
+    }
+
+    #[test]
+    fn an_anonymous_cart_sends_only_its_lines() {
+        let asked = json!({"order": {"ids": {"websiteID": "someone-elses-order"},
+            "discountCard": {"ids": {"number": "1"}}, "coupons": [{"ids": {"code": "SECRET"}}],
+            "lines": [{"lineNumber": 1, "quantity": 2, "basePricePerItem": 10,
+                       "product": {"ids": {"website": "7"}}, "requestedPromotions": [1]}]},
+            "pointOfContact": "x"});
+        assert_eq!(
+            anonymous_cart(&asked),
+            json!({"order": {"lines": [{"lineNumber": 1, "quantity": 2, "basePricePerItem": 10,
+                "product": {"ids": {"website": "7"}}}]}})
         );
     }
 

@@ -16,7 +16,7 @@ use mindbox_tracker::uuid;
 use crate::admission::{self, refuse};
 use crate::config::Config;
 use crate::enrich::Shopper;
-use crate::projection::Projection;
+use crate::projection::{self, Projection};
 use crate::{cors, identity, mindbox};
 
 /// Largest `/v1/sync` body.
@@ -65,17 +65,31 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         };
         return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
     }
+    if event.data.get("customer").is_none() {
+        // Without a verified customer, only the cart's lines go to Mindbox: no order ids, cards,
+        // coupons or anything else a stranger could ask about with the shop's key.
+        event.data = projection::anonymous_cart(&event.data);
+    }
     if let Some(system) = &config.product_id_system {
         crate::enrich::product_id_system(&mut event.data, system);
     }
     let device = call.device_uuid.as_deref();
     let shopper = Shopper::from_request(&req, device.filter(|d| uuid::is_canonical(d)));
-    let Some(value) = ask_mindbox(&event, &shopper, config).await else {
-        return refused(
-            502,
-            "mindbox_unavailable",
-            "Mindbox could not answer this request now; try again later",
-        );
+    let value = match ask_mindbox(&event, &shopper, config).await {
+        Asked::Answered(value) => value,
+        Asked::Refused(status) => {
+            let why = format!(
+                "Mindbox answered {status:?} (the request's data is not what this operation takes)"
+            );
+            return refused(422, "mindbox_refused", &why);
+        }
+        Asked::Unavailable => {
+            return refused(
+                502,
+                "mindbox_unavailable",
+                "Mindbox could not answer this request now; try again later",
+            )
+        }
     };
     let mut resp = Response::from_json(&projection.apply(&value))?;
     cors::add_headers(resp.headers_mut(), &origin)?;
@@ -123,8 +137,19 @@ async fn read_call(
     }))
 }
 
-/// The Mindbox sync call; its answer when it is a `Success`, else `None` (logged).
-async fn ask_mindbox(event: &Event, shopper: &Shopper, config: &Config) -> Option<Value> {
+/// What became of a sync call.
+enum Asked {
+    /// Mindbox's `Success` answer.
+    Answered(Value),
+    /// Mindbox read the request and answered another status (`ValidationError`, …): only the
+    /// status reaches the page.
+    Refused(String),
+    /// No answer, or not one Mindbox's API gives for a readable request (logged).
+    Unavailable,
+}
+
+/// The Mindbox sync call.
+async fn ask_mindbox(event: &Event, shopper: &Shopper, config: &Config) -> Asked {
     let answer = mindbox::Call {
         mode: mindbox::Mode::Sync,
         operation: &event.operation,
@@ -141,14 +166,21 @@ async fn ask_mindbox(event: &Event, shopper: &Shopper, config: &Config) -> Optio
         .as_ref()
         .ok()
         .filter(|a| a.status == 200)
-        .and_then(|a| serde_json::from_str::<Value>(&a.body).ok())
-        .filter(|v| v["status"] == "Success");
-    if parsed.is_none() {
-        let why = match &answer {
-            Ok(a) => format!("HTTP {}", a.status),
-            Err(e) => e.to_string(),
-        };
-        worker::console_error!("sync {} failed: {why}", event.operation);
+        .and_then(|a| serde_json::from_str::<Value>(&a.body).ok());
+    match parsed {
+        Some(v) if v["status"] == "Success" => Asked::Answered(v),
+        Some(v) => {
+            let status = v["status"].as_str().unwrap_or("unknown").to_string();
+            worker::console_error!("sync {} answered {status}", event.operation);
+            Asked::Refused(status)
+        }
+        None => {
+            let why = match &answer {
+                Ok(a) => format!("HTTP {}", a.status),
+                Err(e) => e.to_string(),
+            };
+            worker::console_error!("sync {} failed: {why}", event.operation);
+            Asked::Unavailable
+        }
     }
-    parsed
 }

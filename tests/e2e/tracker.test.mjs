@@ -167,7 +167,9 @@ test("the cart shows the points it will earn, and checkout creates the order thr
   const done = await page.textContent("#done");
   assert.match(done, /^Заказ demo-\S+ оформлен на 19\s980 ₽\.$/, done);
   const orderId = done.split(" ")[1];
-  const all = await delivered(4);
+  await page.waitForSelector("#empty", { state: "visible" });
+  // Two cart snapshots, the cart calculation, the order and the cleared cart.
+  const all = await delivered(5);
   const orders = all.filter((q) => q.operation === "Website.CreateUnauthorizedOrder");
   assert.equal(orders.length, 1, all.map((q) => q.operation).join());
   const [order] = orders;
@@ -177,8 +179,35 @@ test("the cart shows the points it will earn, and checkout creates the order thr
   assert.equal(order.body.order.totalPrice, 19980);
   assert.deepEqual(order.body.order.lines, [{ lineNumber: 1, quantity: 2, basePricePerItem: 9990, product: { ids: { website: "200" } } }]);
   assert.ok(all.some((q) => q.operation === "Website.ClearCart"), "the cart is cleared after the order");
-  assert.ok(await page.isVisible("#empty"), "the empty cart says so");
   await context.close();
+});
+
+test("the demo backend's checkout: the customer comes from a ticket it signed, JSON only, and one checkout id is one order", async () => {
+  const checkout = (body, type = "application/json") =>
+    timedFetch(`${stack.shopUrl}/api/checkout`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(body) });
+  const checkoutId = "7d444840-9dc0-41c9-a8d5-a1f2b0f0a0c1";
+  const cart = { checkoutId, lines: [{ productId: "123", count: 1, price: 1 }], phone: "+7 912 345-67-89" };
+  // A forged ticket (someone else's id, not signed by the shop) and a form post are refused.
+  const forged = `${Buffer.from("ExternalIdentityAuthentication|websiteID|victim|2026-11-26 10:00:00").toString("hex")}|${"0".repeat(128)}`;
+  const refused = await checkout({ ...cart, ticket: forged });
+  assert.equal(refused.status, 400);
+  assert.match((await refused.json()).error, /sign in again/);
+  assert.equal((await checkout(cart, "text/plain")).status, 415);
+  // Sent twice (a double click, a retry): one order, priced from the shop's catalog, not the page.
+  for (let i = 0; i < 2; i++) {
+    const res = await checkout(cart);
+    assert.equal(res.status, 200, await res.text());
+  }
+  const orders = (await delivered(1)).filter((q) => q.operation === "Website.CreateUnauthorizedOrder");
+  assert.equal(orders.length, 1);
+  assert.equal(orders[0].transactionId, checkoutId);
+  assert.equal(orders[0].body.order.totalPrice, 4990);
+  const attempts = (await stack.emulator.attempts()).filter((a) => a.operation === "Website.CreateUnauthorizedOrder");
+  assert.ok(attempts.every((a) => a.transactionId === checkoutId), "the retry reused the transactionId");
+  // A phone that is not one comes back to the shopper with the collector's reason.
+  const bad = await checkout({ ...cart, checkoutId: "7d444840-9dc0-41c9-a8d5-a1f2b0f0a0c2", phone: "позвоните мне" });
+  assert.equal(bad.status, 422);
+  assert.match((await bad.json()).error, /a phone holds only the digits/);
 });
 
 test("a phone typed as 8 (912) 345-67-89 reaches Mindbox as 79123456789 from the typed API and a raw snippet call", async () => {

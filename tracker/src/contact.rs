@@ -1,14 +1,20 @@
 //! Phones and emails in the one spelling Mindbox gets, so the same shopper is never two profiles and
 //! what a ticket check compares is what Mindbox reads.
 //!
-//! * Phones: spaces, `(`, `)`, `-` and `+` are dropped (Mindbox's Bitrix module does the same); what is
-//!   left must be ASCII digits (`٧` or `７` are not digits here, though .NET's `char.IsDigit` says they
-//!   are); an 11-digit number starting with `8` becomes `7…`, a 10-digit one gets a leading `7` (Russian
-//!   numbers, as a third-party Mindbox module does it; our reading). 5 to 15 digits (E.164).
-//! * Emails: trimmed and lower-cased (Mindbox compares them without case; our reading); one `@` with
-//!   something on both sides and no whitespace. Lower case is ASCII and Cyrillic (`А`–`Я`, `Ё`) only:
-//!   the other scripts' case tables would cost the tracker kilobytes, and the tracker and the collector
-//!   must spell an address the same way.
+//! * Phones: spaces (also tab and no-break space), `(`, `)`, `-` and `.` are dropped (Mindbox's Bitrix
+//!   module drops the first few too); what is left must be ASCII digits (`٧` or `７` are not digits here,
+//!   though .NET's `char.IsDigit` says they are), with at most a `+` before them. Written with `+`, or
+//!   after the international prefix `00` or Russia's `8 10`, a number is international as it stands.
+//!   Without, it is read as Russian: 11 digits starting with `8` become `7…`, 10 digits get a leading
+//!   `7` (as a third-party Mindbox module does it; our reading). An international number that would
+//!   read as another one once its `+` is gone (10 digits, or 11 starting with `8`: `+84 912 345 678`
+//!   would become the Russian `74912345678`) is refused rather than sent as someone else's. 5 to 15
+//!   digits (E.164).
+//! * Emails: trimmed of ASCII whitespace and lower-cased (Mindbox compares them without case; our
+//!   reading); one `@` with something on both sides; at most 256 bytes; only ASCII (no blanks or
+//!   control characters) and the Russian Cyrillic letters. Other scripts are refused, not guessed at:
+//!   their case rules (`K` for Kelvin, dotless `ı`, `ſ`) would cost the tracker kilobytes of tables, and
+//!   a letter Mindbox might fold to another address's must not pass a ticket check for this one.
 //!
 //! Both functions are idempotent (a normalised value normalises to itself), and the tracker (typed
 //! and raw calls) and the collector (every route) call these same two functions.
@@ -16,29 +22,45 @@
 /// A phone in Mindbox's spelling (digits only, international), or why it is not a phone.
 pub fn normalize_phone(raw: &str) -> Result<String, &'static str> {
     let mut digits = String::with_capacity(raw.len() + 1);
-    for c in raw.bytes() {
+    let mut plus = false;
+    for c in raw.chars() {
         match c {
-            b'0'..=b'9' => digits.push(c as char),
-            b' ' | b'(' | b')' | b'-' | b'+' => {}
-            _ => return Err("a phone holds only the digits 0-9 and spaces, +, (, ), -"),
+            '0'..='9' => digits.push(c),
+            '+' if digits.is_empty() && !plus => plus = true,
+            ' ' | '\t' | '\u{a0}' | '(' | ')' | '-' | '.' => {}
+            _ => return Err(
+                "a phone holds only the digits 0-9 (after at most one +) and spaces, (, ), -, .",
+            ),
         }
     }
-    // Written without `replace_range`/`insert`, which cost the tracker half a kilobyte.
-    let national = match digits.len() {
-        11 if digits.starts_with('8') => &digits[1..],
-        10 => &digits[..],
-        _ => "",
-    };
-    if !national.is_empty() {
-        let mut seven = String::with_capacity(11);
-        seven.push('7');
-        seven.push_str(national);
-        digits = seven;
+    let phone = if plus { digits } else { national(digits) };
+    if national(phone.clone()) != phone {
+        return Err("an international number of 10 digits, or of 11 starting with 8, reads as a Russian one without its +");
     }
-    if !(5..=15).contains(&digits.len()) {
+    if !(5..=15).contains(&phone.len()) {
         return Err("a phone has 5 to 15 digits");
     }
-    Ok(digits)
+    Ok(phone)
+}
+
+/// Digits written without `+`: after `00` or `810` international, else Russian (`8…` → `7…`,
+/// ten digits → `7` + digits).
+fn national(digits: String) -> String {
+    // Written without `replace_range`/`insert`/`concat`, which cost the tracker half a kilobyte.
+    let b = digits.as_bytes();
+    let (keep, seven) = match b.len() {
+        n if n > 2 && b[0] == b'0' && b[1] == b'0' => (2, false),
+        n if n > 11 && b.starts_with(b"810") => (3, false),
+        11 if b[0] == b'8' => (1, true),
+        10 => (0, true),
+        _ => return digits,
+    };
+    let mut out = String::with_capacity(11);
+    if seven {
+        out.push('7');
+    }
+    out.push_str(&digits[keep..]);
+    out
 }
 
 /// An email in Mindbox's spelling (trimmed, lower case), or why it is not an email.
@@ -47,18 +69,14 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     let b = email.as_bytes();
     let at = b.iter().position(|&c| c == b'@').unwrap_or(0);
     let one_at = b.iter().filter(|&&c| c == b'@').count() == 1;
-    if at > 0 && at + 1 < b.len() && one_at && !email.chars().any(blank) {
+    let letters = email
+        .chars()
+        .all(|c| c.is_ascii_graphic() || ('а'..='я').contains(&c) || c == 'ё');
+    if at > 0 && at + 1 < b.len() && one_at && letters && b.len() <= 256 {
         Ok(email)
     } else {
-        Err("an email is name@domain, without spaces")
+        Err("an email is name@domain in Latin or Russian letters, without spaces, at most 256 bytes")
     }
-}
-
-/// The blanks an email never holds: ASCII whitespace and the no-break space (Unicode's full
-/// whitespace table would cost the tracker bytes for characters no keyboard types into an address).
-/// Only ASCII whitespace is trimmed from the ends; a no-break space anywhere is refused.
-fn blank(c: char) -> bool {
-    c.is_ascii_whitespace() || c == '\u{a0}'
 }
 
 /// ASCII and Cyrillic lower case (`Ё` → `ё`); every other character as it is.
@@ -79,6 +97,8 @@ mod tests {
             normalize_email("Ёлка@Пример.РФ"),
             Ok("ёлка@пример.рф".into())
         );
+        let long = format!("{}@x.ru", "a".repeat(251));
+        assert!(normalize_email(&long).is_ok() && normalize_email(&format!("a{long}")).is_err());
     }
 
     #[test]
@@ -90,13 +110,37 @@ mod tests {
             "9001112233",
             " +79001112233 ",
             "+7(900)111-22-33",
+            "8.900.111.22.33",
+            "\t+7\u{a0}900\u{a0}111-22-33",
+            "00 7 900 111 22 33",
+            "8 10 7 900 111 22 33",
         ] {
             assert_eq!(normalize_phone(p), Ok("79001112233".into()), "{p}");
         }
-        assert_eq!(
-            normalize_phone("+44 20 7946 0958"),
-            Ok("442079460958".into())
-        );
+        for (p, intl) in [
+            ("+44 20 7946 0958", "442079460958"),
+            ("8 10 44 20 7946 0958", "442079460958"),
+            ("0044 20 7946 0958", "442079460958"),
+            ("+375 29 123-45-67", "375291234567"),
+        ] {
+            assert_eq!(normalize_phone(p), Ok(intl.into()), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_number_never_becomes_a_russian_one() {
+        // With their +, these are Lebanese, Vietnamese, Singaporean: without it they would read as
+        // the Russian 79613123456, 74912345678 and 76591234567.
+        for p in [
+            "+961 3 123 456",
+            "+84 912 345 678",
+            "+65 9123 4567",
+            "0084912345678",
+        ] {
+            assert!(normalize_phone(p).is_err(), "{p}");
+        }
+        assert!(normalize_phone("79001112233+").is_err());
+        assert!(normalize_phone("++79001112233").is_err());
     }
 
     #[test]
@@ -107,7 +151,7 @@ mod tests {
             "7900111223३",
             "7900111a233",
             "79001112233\u{200b}",
-            "\t79001112233",
+            "7900111/2233",
             "",
             "+",
             "1234",
@@ -147,7 +191,7 @@ mod properties {
 
     proptest! {
         #[test]
-        fn normalising_a_phone_twice_changes_nothing_and_leaves_digits_only(raw in "[ 0-9()+\\-]{0,20}|\\PC{0,20}") {
+        fn normalising_a_phone_twice_changes_nothing_and_leaves_digits_only(raw in "\\+?[ 0-9()\\-.]{0,20}|[0-9]{5,15}|\\PC{0,20}") {
             if let Ok(once) = normalize_phone(&raw) {
                 prop_assert!(once.bytes().all(|b| b.is_ascii_digit()), "{once:?}");
                 prop_assert!((5..=15).contains(&once.len()));

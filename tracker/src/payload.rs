@@ -249,10 +249,7 @@ pub fn check_line(line: &Line) -> Result<(), String> {
 /// Checks customer fields, and puts the email and phone in Mindbox's spelling ([`contact`]).
 pub fn check_customer(c: &mut Customer) -> Result<(), String> {
     if let Some(e) = &mut c.email {
-        *e = contact::normalize_email(e)
-            .ok()
-            .filter(|e| e.len() <= 256)
-            .ok_or_else(|| format_expected("email", "an email address (name@domain)"))?;
+        *e = contact::normalize_email(e).map_err(|why| crate::page::cat(&["email: ", why]))?;
     }
     if let Some(p) = &mut c.mobile_phone {
         *p =
