@@ -170,6 +170,10 @@ pub fn bench() -> Result<(), String> {
     )?;
     run("node", &["tests/bench/tracker.mjs", "1000"])?;
     run("node", &["tests/bench/ready.mjs", "15"])?;
+    run("node", &["tests/bench/latency.mjs", "21"])?;
+    Cmd::new("node", &["tests/bench/latency.mjs", "21"])
+        .env("COLLECTOR_PROFILE", "self-hosted")
+        .run()?;
     run("node", &["tests/bench/collector.mjs", "200", "8"])?;
     Cmd::new("node", &["tests/bench/collector.mjs", "200", "8"])
         .env("COLLECTOR_PROFILE", "self-hosted")
