@@ -46,6 +46,35 @@ export function timedFetch(url, options = {}) {
   });
 }
 
+/**
+ * Why a chunked over-long-body test runs only on the self-hosted profile: the collector answers 413
+ * once it has read the cap, before the client has finished uploading. workerd does that and keeps
+ * serving; `wrangler dev`'s local proxy in front of workerd instead resets the upload and answers 503
+ * "Your worker restarted mid-request" (Cloudflare's edge does not have that proxy).
+ */
+export const CHUNKED_413_SKIP =
+  PROFILE === "self-hosted" ? false : "wrangler dev's local proxy resets an upload answered early; run with COLLECTOR_PROFILE=self-hosted";
+
+/**
+ * POSTs `bytes` spaces as a chunked body (no `Content-Length`), in 16 KiB chunks, with `headers`:
+ * what a client does that does not say how long its body is. `{status, json}` of the answer.
+ */
+export async function postChunked(url, bytes, headers = {}) {
+  const body = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < bytes; i += 16384) c.enqueue(new Uint8Array(Math.min(16384, bytes - i)).fill(0x20));
+      c.close();
+    },
+  });
+  const res = await timedFetch(url, { method: "POST", headers, body, duplex: "half" });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text };
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -85,35 +85,24 @@ async fn answer(
         let why = "the backend route is off: set the BACKEND_TOKEN secret";
         return refuse(503, "backend_off", why, None);
     };
-    let declared = req.headers().get("Content-Length")?;
-    if declared
-        .and_then(|l| l.parse::<usize>().ok())
-        .is_some_and(|l| l > MAX_BODY)
-    {
-        return refuse(
-            413,
-            "body_too_large",
-            "a backend request is at most 1 MiB",
-            None,
-        );
-    }
-    // The body is read before any answer, a refusal too: an answer to a request whose body was left
-    // unread makes the server drop the connection, and a client reusing it fails its next call.
-    let bytes = req.bytes().await?;
+    // The body is read (up to the cap) before any answer, a refusal too: an answer to a request whose
+    // body was left unread makes the server drop the connection, and a client reusing it fails its
+    // next call.
+    let bytes = crate::body::read_capped(&mut req, MAX_BODY).await?;
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
     if !same_secret(given.as_bytes(), token.as_bytes()) {
         bump(counts, "rejected.unauthorized", 1);
         return refuse(401, "unauthorized", "missing or wrong bearer token", None);
     }
-    if bytes.len() > MAX_BODY {
+    let Ok(bytes) = bytes else {
         return refuse(
             413,
             "body_too_large",
             "a backend request is at most 1 MiB",
             None,
         );
-    }
+    };
     let body = match serde_json::from_slice::<Body>(&bytes) {
         Ok(b) if b.operations.len() <= MAX_OPERATIONS => b,
         Ok(_) => {

@@ -78,22 +78,20 @@ async fn answer(
     respond(&req, config, &origin, &shopper, results, accepted)
 }
 
-/// Reads the body (refusing one that says it is over the cap before reading it) and checks it with
+/// Reads the body (at most the cap plus one byte, [`crate::body::read_capped`]) and checks it with
 /// the shared model.
 async fn read_batch(
     req: &mut Request,
     config: &Config,
 ) -> Result<std::result::Result<CheckedBatch, BatchError>> {
     let max = config.limits.max_body_bytes;
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|l| l.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|&size| size > max) {
-        return Ok(Err(BatchError::TooLarge { size, max }));
+    match crate::body::read_capped(req, max).await? {
+        Ok(body) => Ok(check::check_batch(&body, &config.limits, &config.policy)),
+        Err(long) => Ok(Err(BatchError::TooLarge {
+            size: long.declared.map_or(max + 1, |d| d as usize),
+            max,
+        })),
     }
-    let body = req.bytes().await?;
-    Ok(check::check_batch(&body, &config.limits, &config.policy))
 }
 
 /// Each checked event through the endpoint and identity rules: a result per event, and the queue

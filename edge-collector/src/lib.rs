@@ -23,6 +23,7 @@ pub mod admin;
 pub mod admission;
 pub mod backend;
 pub mod bindings;
+pub mod body;
 pub mod collect;
 pub mod config;
 pub mod cors;

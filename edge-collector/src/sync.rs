@@ -108,11 +108,10 @@ async fn read_call(
     req: &mut Request,
     config: &Config,
 ) -> Result<std::result::Result<Call, (u16, &'static str, String)>> {
-    let body = req.bytes().await?;
-    if body.len() > MAX_BODY {
+    let Ok(body) = crate::body::read_capped(req, MAX_BODY).await? else {
         let why = "a sync request is at most 16 KiB".to_string();
         return Ok(Err((413, "body_too_large", why)));
-    }
+    };
     let call: SyncRequest = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => {

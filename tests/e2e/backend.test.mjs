@@ -3,7 +3,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { startStack, waitFor, timedFetch, postChunked, CHUNKED_413_SKIP, PROFILE } from "../stack.mjs";
 
 let stack;
 before(async () => {
@@ -40,6 +40,16 @@ test("the route needs the bearer token: missing or wrong get 401, nothing is que
   }
   assert.deepEqual(await stack.drain(), []);
   assert.ok(!stack.collectorLog().includes(stack.backendToken), "the token appears in no log line");
+});
+
+test("an over-long body without Content-Length (chunked) gets 413 after at most the cap is read", { skip: CHUNKED_413_SKIP }, async () => {
+  const r = await postChunked(`${stack.collectorUrl}/v1/backend/operations`, 1024 * 1024 + 200000, {
+    authorization: `Bearer ${stack.backendToken}`,
+    "content-type": "application/json",
+  });
+  assert.equal(r.status, 413, r.text);
+  assert.equal(r.json.error, "body_too_large");
+  assert.deepEqual(await stack.drain(), []);
 });
 
 test("an order created through two 503s arrives exactly once, also when the backend sends it again", async () => {

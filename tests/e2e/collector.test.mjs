@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, ticket as signTicket, timedFetch, PROFILE } from "../stack.mjs";
+import { startStack, waitFor, ticket as signTicket, timedFetch, postChunked, CHUNKED_413_SKIP, PROFILE } from "../stack.mjs";
 
 let stack;
 const seen = []; // every response body and header block the tests received, for the secret-key check
@@ -124,6 +124,21 @@ test("body over the size cap: 413 before parsing, nothing enqueued", async () =>
   assert.equal(r.status, 413);
   assert.equal(r.json().error, "body_too_large");
   assert.match(r.json().reason, /65536-byte cap/);
+  assert.deepEqual(await drain(), []);
+});
+
+test("an over-long body without Content-Length (chunked) is refused with 413 on /v1/events and /v1/sync", { skip: CHUNKED_413_SKIP }, async () => {
+  await stack.emulator.reset();
+  const headers = { origin: stack.shopUrl, "content-type": "text/plain" };
+  const events = await postChunked(`${stack.collectorUrl}/v1/events`, 64 * 1024 + 200000, headers);
+  assert.equal(events.status, 413, events.text);
+  assert.equal(events.json.error, "body_too_large");
+  const sync = await postChunked(`${stack.collectorUrl}/v1/sync`, 16 * 1024 + 200000, headers);
+  assert.equal(sync.status, 413, sync.text);
+  assert.equal(sync.json.error, "body_too_large");
+  // Under the cap, a chunked body is read whole (and here refused for what it is, not its length).
+  const small = await postChunked(`${stack.collectorUrl}/v1/sync`, 100, headers);
+  assert.equal(small.status, 400, small.text);
   assert.deepEqual(await drain(), []);
 });
 
