@@ -34,7 +34,6 @@ pub const MAX_OPERATIONS: usize = 100;
 /// Largest request body.
 const MAX_BODY: usize = 1024 * 1024;
 /// Largest queue message one operation may become (Cloudflare Queues take 128 KB a message).
-const MAX_MESSAGE: usize = 120 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -266,7 +265,7 @@ fn accept(
     };
     let mut d = Delivery::new(event, &shopper, received, None, i as u32);
     d.backend = true;
-    if d.to_message().len() > MAX_MESSAGE {
+    if d.to_message().len() > crate::queue::MAX_MESSAGE {
         let why = "the operation is larger than a queue message (120 KiB)";
         return Err(reject(d.event.id.clone().into(), "too_large", path, why));
     }

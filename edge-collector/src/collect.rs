@@ -119,9 +119,21 @@ fn accept_events(
             .and_then(|e| authorize(e, i, config, now_secs));
         match event {
             Ok(event) => {
-                results.push(EventResult::accepted(&event.id));
                 let d = Delivery::new(event, shopper, received, checked.sent_at, i as u32);
-                deliveries.push(d.to_message());
+                let message = d.to_message();
+                if message.len() > crate::queue::MAX_MESSAGE {
+                    // Only with an outsized User-Agent: the event itself fits a 64 KiB batch.
+                    bump(counts, "rejected.too_large", 1);
+                    results.push(EventResult {
+                        id: Some(d.event.id.clone()),
+                        status: mindbox_tracker::wire::EventStatus::Rejected,
+                        path: Some(format!("events[{i}]")),
+                        reason: Some("the event with its request's headers is larger than a queue message (120 KiB)".into()),
+                    });
+                    continue;
+                }
+                results.push(EventResult::accepted(&d.event.id));
+                deliveries.push(message);
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);

@@ -79,6 +79,35 @@ pub trait Producer {
     async fn send_all(&self, bodies: Vec<String>) -> Result<()>;
 }
 
+/// Most messages one `sendBatch` takes (Cloudflare Queues' limit).
+pub const SEND_BATCH_MESSAGES: usize = 100;
+/// Most bytes one `sendBatch` takes, counted as Cloudflare counts them (1 KB = 1 000 bytes), with
+/// [`MESSAGE_OVERHEAD`] per message.
+pub const SEND_BATCH_BYTES: usize = 256_000;
+/// What Cloudflare counts per message besides its body ("up to ~100 bytes of internal metadata").
+pub const MESSAGE_OVERHEAD: usize = 100;
+/// Largest message body: a queue message holds 128 KB, metadata included; the rest is a margin.
+pub const MAX_MESSAGE: usize = 120 * 1024;
+
+/// Splits messages, in order, into runs one `sendBatch` takes: at most [`SEND_BATCH_MESSAGES`] and
+/// [`SEND_BATCH_BYTES`] each (a message is never over [`MAX_MESSAGE`], so each run has at least one).
+pub fn send_batches(bodies: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, body) in bodies.iter().enumerate() {
+        let size = body.len() + MESSAGE_OVERHEAD;
+        if i > start && (i - start == SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES) {
+            runs.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < bodies.len() {
+        runs.push(start..bodies.len());
+    }
+    runs
+}
+
 /// The Cloudflare Queue behind the `EVENTS` binding.
 pub struct CloudflareQueue(worker::Queue);
 
@@ -96,8 +125,14 @@ impl Producer for CloudflareQueue {
             .await
     }
 
+    /// In as many `sendBatch` calls as the platform's limits need ([`send_batches`]), in order. If one
+    /// fails, the earlier ones stay queued and the caller answers as if none were: the tracker sends
+    /// the batch again, and each event keeps its id, so Mindbox counts it once.
     async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
-        self.0.send_batch(bodies).await
+        for run in send_batches(&bodies) {
+            self.0.send_batch(bodies[run].to_vec()).await?;
+        }
+        Ok(())
     }
 }
 
@@ -134,6 +169,34 @@ impl Producer for EventsQueue {
         match self {
             EventsQueue::Cloudflare(q) => q.send_all(bodies).await,
             EventsQueue::Shards(q) => q.send_all(bodies).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_to_the_platforms_limits_and_the_order() {
+        let small: Vec<String> = (0..250).map(|i| format!("{i:0>50}")).collect();
+        assert_eq!(send_batches(&small), vec![0..100, 100..200, 200..250]);
+        // 3.6 KB messages: 256 000 / 3 700 = 69 per send.
+        let long: Vec<String> = (0..100).map(|_| "x".repeat(3600)).collect();
+        assert_eq!(send_batches(&long), vec![0..69, 69..100]);
+        let biggest: Vec<String> = (0..3).map(|_| "x".repeat(MAX_MESSAGE)).collect();
+        assert_eq!(send_batches(&biggest), vec![0..2, 2..3]);
+        assert!(send_batches(&[]).is_empty());
+        for list in [&small, &long, &biggest] {
+            let runs = send_batches(list);
+            assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), list.len());
+            for r in runs {
+                let bytes: usize = list[r.clone()]
+                    .iter()
+                    .map(|s| s.len() + MESSAGE_OVERHEAD)
+                    .sum();
+                assert!(r.len() <= SEND_BATCH_MESSAGES && bytes <= SEND_BATCH_BYTES);
+            }
         }
     }
 }

@@ -142,6 +142,19 @@ test("an over-long body without Content-Length (chunked) is refused with 413 on 
   assert.deepEqual(await drain(), []);
 });
 
+test("a full batch with a long User-Agent needs several sendBatch calls: all accepted and delivered once", async () => {
+  await stack.emulator.reset();
+  // 100 events of about 600 bytes and a 3 KB User-Agent: about 360 KB of queue messages, over one
+  // sendBatch's 256 KB.
+  const events = Array.from({ length: 100 }, () => ({ ...view(), data: { viewProduct: { product: { ids: { website: "1" } } }, note: "n".repeat(400) } }));
+  const r = await post({ events }, { headers: { "user-agent": `LongBrowser/1.0 ${"x".repeat(3000)}` } });
+  assert.equal(r.status, 202, r.text.slice(0, 300));
+  assert.ok(r.json().results.every((x) => x.status === "accepted"));
+  const reqs = await drain();
+  assert.equal(reqs.length, 100);
+  assert.equal(new Set(reqs.map((q) => q.transactionId)).size, 100);
+});
+
 test("a batch over the count cap: 400, nothing enqueued", async () => {
   await stack.emulator.reset();
   const r = await post({ events: Array.from({ length: 101 }, () => view()) });
