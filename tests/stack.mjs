@@ -343,6 +343,8 @@ export async function startStack(options = {}) {
         reset: () => control("reset", {}),
         /** {accepted, attempts} counts. */
         count: () => control("count"),
+        /** Every operations request takes `ms` to answer from now on. */
+        latency: (ms) => control("latency", { ms }),
       },
       /**
        * Sends a "sentinel" event straight to the collector and waits until Mindbox has it; returns

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 use mindbox_tracker::backoff;
 use worker::{Env, Result};
 
@@ -139,6 +139,10 @@ pub fn broken_collector_delay_secs(waited_secs: f64) -> u32 {
     (waited_secs / 2.0).clamp(60.0, 3600.0) as u32
 }
 
+/// Outgoing connections a Worker invocation may hold at once (Cloudflare's limit): the consumer
+/// runs at most this many Mindbox calls at a time.
+pub const MAX_CONNECTIONS: usize = 6;
+
 /// How long a snapshot waits when another one for the same list is being sent.
 const BUSY_DELAY_SECS: u32 = 2;
 
@@ -176,18 +180,23 @@ pub async fn handle_batch<M: Taken>(
         }
     }
     let within = within_budget(parsed, env, queue, &config, &mut counts).await;
-    let results = join_all(lanes(within, &config).into_values().map(|mut lane| {
-        let config = &config;
-        async move {
-            lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
-            let mut names = Vec::with_capacity(lane.len());
-            for (m, d) in &lane {
-                names.push((deliver_one(*m, d, env, queue, config).await, d.backend));
+    // At most six lanes at once: a Worker holds six outgoing connections, and a call's timeout
+    // (`MINDBOX_TIMEOUT_MS`) starts when its lane starts it, not while it waits for a connection.
+    let results: Vec<_> = stream::iter(lanes(within, &config).into_values())
+        .map(|mut lane| {
+            let config = &config;
+            async move {
+                lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
+                let mut names = Vec::with_capacity(lane.len());
+                for (m, d) in &lane {
+                    names.push((deliver_one(*m, d, env, queue, config).await, d.backend));
+                }
+                names
             }
-            names
-        }
-    }))
-    .await;
+        })
+        .buffer_unordered(MAX_CONNECTIONS)
+        .collect()
+        .await;
     for (name, backend) in results.into_iter().flatten() {
         // The shop's backend's operations are counted apart (`backend.delivered`, …).
         if backend {

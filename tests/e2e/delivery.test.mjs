@@ -34,6 +34,24 @@ const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q
 const attemptsOf = async (id) => (await stack.emulator.attempts()).filter((q) => q.transactionId === id);
 const deadLetters = async () => (await stack.admin("dead-letters")).deadLetters;
 
+test("the consumer holds at most six Mindbox calls at once, and a call's timeout starts when the call does", async () => {
+  await stack.emulator.reset();
+  // Each call takes 1 s, the timeout is 1.5 s: 30 events in waves of six take 5 s, and an event whose
+  // timeout started while it waited for a connection would time out and be retried.
+  await stack.emulator.latency(1000);
+  try {
+    const events = Array.from({ length: 30 }, view);
+    await post(events, randomUUID());
+    await waitFor("30 events at the emulator", async () => (await stack.emulator.count()).accepted >= 30, { timeoutMs: 60000 });
+    const { maxInFlight, attempts } = await stack.emulator.count();
+    assert.ok(maxInFlight <= 6, `${maxInFlight} Mindbox calls at once`);
+    assert.ok(maxInFlight >= 2, `calls run side by side (${maxInFlight})`);
+    assert.equal(attempts, 30, "no call timed out waiting for a connection");
+  } finally {
+    await stack.emulator.latency(0);
+  }
+});
+
 for (const [name, failure] of [
   ["500 InternalServerError", { status: 500 }],
   ["503 with Retry-After", { status: 503, retryAfter: 1 }],

@@ -49,6 +49,12 @@ pub struct State {
     pub seen: HashSet<String>,
     /// Failures queued for the next requests.
     pub failures: VecDeque<Failure>,
+    /// How long each operations request takes to answer (`/__emulator/latency`), like a real API's.
+    pub latency: Duration,
+    /// Operations requests being answered now, and the most there were at once.
+    pub in_flight: usize,
+    /// The most operations requests in flight at once since the last reset.
+    pub max_in_flight: usize,
 }
 
 impl State {
@@ -59,6 +65,9 @@ impl State {
             attempts: Vec::new(),
             seen: HashSet::new(),
             failures: VecDeque::new(),
+            latency: Duration::ZERO,
+            in_flight: 0,
+            max_in_flight: 0,
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! * `GET  /__emulator/requests` — requests answered `Success`, oldest first.
 //! * `GET  /__emulator/attempts` — every request to the operations API with its status and answer.
-//! * `GET  /__emulator/count` — `{"accepted": N, "attempts": N}`, cheap to poll.
+//! * `GET  /__emulator/count` — `{"accepted": N, "attempts": N, "maxInFlight": N}`, cheap to poll
+//!   (`maxInFlight`: the most operations requests answered at once since the last reset).
+//! * `POST /__emulator/latency` — `{"ms": N}`: every operations request takes N ms to answer (kept
+//!   until changed; a reset does not clear it).
 //! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
 //!   `{"count": N, "status": 200..599, "body": "<text>"}` (that answer as it is: an empty or HTML 200
 //!   from a proxy, a `Success` body with an error status),
@@ -25,13 +28,27 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
         ("GET", "/__emulator/attempts") => Reply::json(200, json!(state.attempts)),
         ("GET", "/__emulator/count") => Reply::json(
             200,
-            json!({"accepted": state.accepted.len(), "attempts": state.attempts.len()}),
+            json!({"accepted": state.accepted.len(), "attempts": state.attempts.len(),
+                   "maxInFlight": state.max_in_flight}),
         ),
+        ("POST", "/__emulator/latency") => {
+            match serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v["ms"].as_u64())
+            {
+                Some(ms) => {
+                    state.latency = Duration::from_millis(ms);
+                    Reply::json(200, json!({"ok": true}))
+                }
+                None => Reply::json(400, json!({"error": "expected {\"ms\": N}"})),
+            }
+        }
         ("POST", "/__emulator/reset") => {
             state.accepted.clear();
             state.attempts.clear();
             state.seen.clear();
             state.failures.clear();
+            state.max_in_flight = state.in_flight;
             Reply::json(200, json!({"ok": true}))
         }
         ("POST", "/__emulator/fail") => match parse_failure(body) {

@@ -64,8 +64,17 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>) {
     let reply = if url.starts_with("/__emulator/") {
         control::handle(&method, &url, &body, state)
     } else {
+        // Counted in flight from arrival to answer, with the configured latency in between.
+        let latency = {
+            let mut s = state.lock().expect("state lock");
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            s.latency
+        };
+        std::thread::sleep(latency);
         api::handle(&method, &url, &headers, &body, state)
     };
+    let api_call = !url.starts_with("/__emulator/");
     match reply {
         api::Reply::Respond {
             status,
@@ -85,6 +94,9 @@ fn handle(mut request: tiny_http::Request, state: &Mutex<State>) {
             std::thread::sleep(duration);
             drop(request.into_writer());
         }
+    }
+    if api_call {
+        state.lock().expect("state lock").in_flight -= 1;
     }
 }
 
