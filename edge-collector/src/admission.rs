@@ -1,5 +1,10 @@
 //! What every browser route (`/v1/events`, `/v1/sync`) does first, in one place: the `Origin` must be
 //! on `ALLOWED_ORIGINS` and the client IP within its rate limit. Also how those routes refuse.
+//!
+//! Rate limits count events, not requests: a request takes one from its IP's budget when it comes
+//! in ([`admit`]), and `/v1/events` takes the rest of its events from the IP's and the device's
+//! budgets once it has read them ([`within_limit`] with a cost). An IPv6 client is keyed by its /64,
+//! the block one subscriber gets ([`ip_key`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -48,13 +53,30 @@ pub async fn admit(
         .get("CF-Connecting-IP")?
         .unwrap_or_else(|| "unknown".into());
     // Without a known IP (self-hosted with no proxy header) every client would share one bucket.
-    if ip != "unknown" && !within_limit(env, bindings::IP_RATE_LIMIT, &format!("ip:{ip}")).await {
+    if ip != "unknown" && !within_limit(env, bindings::IP_RATE_LIMIT, &ip_key(&ip), 1).await {
         return Ok(Err(Refused {
             response: rate_limited(&origin)?,
             code: "rate_limited",
         }));
     }
     Ok(Ok(Admitted { origin, ip }))
+}
+
+/// The rate-limit key of a client IP: an IPv4 address as it is, an IPv6 address by its /64 (one
+/// subscriber's block: a client that hops between its addresses stays one client). An IPv4-mapped
+/// IPv6 address is its IPv4 address.
+pub fn ip_key(ip: &str) -> String {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(v4) => format!("ip:{v4}"),
+        Err(_) => format!("ip:{ip}"),
+    }
 }
 
 /// Constant-time equality of two byte strings, for bearer tokens (their length is not secret).
@@ -85,24 +107,30 @@ pub fn refuse(status: u16, code: &str, reason: &str, origin: Option<&str>) -> Re
     Ok(resp)
 }
 
-/// Whether the rate limiter `binding` lets `key` through. Where the Workers rate-limiting binding is
-/// missing (the self-hosted profile), a counter in this isolate stands in, with the same limits
-/// ([`Window`]). A failing limiter lets the request pass (losing events to a limiter outage would
-/// be worse than a burst).
-pub async fn within_limit(env: &Env, binding: &str, key: &str) -> bool {
+/// Whether the rate limiter `binding` lets `cost` more events of `key` through. The Workers
+/// rate-limiting binding counts one per call, so it is asked `cost` times at once (a batch is at
+/// most 100 events; most carry a few). Where the binding is missing (the self-hosted profile), a
+/// counter in this isolate stands in, with the same limits ([`Window`]). A failing limiter lets the
+/// request pass (losing events to a limiter outage would be worse than a burst).
+pub async fn within_limit(env: &Env, binding: &str, key: &str, cost: u32) -> bool {
+    if cost == 0 {
+        return true;
+    }
     match env.rate_limiter(binding) {
-        Ok(limiter) => limiter
-            .limit(key.to_string())
-            .await
-            .map(|o| o.success)
-            .unwrap_or(true),
+        Ok(limiter) => {
+            let asks = (0..cost).map(|_| limiter.limit(key.to_string()));
+            futures_util::future::join_all(asks)
+                .await
+                .into_iter()
+                .all(|o| o.map(|o| o.success).unwrap_or(true))
+        }
         Err(_) => {
             let limit = match binding {
                 bindings::IP_RATE_LIMIT => bindings::IP_LIMIT_PER_MINUTE,
                 _ => bindings::DEVICE_LIMIT_PER_MINUTE,
             };
             let minute = worker::Date::now().as_millis() / 60_000;
-            LOCAL.with(|w| w.borrow_mut().take(minute, key, limit))
+            LOCAL.with(|w| w.borrow_mut().take(minute, key, limit, cost))
         }
     }
 }
@@ -123,14 +151,14 @@ pub struct Window {
 const MAX_KEYS: usize = 100_000;
 
 impl Window {
-    /// Counts a request for `key` in `minute`; whether it is within `limit`.
-    pub fn take(&mut self, minute: u64, key: &str, limit: u32) -> bool {
+    /// Counts `cost` events for `key` in `minute`; whether they are within `limit`.
+    pub fn take(&mut self, minute: u64, key: &str, limit: u32, cost: u32) -> bool {
         if minute != self.minute || self.counts.len() >= MAX_KEYS {
             self.minute = minute;
             self.counts.clear();
         }
         let n = self.counts.entry(key.to_string()).or_default();
-        *n += 1;
+        *n = n.saturating_add(cost);
         *n <= limit
     }
 }
@@ -140,11 +168,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fixed_window_per_key_and_minute() {
+    fn a_fixed_window_per_key_and_minute_counting_events() {
         let mut w = Window::default();
-        assert!((0..3).all(|_| w.take(1, "ip:a", 3)));
-        assert!(!w.take(1, "ip:a", 3), "the fourth in the minute");
-        assert!(w.take(1, "ip:b", 3), "another key has its own count");
-        assert!(w.take(2, "ip:a", 3), "a new minute starts over");
+        assert!((0..3).all(|_| w.take(1, "ip:a", 3, 1)));
+        assert!(!w.take(1, "ip:a", 3, 1), "the fourth in the minute");
+        assert!(w.take(1, "ip:b", 3, 1), "another key has its own count");
+        assert!(w.take(2, "ip:a", 3, 1), "a new minute starts over");
+        assert!(
+            w.take(3, "ip:c", 100, 100) && !w.take(3, "ip:c", 100, 1),
+            "a full batch is 100"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        assert_eq!(ip_key("198.51.100.9"), "ip:198.51.100.9");
+        assert_eq!(ip_key("2001:db8:1:2:aaaa::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(
+            ip_key("2001:0DB8:0001:0002:ffff:ffff:ffff:ffff"),
+            ip_key("2001:db8:1:2::9")
+        );
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_eq!(ip_key("::ffff:198.51.100.9"), "ip:198.51.100.9");
     }
 }

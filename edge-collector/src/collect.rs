@@ -60,8 +60,18 @@ async fn answer(
         }
     };
     let shopper = Shopper::from_request(&req, checked.device_uuid.as_deref());
+    // Limits count events: the request took one from its IP's budget at admission.
+    let events = checked.events.len().max(1) as u32;
     let device_key = format!("device:{}", shopper.device_uuid);
-    if !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key).await {
+    let ip_ok = admitted.ip == "unknown"
+        || within_limit(
+            env,
+            bindings::IP_RATE_LIMIT,
+            &admission::ip_key(&admitted.ip),
+            events - 1,
+        )
+        .await;
+    if !ip_ok || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await {
         bump(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
