@@ -1,9 +1,12 @@
 //! Admin routes for the team running the collector, behind `Authorization: Bearer <ADMIN_TOKEN>`:
 //!
-//! * `GET  /v1/admin/dead-letters[?limit=N]` — dead letters with their reasons and Mindbox's answers
-//!   (`deadLetters`), and queue messages that were not events at all (`unreadable`, never redriven);
+//! * `GET  /v1/admin/dead-letters[?limit=N][&cursor=C]` — a page of dead letters with their reasons
+//!   and Mindbox's answers (`deadLetters`, at most `limit`, default and cap 1 000), `next` (the cursor
+//!   of the next page, absent on the last), and on the first page the queue messages that were not
+//!   events at all (`unreadable`, never redriven; `?unreadable=1` pages through those instead);
 //! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` or `{"all": true}`: put them back on the
-//!   queue (attempts start again) and forget them;
+//!   queue (attempts start again) and forget them; "all" takes up to 1 000 at a time and says `more`
+//!   when there are others to call it again for;
 //! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is;
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
@@ -52,26 +55,42 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (worker::Method::Get, "/v1/admin/dead-letters") => {
-            let limit = req
-                .url()?
-                .query_pairs()
-                .find(|(k, _)| k == "limit")
-                .and_then(|(_, v)| v.parse().ok());
-            let letters = ledger::list_dead_letters(env, None, limit).await?;
-            let unreadable = ledger::list_unreadable(env, limit).await?;
-            Response::from_json(&json!({ "deadLetters": letters, "unreadable": unreadable }))
+            let url = req.url()?;
+            let param = |name: &str| {
+                url.query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.to_string())
+            };
+            let limit = param("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
+            let cursor = param("cursor");
+            if param("unreadable").is_some() {
+                let (unreadable, next) =
+                    ledger::list_dead_letters(env, true, limit, cursor.as_deref()).await?;
+                return Response::from_json(&json!({ "unreadable": unreadable, "next": next }));
+            }
+            let (letters, next) =
+                ledger::list_dead_letters(env, false, limit, cursor.as_deref()).await?;
+            let mut answer = json!({ "deadLetters": letters, "next": next });
+            if cursor.is_none() {
+                answer["unreadable"] =
+                    json!(ledger::list_dead_letters(env, true, limit, None).await?.0);
+            }
+            Response::from_json(&answer)
         }
         (worker::Method::Post, "/v1/admin/dead-letters/redrive") => {
             let body: Redrive = match req.json().await {
                 Ok(b) => b,
                 Err(_) => return deny(400, "body must be {\"ids\": [...]} or {\"all\": true}"),
             };
-            let letters = match (body.ids, body.all) {
-                (Some(ids), false) => ledger::list_dead_letters(env, Some(ids), None).await?,
-                (None, true) => ledger::list_dead_letters(env, None, Some(1000)).await?,
+            let (letters, more) = match (body.ids, body.all) {
+                (Some(ids), false) => (ledger::get_dead_letters(env, ids).await?, false),
+                (None, true) => {
+                    let (page, next) = ledger::list_dead_letters(env, false, 1000, None).await?;
+                    (page, next.is_some())
+                }
                 _ => return deny(400, "give either \"ids\" or \"all\": true"),
             };
-            redrive(env, letters).await
+            redrive(env, letters, more).await
         }
         (worker::Method::Get, "/v1/admin/health") => {
             let problem = match crate::config::Config::get(env) {
@@ -87,7 +106,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response> {
+async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Result<Response> {
     let queue = EventsQueue::of(env)?;
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();
@@ -110,5 +129,5 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>) -> Result<Response
         BTreeMap::from([("redriven".to_string(), redriven.len() as u64)]),
     )
     .await;
-    Response::from_json(&json!({ "redriven": redriven, "skipped": skipped }))
+    Response::from_json(&json!({ "redriven": redriven, "skipped": skipped, "more": more }))
 }

@@ -1,9 +1,19 @@
-//! The ledger: a Durable Object (one instance, `ledger`) that keeps dead letters and counters.
+//! The ledger: Durable Objects that keep dead letters and counters, spread over [`SHARDS`] instances
+//! (`ledger-0` … `ledger-31`) so that no one object takes all the traffic.
 //!
 //! Dead letters are events Mindbox will never take as they are (validation errors, 4xx, retries given
 //! up): each is kept with its reason and Mindbox's answer until an operator redrives it (see
-//! [`crate::admin`]). Counters count what happened to events: `accepted`, `delivered`, `retried`,
-//! `dead_lettered`, `superseded`, `redriven` and `rejected.<code>` for every rejection reason.
+//! [`crate::admin`]). A letter lives on the shard its key (the event id) hashes to, so it is found
+//! and deleted by id with one call; listing walks the shards in order with a cursor
+//! (`<shard>.<key>`). Each shard keeps at most its share of `DEAD_LETTER_CAP` (default 100 000): past
+//! it, the oldest letter is evicted and counted (`dead_letters_evicted`).
+//!
+//! Counters count what happened to events: `accepted`, `delivered`, `retried`, `dead_lettered`,
+//! `superseded`, `redriven`, `dead_letters_evicted` and `rejected.<code>` for every rejection reason.
+//! Each write adds to one shard picked at random; reading sums them all, so the totals stay exact.
+//!
+//! The single `ledger` object of earlier versions is still read (its letters listed, redriven and
+//! deleted, its counters summed) but never written: nothing kept there is lost by the change.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +25,28 @@ use crate::objects;
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::LEDGER;
-const NAME: &str = "ledger";
+/// How many ledger objects share the writes.
+pub const SHARDS: usize = 32;
+/// The one ledger object of earlier versions: read, never written.
+const LEGACY: &str = "ledger";
+/// Default for `DEAD_LETTER_CAP`, the most dead letters kept (over all shards).
+pub const DEFAULT_DEAD_LETTER_CAP: usize = 100_000;
+
+/// The shards' names, in listing order, the legacy object last.
+fn names() -> impl Iterator<Item = String> {
+    (0..SHARDS)
+        .map(|i| format!("ledger-{i}"))
+        .chain(std::iter::once(LEGACY.to_string()))
+}
+
+/// The shard a dead letter's key lives on (FNV-1a: stable across versions and isolates).
+pub fn shard_of(key: &str) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h as usize % SHARDS
+}
 
 /// A dead letter as kept and listed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +72,16 @@ pub struct DeadLetter {
 struct AddLetter {
     key: String,
     letter: DeadLetter,
+    /// The most letters this shard keeps.
+    cap: usize,
+}
+
+/// One page of a shard's letters.
+#[derive(Serialize, Deserialize, Default)]
+struct Page {
+    letters: Vec<DeadLetter>,
+    /// The last key listed, when there may be more after it.
+    more_after: Option<String>,
 }
 
 /// The ledger Durable Object.
@@ -49,7 +90,7 @@ pub struct Ledger {
     state: State,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct Ids {
     ids: Option<Vec<String>>,
     #[serde(default)]
@@ -57,6 +98,9 @@ struct Ids {
     /// List the unreadable messages instead of the redrivable letters.
     #[serde(default)]
     unreadable: bool,
+    /// List after this key (a cursor).
+    #[serde(default)]
+    after: Option<String>,
 }
 
 impl DurableObject for Ledger {
@@ -71,12 +115,41 @@ impl DurableObject for Ledger {
                 let add: AddLetter = objects::body(&mut req).await?;
                 let mut letter = add.letter;
                 letter.key = Some(add.key.clone());
-                storage
-                    .put(
-                        &storage_key(&letter, &add.key),
-                        serde_json::to_string(&letter)?,
+                let key = storage_key(&letter, &add.key);
+                let was: Option<String> = storage.get(&key).await?;
+                if let Some(old) = was
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<DeadLetter>(t).ok())
+                {
+                    storage.delete(&age_key(&old, &key)).await?;
+                }
+                storage.put(&key, serde_json::to_string(&letter)?).await?;
+                storage.put(&age_key(&letter, &key), &key).await?;
+                let mut kept: usize = storage.get("kept").await?.unwrap_or(0);
+                if was.is_none() {
+                    kept += 1;
+                }
+                let mut evicted = 0u64;
+                while kept > add.cap.max(1) {
+                    // The oldest first: `age:` keys sort by the time the letter died.
+                    let oldest = storage
+                        .list_with_options(ListOptions::new().prefix(AGE).limit(1))
+                        .await?;
+                    let Some((age, victim)) = first_entry(&oldest) else {
+                        break;
+                    };
+                    storage.delete_multiple(vec![age, victim]).await?;
+                    kept -= 1;
+                    evicted += 1;
+                }
+                storage.put("kept", kept).await?;
+                if evicted > 0 {
+                    add_counters(
+                        &storage,
+                        BTreeMap::from([("dead_letters_evicted".into(), evicted)]),
                     )
                     .await?;
+                }
                 objects::json(&true)
             }
             "/dead-letters/list" => {
@@ -91,21 +164,27 @@ impl DurableObject for Ledger {
                     .iter()
                     .map(|id| format!("{REDRIVABLE}{id}"))
                     .collect();
-                let n = if keys.is_empty() {
-                    0
-                } else {
-                    storage.delete_multiple(keys).await?
-                };
-                objects::json(&n)
+                let mut gone = 0;
+                for key in keys {
+                    let Some(text) = storage.get::<String>(&key).await? else {
+                        continue;
+                    };
+                    let mut doomed = vec![key.clone()];
+                    if let Ok(letter) = serde_json::from_str::<DeadLetter>(&text) {
+                        doomed.push(age_key(&letter, &key));
+                    }
+                    storage.delete_multiple(doomed).await?;
+                    gone += 1;
+                }
+                if gone > 0 {
+                    let kept: usize = storage.get("kept").await?.unwrap_or(gone);
+                    storage.put("kept", kept.saturating_sub(gone)).await?;
+                }
+                objects::json(&gone)
             }
             "/counters/add" => {
                 let add: BTreeMap<String, u64> = objects::body(&mut req).await?;
-                let mut counters: BTreeMap<String, u64> =
-                    storage.get("counters").await?.unwrap_or_default();
-                for (k, v) in add {
-                    *counters.entry(k).or_default() += v;
-                }
-                storage.put("counters", &counters).await?;
+                add_counters(&storage, add).await?;
                 objects::json(&true)
             }
             "/counters/get" => {
@@ -119,27 +198,65 @@ impl DurableObject for Ledger {
 }
 
 impl Ledger {
-    async fn letters(&self, q: Ids) -> Result<Vec<DeadLetter>> {
+    async fn letters(&self, q: Ids) -> Result<Page> {
         let storage = self.state.storage();
-        let limit = q.limit.unwrap_or(1000).min(1000);
+        let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
         let prefix = if q.unreadable { UNREADABLE } else { REDRIVABLE };
-        let values: Vec<String> = match q.ids {
-            Some(ids) => {
-                let keys: Vec<String> = ids.iter().map(|id| format!("{REDRIVABLE}{id}")).collect();
-                map_values(storage.get_multiple(keys).await?)
-            }
-            None => map_values(
-                storage
-                    .list_with_options(ListOptions::new().prefix(prefix).limit(limit))
-                    .await?,
-            ),
+        if let Some(ids) = q.ids {
+            let keys: Vec<String> = ids.iter().map(|id| format!("{REDRIVABLE}{id}")).collect();
+            let letters = entries(&storage.get_multiple(keys).await?)
+                .iter()
+                .filter_map(|(_, v)| serde_json::from_str(v).ok())
+                .collect();
+            return Ok(Page {
+                letters,
+                more_after: None,
+            });
+        }
+        let start = q.after.as_ref().map(|after| format!("{prefix}{after}"));
+        // One more than asked, and one more again for the cursor's own key: whether more follow.
+        let mut options = ListOptions::new().prefix(prefix).limit(limit + 2);
+        if let Some(start) = &start {
+            options = options.start(start);
+        }
+        let mut listed: Vec<(String, String)> = entries(&storage.list_with_options(options).await?);
+        // `start` is inclusive: the cursor's own key was on the last page.
+        if start.is_some() && listed.first().map(|(k, _)| k) == start.as_ref() {
+            listed.remove(0);
+        }
+        let more = listed.len() > limit;
+        listed.truncate(limit);
+        let more_after = if more {
+            listed.last().map(|(k, _)| k[prefix.len()..].to_string())
+        } else {
+            None
         };
-        Ok(values
-            .iter()
-            .filter_map(|v| serde_json::from_str(v).ok())
-            .collect())
+        Ok(Page {
+            letters: listed
+                .iter()
+                .filter_map(|(_, v)| serde_json::from_str(v).ok())
+                .collect(),
+            more_after,
+        })
     }
 }
+
+/// Adds to this shard's counters.
+async fn add_counters(storage: &worker::Storage, add: BTreeMap<String, u64>) -> Result<()> {
+    let mut counters: BTreeMap<String, u64> = storage.get("counters").await?.unwrap_or_default();
+    for (k, v) in add {
+        *counters.entry(k).or_default() += v;
+    }
+    storage.put("counters", &counters).await
+}
+
+/// The age index entry of a letter kept under `key`: `age:<dead_at, 15 digits>:<key>`, so listing
+/// `age:` gives the oldest first.
+fn age_key(letter: &DeadLetter, key: &str) -> String {
+    format!("{AGE}{:015}:{key}", letter.dead_at.max(0.0) as u64)
+}
+
+const AGE: &str = "age:";
 
 /// Redrivable letters are kept under `dl:<event id>`, unreadable messages under `raw:<message id>`:
 /// apart, so an unreadable message can never fill the pages "redrive all" walks, nor be found (or
@@ -156,79 +273,178 @@ fn storage_key(letter: &DeadLetter, key: &str) -> String {
 const REDRIVABLE: &str = "dl:";
 const UNREADABLE: &str = "raw:";
 
-fn map_values(map: js_sys::Map) -> Vec<String> {
+/// A storage map's string entries, in key order.
+fn entries(map: &js_sys::Map) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    map.for_each(&mut |value, _key| {
-        if let Some(s) = value.as_string() {
-            out.push(s);
+    map.for_each(&mut |value, key| {
+        if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
+            out.push((k, v));
         }
     });
     out
 }
 
-/// Keeps a dead letter in the ledger.
+/// The first entry of a listing.
+fn first_entry(map: &js_sys::Map) -> Option<(String, String)> {
+    entries(map).into_iter().next()
+}
+
+/// Keeps a dead letter in the ledger, on its key's shard, within `DEAD_LETTER_CAP` letters in all
+/// (read here, not from the collector's configuration: dead letters are kept even when that is
+/// broken).
 pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Result<()> {
+    let cap = env
+        .var("DEAD_LETTER_CAP")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(DEFAULT_DEAD_LETTER_CAP);
     let add = AddLetter {
         key: key.to_string(),
         letter: letter.clone(),
+        cap: cap.div_ceil(SHARDS),
     };
-    objects::call::<_, bool>(env, BINDING, NAME, "/dead-letters/add", &add).await?;
+    let name = format!("ledger-{}", shard_of(key));
+    objects::call::<_, bool>(env, BINDING, &name, "/dead-letters/add", &add).await?;
     Ok(())
 }
 
-/// Lists dead letters that can be redriven: the given ids, or the first `limit` (at most 1000).
+/// Dead letters that can be redriven, by id: each from its shard (and the legacy ledger).
+pub async fn get_dead_letters(env: &Env, ids: Vec<String>) -> Result<Vec<DeadLetter>> {
+    let mut by_shard: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for id in ids {
+        by_shard.entry(shard_of(&id)).or_default().push(id);
+    }
+    let mut out = Vec::new();
+    let mut legacy_ids = Vec::new();
+    for (shard, ids) in by_shard {
+        let q = Ids {
+            ids: Some(ids.clone()),
+            ..Ids::default()
+        };
+        let page: Page = objects::call(
+            env,
+            BINDING,
+            &format!("ledger-{shard}"),
+            "/dead-letters/list",
+            &q,
+        )
+        .await?;
+        let found: Vec<&str> = page
+            .letters
+            .iter()
+            .filter_map(|l| l.key.as_deref())
+            .collect();
+        legacy_ids.extend(
+            ids.iter()
+                .filter(|id| !found.contains(&id.as_str()))
+                .cloned(),
+        );
+        out.extend(page.letters);
+    }
+    if !legacy_ids.is_empty() {
+        let q = Ids {
+            ids: Some(legacy_ids),
+            ..Ids::default()
+        };
+        let page: Page = objects::call(env, BINDING, LEGACY, "/dead-letters/list", &q).await?;
+        out.extend(page.letters);
+    }
+    Ok(out)
+}
+
+/// One page of dead letters (redrivable, or with `unreadable` the queue messages that were not
+/// events), at most `limit` (1 000), after `cursor`; and the cursor of the next page, if any.
 pub async fn list_dead_letters(
     env: &Env,
-    ids: Option<Vec<String>>,
-    limit: Option<usize>,
-) -> Result<Vec<DeadLetter>> {
-    objects::call(
-        env,
-        BINDING,
-        NAME,
-        "/dead-letters/list",
-        &serde_json::json!({"ids": ids, "limit": limit}),
-    )
-    .await
+    unreadable: bool,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<(Vec<DeadLetter>, Option<String>)> {
+    let limit = limit.clamp(1, 1000);
+    let shards: Vec<String> = names().collect();
+    // `<shard index>.<key>`: where the last page stopped.
+    let (mut shard, mut after) = match cursor.and_then(|c| c.split_once('.')) {
+        Some((i, key)) => (
+            i.parse::<usize>().unwrap_or(shards.len()),
+            Some(key.to_string()),
+        ),
+        None => (0, None),
+    };
+    let mut out = Vec::new();
+    while shard < shards.len() && out.len() < limit {
+        let q = Ids {
+            limit: Some(limit - out.len()),
+            unreadable,
+            after: after.take(),
+            ..Ids::default()
+        };
+        let page: Page =
+            objects::call(env, BINDING, &shards[shard], "/dead-letters/list", &q).await?;
+        out.extend(page.letters);
+        match page.more_after {
+            Some(key) => after = Some(key),
+            None => shard += 1,
+        }
+    }
+    let next = match after {
+        Some(key) => Some(format!("{shard}.{key}")),
+        None if shard < shards.len() => Some(format!("{shard}.")),
+        None => None,
+    };
+    Ok((out, next))
 }
 
-/// Lists queue messages that could not be read as events (kept for a human, never redriven).
-pub async fn list_unreadable(env: &Env, limit: Option<usize>) -> Result<Vec<DeadLetter>> {
-    objects::call(
-        env,
-        BINDING,
-        NAME,
-        "/dead-letters/list",
-        &serde_json::json!({"limit": limit, "unreadable": true}),
-    )
-    .await
-}
-
-/// Forgets dead letters (after they were redriven).
+/// Forgets dead letters (after they were redriven), on their shards and in the legacy ledger.
 pub async fn delete_dead_letters(env: &Env, ids: Vec<String>) -> Result<usize> {
-    objects::call(
-        env,
-        BINDING,
-        NAME,
-        "/dead-letters/delete",
-        &serde_json::json!({ "ids": ids }),
-    )
-    .await
+    let mut gone = 0;
+    for id in ids {
+        let q = serde_json::json!({ "ids": [id] });
+        let mut n: usize = objects::call(
+            env,
+            BINDING,
+            &format!("ledger-{}", shard_of(&id)),
+            "/dead-letters/delete",
+            &q,
+        )
+        .await?;
+        if n == 0 {
+            n = objects::call(env, BINDING, LEGACY, "/dead-letters/delete", &q).await?;
+        }
+        gone += n;
+    }
+    Ok(gone)
 }
 
-/// Adds to counters. Counting never fails a request: errors are logged and dropped.
+/// Adds to counters, on one shard picked at random. Counting never fails a request: errors are
+/// logged and dropped.
 pub async fn count(env: &Env, counts: BTreeMap<String, u64>) {
     if counts.is_empty() {
         return;
     }
-    if let Err(e) = objects::call::<_, bool>(env, BINDING, NAME, "/counters/add", &counts).await {
+    let mut r = [0u8; 2];
+    let shard = match getrandom::getrandom(&mut r) {
+        Ok(()) => usize::from(u16::from_le_bytes(r)) % SHARDS,
+        Err(_) => 0,
+    };
+    let name = format!("ledger-{shard}");
+    if let Err(e) = objects::call::<_, bool>(env, BINDING, &name, "/counters/add", &counts).await {
         worker::console_error!("counters not updated: {e}");
     }
 }
 
-/// Every counter.
+/// Every counter: the sum over the shards (and the legacy ledger), read at once.
 pub async fn counters(env: &Env) -> Result<BTreeMap<String, u64>> {
-    objects::call(env, BINDING, NAME, "/counters/get", &()).await
+    let reads = names().map(|name| async move {
+        objects::call::<_, BTreeMap<String, u64>>(env, BINDING, &name, "/counters/get", &()).await
+    });
+    let mut total = BTreeMap::new();
+    for shard in futures_util::future::join_all(reads).await {
+        for (k, v) in shard? {
+            *total.entry(k).or_default() += v;
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -258,5 +474,25 @@ mod tests {
         let raw = storage_key(&letter(None), "e1");
         assert_eq!(raw, "raw:e1");
         assert!(!raw.starts_with(REDRIVABLE));
+    }
+
+    #[test]
+    fn letters_spread_over_the_shards_and_stay_on_one() {
+        let mut seen = vec![0usize; SHARDS];
+        for i in 0..3200 {
+            let id = format!("0f8fad5b-d9cb-469f-a165-{i:012}");
+            assert_eq!(shard_of(&id), shard_of(&id));
+            seen[shard_of(&id)] += 1;
+        }
+        assert!(seen.iter().all(|&n| (50..=150).contains(&n)), "{seen:?}");
+    }
+
+    #[test]
+    fn the_age_index_sorts_oldest_first() {
+        let mut a = letter(None);
+        a.dead_at = 9_000.0;
+        let mut b = letter(None);
+        b.dead_at = 10_000.0;
+        assert!(age_key(&a, "z") < age_key(&b, "a"));
     }
 }
