@@ -36,7 +36,7 @@ export function selfHostedConfig({ listen, dir, vars, localNetwork = false }) {
   const build = join(ROOT, "edge-collector/build");
   const all = { ...wranglerVars(), ...vars };
   const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
-  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["QUEUE_SHARDS", "QueueShard"]];
+  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["SEEN", "Seen"], ["QUEUE_SHARDS", "QueueShard"]];
   // The client IP: only from the TLS proxy's header (CLIENT_IP_HEADER, default X-Real-IP), never
   // from a CF-Connecting-IP the client sent itself (there is no Cloudflare in front to overwrite it).
   const ipHeader = (all.CLIENT_IP_HEADER || "x-real-ip").toLowerCase();

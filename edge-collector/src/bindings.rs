@@ -11,6 +11,8 @@ pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
 pub const LEDGER: &str = "LEDGER";
 /// The per-device snapshot order Durable Object ([`crate::snapshot_order`]).
 pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
+/// The per-device Durable Object of event ids already queued ([`crate::seen`]).
+pub const SEEN: &str = "SEEN";
 /// The per-operation Mindbox budget Durable Object ([`crate::rate_budget`]).
 pub const RATE_BUDGET: &str = "RATE_BUDGET";
 /// The self-hosted profile's queue: shards of [`crate::shard_queue`] (not in wrangler.toml; the
@@ -41,6 +43,7 @@ mod tests {
             LEDGER,
             SNAPSHOT_ORDER,
             RATE_BUDGET,
+            SEEN,
             IP_RATE_LIMIT,
             DEVICE_RATE_LIMIT,
         ] {

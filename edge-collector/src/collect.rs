@@ -21,16 +21,29 @@ use crate::config::Config;
 use crate::enrich::{self, Shopper};
 use crate::message::Delivery;
 use crate::queue::{EventsQueue, Producer};
-use crate::{bindings, cors, identity, ledger};
+use crate::{bindings, cors, identity, ledger, seen};
 
 /// What happened, by counter name; counted in the ledger after the answer.
 type Counts = BTreeMap<String, u64>;
 
-/// Handles one batch from a tracker. What happened is counted in the ledger after the answer.
+/// What is written after the answer: the counts, and the ids just queued for a device.
+#[derive(Default)]
+struct After {
+    counts: Counts,
+    queued: Option<(String, Vec<String>)>,
+}
+
+/// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
+/// remembered for their device ([`seen`]), after the answer.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
-    let mut counts = Counts::new();
-    let resp = answer(req, &env, config, &mut counts).await;
-    ctx.wait_until(async move { ledger::count(&env, counts).await });
+    let mut after = After::default();
+    let resp = answer(req, &env, config, &mut after).await;
+    ctx.wait_until(async move {
+        if let Some((device, ids)) = after.queued {
+            seen::record(&env, &device, ids).await;
+        }
+        ledger::count(&env, after.counts).await
+    });
     resp
 }
 
@@ -42,8 +55,9 @@ async fn answer(
     mut req: Request,
     env: &Env,
     config: &Config,
-    counts: &mut Counts,
+    after: &mut After,
 ) -> Result<Response> {
+    let counts = &mut after.counts;
     let admitted = match admission::admit(&req, env, config).await? {
         Ok(a) => a,
         Err(refused) => {
@@ -77,13 +91,25 @@ async fn answer(
     }
     let (results, deliveries) = accept_events(checked, &shopper, config, counts);
     let accepted = deliveries.len();
-    if accepted > 0 {
-        if let Err(e) = EventsQueue::of(env)?.send_all(deliveries).await {
+    // A resend of what is already on the queue (a keepalive request that arrived after its page
+    // closed, sent again by the next visit) is accepted again, not queued again.
+    let ids: Vec<String> = deliveries.iter().map(|(id, _)| id.clone()).collect();
+    let again = seen::already_queued(env, &shopper.device_uuid, &ids).await;
+    let (fresh_ids, fresh): (Vec<String>, Vec<String>) = deliveries
+        .into_iter()
+        .filter(|(id, _)| !again.contains(id))
+        .unzip();
+    if !fresh.is_empty() {
+        if let Err(e) = EventsQueue::of(env)?.send_all(fresh).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
             bump(counts, "queue_unavailable", 1);
             return queue_unavailable(&origin);
         }
-        bump(counts, "accepted", accepted as u64);
+        bump(counts, "accepted", fresh_ids.len() as u64);
+        after.queued = Some((shopper.device_uuid.clone(), fresh_ids));
+    }
+    if !again.is_empty() {
+        bump(&mut after.counts, "resent", again.len() as u64);
     }
     respond(&req, config, &origin, &shopper, results, accepted)
 }
@@ -104,14 +130,14 @@ async fn read_batch(
     }
 }
 
-/// Each checked event through the endpoint and identity rules: a result per event, and the queue
-/// messages of those accepted.
+/// Each checked event through the endpoint and identity rules: a result per event, and the ids and
+/// queue messages of those accepted.
 fn accept_events(
     checked: CheckedBatch,
     shopper: &Shopper,
     config: &Config,
     counts: &mut Counts,
-) -> (Vec<EventResult>, Vec<String>) {
+) -> (Vec<EventResult>, Vec<(String, String)>) {
     let received = worker::Date::now().as_millis() as f64;
     let now_secs = (received / 1000.0) as i64;
     let wrong_endpoint = checked
@@ -143,7 +169,7 @@ fn accept_events(
                     continue;
                 }
                 results.push(EventResult::accepted(&d.event.id));
-                deliveries.push(message);
+                deliveries.push((d.event.id.clone(), message));
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);

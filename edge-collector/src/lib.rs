@@ -38,6 +38,7 @@ pub mod objects;
 pub mod projection;
 pub mod queue;
 pub mod rate_budget;
+pub mod seen;
 pub mod shard_queue;
 pub mod snapshot_order;
 pub mod sync;

@@ -155,6 +155,24 @@ test("a full batch with a long User-Agent needs several sendBatch calls: all acc
   assert.equal(new Set(reqs.map((q) => q.transactionId)).size, 100);
 });
 
+test("an event sent again once it is queued is accepted again and not queued again: one Mindbox call", async () => {
+  await stack.emulator.reset();
+  const device = randomUUID();
+  const event = view();
+  const first = await post({ deviceUUID: device, events: [event] });
+  assert.equal(first.status, 202, first.text);
+  await waitFor("the first copy at Mindbox", async () => (await stack.emulator.count()).accepted === 1);
+  // The next visit resends it, in a batch with a new event.
+  const other = view();
+  const again = await post({ deviceUUID: device, events: [event, other] });
+  assert.equal(again.status, 202, again.text);
+  assert.deepEqual(again.json().results.map((r) => r.status), ["accepted", "accepted"]);
+  await waitFor("the new event at Mindbox", async () => (await stack.emulator.requests()).some((q) => q.transactionId === other.id));
+  await drain();
+  const attempts = (await stack.emulator.attempts()).filter((a) => a.transactionId === event.id);
+  assert.equal(attempts.length, 1, "the resent event never reached Mindbox again");
+});
+
 test("a batch over the count cap: 400, nothing enqueued", async () => {
   await stack.emulator.reset();
   const r = await post({ events: Array.from({ length: 101 }, () => view()) });

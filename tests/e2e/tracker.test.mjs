@@ -328,6 +328,30 @@ test("the tab is closed right after an event: delivered exactly once", async () 
   await context.close();
 });
 
+test("the tab is closed right after 20 events: every event reaches Mindbox, with at most 1.05 Mindbox calls per event", async () => {
+  const context = await browser.newContext();
+  const page = await open(context, "/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `leave-${Date.now()}`;
+  await page.evaluate((m) => {
+    for (let i = 0; i < 20; i++) mindbox("viewProduct", { productId: `${m}-${i}` });
+  }, marker);
+  await page.close({ runBeforeUnload: true });
+  // The next visit resends whatever the outbox still holds (no answer reached the closed page).
+  const again = await open(context, "/index.html");
+  await again.waitForFunction(async () => (await mindbox.qa.list()).events.every((e) => e.state !== "pending"), null, { timeout: 30000 });
+  await stack.drain();
+  const ours = (q) => String(q.body?.viewProduct?.product?.ids?.website || "").startsWith(marker);
+  const delivered20 = (await stack.emulator.requests()).filter(ours);
+  exactlyOnce(delivered20);
+  assert.equal(delivered20.length, 20, "every event at Mindbox");
+  const calls = (await stack.emulator.attempts()).filter(ours).length;
+  console.log(`tab closed after 20 events: ${calls} Mindbox calls, ${(calls / 20).toFixed(2)} per event`);
+  assert.ok(calls <= 21, `${calls} Mindbox calls for 20 events`);
+  await context.close();
+});
+
 /**
  * Three tabs emit five events each; the events must arrive exactly once, all sent by one tab.
  * `locks`: whether the pages have the Web Locks API.

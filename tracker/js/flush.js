@@ -231,6 +231,9 @@ export class Flusher {
   }
 }
 
+/** Largest body sent with `keepalive` (the browser's quota for all of them is 64 KiB). */
+var KEEPALIVE_MAX = 60000;
+
 /**
  * Posts a batch body to `url` with credentials (so the collector sees and renews its device cookie).
  * A collector that takes the request and never answers must not stall the sender: it gives up after
@@ -245,7 +248,9 @@ export function poster(url) {
     /** @type {string | null} */
     var retryAfter = null;
     var timeout = AbortSignal.timeout && AbortSignal.timeout(30000);
-    return fetch(url, { method: "POST", body: body, credentials: "include", signal: timeout })
+    // `keepalive`: a batch in flight when the page goes away still arrives (the browser allows 64 KiB
+    // of such requests at once; a larger body goes without).
+    return fetch(url, { method: "POST", body: body, credentials: "include", signal: timeout, keepalive: body.length <= KEEPALIVE_MAX })
       .then(function (res) {
         status = res.status;
         retryAfter = res.headers.get("Retry-After");

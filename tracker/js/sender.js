@@ -8,9 +8,11 @@
 // * consent.js — the visitor's consent, shared by every tab;
 // * tabs.js — messages between tabs.
 //
-// Page hide (`visibilitychange` → hidden, `pagehide`): what only this tab holds is sent with
-// `sendBeacon`. It stays in the outbox until a later answer; the event id (Mindbox's transactionId)
-// makes the resend harmless.
+// Page hide (`visibilitychange` → hidden, `pagehide`): what only this tab holds and no request is
+// carrying yet is sent with `sendBeacon`, once; while the page stays hidden the flush loop leaves
+// those events to the beacon (batches go with `keepalive`, so one in flight survives the page too).
+// They stay in the outbox until a later answer; the collector drops an event id it has already
+// queued, and Mindbox a transactionId it has seen, so a resend at the next visit costs nothing.
 
 import { adopt, deviceId, storage } from "./device.js";
 import { Callbacks, call } from "./callbacks.js";
@@ -43,6 +45,14 @@ export function Sender(core, outbox, collector) {
   var own = [];
   /** @type {Record[]} events of the current task, written together after it */
   var unwritten = [];
+  /** @type {{[id: string]: 1}} ids beaconed while the page is hidden: not posted again until it shows */
+  var beaconed = {};
+  /** @param {Record[]} records */
+  function notBeaconed(records) {
+    return records.filter(function (r) {
+      return !beaconed[r.id];
+    });
+  }
 
   /**
    * Whether this tab has something to send: the sending tab sends the shared outbox; any tab sends
@@ -56,7 +66,7 @@ export function Sender(core, outbox, collector) {
     core: core,
     outbox: outbox,
     source: function () {
-      return role.leader ? outbox.pending() : Promise.resolve(outbox.local());
+      return (role.leader ? outbox.pending() : Promise.resolve(outbox.local())).then(notBeaconed);
     },
     active: function () {
       return mine() && consent.allowed();
@@ -103,17 +113,19 @@ export function Sender(core, outbox, collector) {
     if (!consent.allowed()) return;
     /** @type {{[id: string]: 1}} */
     var ids = {};
-    var rest = outbox
-      .local()
-      .concat(role.leader ? own : [])
-      .filter(function (r) {
-        var fresh = !ids[r.id] && flusher.inFlight_.indexOf(r.id) < 0;
-        ids[r.id] = 1;
-        return fresh;
-      });
+    var rest = notBeaconed(outbox.local().concat(role.leader ? own : [])).filter(function (r) {
+      var fresh = !ids[r.id] && flusher.inFlight_.indexOf(r.id) < 0;
+      ids[r.id] = 1;
+      return fresh;
+    });
     if (!rest.length) return;
     core.batches(rest, deviceId()).forEach(function (b) {
-      if (b.body !== undefined) navigator.sendBeacon(url, b.body);
+      // A beacon the browser refused (over its quota) leaves its events to the next send.
+      if (b.body !== undefined && navigator.sendBeacon(url, b.body)) {
+        b.records.forEach(function (r) {
+          beaconed[r.id] = 1;
+        });
+      }
     });
   }
 
@@ -163,7 +175,11 @@ export function Sender(core, outbox, collector) {
   addEventListener("pagehide", beacon);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") beacon();
-    else flusher.kick(0);
+    else {
+      // Back on the page: whatever a beacon took and got no answer for is sent again.
+      beaconed = {};
+      flusher.kick(0);
+    }
   });
 
   return {

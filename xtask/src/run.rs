@@ -108,7 +108,14 @@ fn node_tests(only: &[&str]) -> Result<(), String> {
 }
 
 /// The end-to-end files that also run on the self-hosted profile.
-const SELF_HOSTED_TOO: &[&str] = &["backend", "budget", "collector", "delivery", "ledger", "ratelimit"];
+const SELF_HOSTED_TOO: &[&str] = &[
+    "backend",
+    "budget",
+    "collector",
+    "delivery",
+    "ledger",
+    "ratelimit",
+];
 
 /// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
 /// `profile` sets `COLLECTOR_PROFILE` for the files (tests/stack.mjs: which runtime runs the collector).

@@ -1,0 +1,123 @@
+//! Event ids already queued, remembered per device, so that a resend of an event the collector has
+//! already put on its queue is answered "accepted" without queueing it again: one Mindbox call per
+//! event when a tab closes with a request in flight and the next visit resends it.
+//!
+//! One Durable Object per device (`seen:<deviceUUID>`), never one that all traffic shares. Ids are
+//! recorded only after they are on the queue (so an id is never dropped as a resend of something
+//! that never got queued) and forgotten after [`REMEMBER_MS`]: a resend after that still reaches
+//! Mindbox, which answers a transactionId it has seen with `TransactionAlreadyProcessed`. Two copies
+//! of one event arriving at the same moment (before either is recorded) may both be queued: a second
+//! Mindbox call, never a loss. If the object cannot be reached, nothing is dropped.
+
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
+
+use crate::objects;
+
+/// The namespace binding in wrangler.toml.
+pub const BINDING: &str = crate::bindings::SEEN;
+/// How long an id is remembered: a week, longer than most shoppers take to come back.
+pub const REMEMBER_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+/// How often a device's object forgets old ids.
+const PRUNE_EVERY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Serialize, Deserialize)]
+struct Ids {
+    ids: Vec<String>,
+}
+
+/// One device's queued event ids.
+#[durable_object(alarm)]
+pub struct Seen {
+    state: State,
+}
+
+impl DurableObject for Seen {
+    fn new(state: State, _env: Env) -> Self {
+        Seen { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = self.state.storage();
+        let q: Ids = objects::body(&mut req).await?;
+        let keys: Vec<String> = q.ids.iter().map(|id| format!("s:{id}")).collect();
+        match req.path().as_str() {
+            "/check" => {
+                let found = storage.get_multiple(keys).await?;
+                let mut seen = Vec::new();
+                found.for_each(&mut |_, key| {
+                    if let Some(k) = key.as_string() {
+                        seen.push(k[2..].to_string());
+                    }
+                });
+                objects::json(&seen)
+            }
+            "/record" => {
+                let now = worker::Date::now().as_millis() as f64;
+                let values = js_sys::Object::new();
+                for k in &keys {
+                    js_sys::Reflect::set(&values, &k.into(), &now.into())?;
+                }
+                storage.put_multiple_raw(values).await?;
+                if storage.get_alarm().await?.is_none() {
+                    storage.set_alarm(PRUNE_EVERY_MS).await?;
+                }
+                objects::json(&true)
+            }
+            _ => Response::error("unknown seen route", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        let old_before = worker::Date::now().as_millis() as f64 - REMEMBER_MS;
+        let all = storage
+            .list_with_options(ListOptions::new().prefix("s:"))
+            .await?;
+        let mut old = Vec::new();
+        let mut left = 0;
+        all.for_each(&mut |at, key| match (key.as_string(), at.as_f64()) {
+            (Some(k), Some(at)) if at < old_before => old.push(k),
+            _ => left += 1,
+        });
+        if !old.is_empty() {
+            storage.delete_multiple(old).await?;
+        }
+        if left > 0 {
+            storage.set_alarm(PRUNE_EVERY_MS).await?;
+        }
+        Response::ok("")
+    }
+}
+
+fn name(device: &str) -> String {
+    format!("seen:{device}")
+}
+
+/// Which of `ids` this device's object says were queued before. On any error: none (nothing is
+/// dropped for want of an answer).
+pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Vec<String> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let q = Ids { ids: ids.to_vec() };
+    match objects::call(env, BINDING, &name(device), "/check", &q).await {
+        Ok(seen) => seen,
+        Err(e) => {
+            worker::console_error!("seen check failed, nothing dropped: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Remembers `ids` as queued for this device. A failure only means a later resend is queued again.
+pub async fn record(env: &Env, device: &str, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) =
+        objects::call::<_, bool>(env, BINDING, &name(device), "/record", &Ids { ids }).await
+    {
+        worker::console_error!("seen record failed: {e}");
+    }
+}
