@@ -110,7 +110,7 @@ export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100
   }
 }
 
-function startProcess(name, cmd, args, opts) {
+export function startProcess(name, cmd, args, opts) {
   const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   const keep = (chunk) => {
@@ -343,6 +343,8 @@ export async function startStack(options = {}) {
         reset: () => control("reset", {}),
         /** {accepted, attempts} counts. */
         count: () => control("count"),
+        /** Random failures from now on: {failRate, timeoutRate, timeoutMs} ({} stops them). */
+        chaos: (spec) => control("chaos", spec),
         /** Every operations request takes `ms` to answer from now on. */
         latency: (ms) => control("latency", { ms }),
       },

@@ -168,6 +168,7 @@ pub async fn handle_batch<M: Taken>(
             Ok(c) => c,
             Err(e) => return wait_misconfigured(messages, env, &e).await,
         };
+    worker::console_log!("delivering a batch of {} messages", messages.len());
     let mut counts = Counts::new();
     let mut parsed = Vec::with_capacity(messages.len());
     for m in messages {

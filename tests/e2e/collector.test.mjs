@@ -432,16 +432,20 @@ test("admin routes need the bearer token, and the token appears in no log line",
   assert.ok(!seen.join("\n").includes(stack.adminToken), "admin token in a response");
 });
 
-test("too many requests from one device get 429 with Retry-After, nothing enqueued", async () => {
+test("too many events from one device get 429 with Retry-After, nothing enqueued", async () => {
   await stack.emulator.reset();
   const deviceUUID = randomUUID();
+  // Events the gate rejects still count: the limit is on what a device sends (300 a minute).
+  const refused = () => Array.from({ length: 50 }, () => ({ ...view(), operation: "Admin.Nope" }));
   let limited;
-  for (let i = 0; i < 200 && !limited; i++) {
-    const r = await post({ deviceUUID, events: [] });
+  let sent = 0;
+  for (; sent < 20 && !limited; sent++) {
+    const r = await post({ deviceUUID, events: refused() });
     if (r.status === 429) limited = r;
-    else assert.equal(r.status, 202, r.text);
+    else assert.equal(r.status, 422, r.text);
   }
-  assert.ok(limited, "the device limit was reached within 200 requests");
+  assert.ok(limited, "the device limit was reached within 20 batches of 50");
+  assert.equal(sent, 7, "six batches of 50 are the minute's 300 events");
   assert.equal(limited.headers.get("retry-after"), "60");
   assert.equal(limited.json().error, "rate_limited");
   const r = await post({ deviceUUID, events: [view()] });

