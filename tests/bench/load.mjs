@@ -21,18 +21,28 @@ const PER_BATCH = Number(process.argv[4] || 5);
 const EVERY_MS = Number(process.argv[5] || 1500);
 const TICKS = 100; // USER_HZ
 
-/** CPU time (user + system) of every workerd process, from /proc. */
-function workerdCpuMs() {
-  let ticks = 0;
+/** CPU ticks (user + system) of every live workerd process, by pid, from /proc. */
+function workerdTicks() {
+  const ticks = new Map();
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("workerd")) continue;
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
+      ticks.set(pid, Number(f[11]) + Number(f[12]));
     } catch {}
   }
-  return (ticks * 1000) / TICKS;
+  return ticks;
+}
+
+/** Starts counting workerd CPU; the returned function gives the ms used since, by the processes alive then or started since. */
+function cpuMeter() {
+  const start = workerdTicks();
+  return () => {
+    let ticks = 0;
+    for (const [pid, t] of workerdTicks()) ticks += t - (start.get(pid) || 0);
+    return (ticks * 1000) / TICKS;
+  };
 }
 
 /** The batches each sender posts, made up front so both runs get the same bodies. */
@@ -89,7 +99,7 @@ const stack = await startStack({
 let oursPer50;
 try {
   await stack.emulator.chaos({ failRate: 0.1, timeoutRate: 0.01, timeoutMs: 3000 });
-  const cpu0 = workerdCpuMs();
+  const cpu = cpuMeter();
   const { sentAt, ms, refused } = await run(`${stack.collectorUrl}/v1/events`, stack.shopUrl);
   const accepted = sentAt.size;
   // Until every accepted event is at Mindbox (retries of 503s and timeouts take a few seconds).
@@ -107,7 +117,7 @@ try {
     return firstAt.size >= accepted;
   }, { timeoutMs: 300000, intervalMs: 1000 }).catch((e) => console.error(e.message));
   const lastAt = Math.max(...firstAt.values());
-  const collectorCpu = workerdCpuMs() - cpu0;
+  const collectorCpu = cpu();
   oursPer50 = (collectorCpu / accepted) * 50;
   const calls = (await stack.emulator.attempts()).filter((a) => sentAt.has(a.transactionId)).length;
   const lat = [...firstAt.entries()].map(([id, at]) => at - sentAt.get(id)).sort((a, b) => a - b);
@@ -137,10 +147,17 @@ const baseline = startProcess("baseline", join(ROOT, "node_modules/.bin/wrangler
 });
 try {
   await waitFor("the baseline worker", async () => (await timedFetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" })).status === 202, { timeoutMs: 120000, intervalMs: 500 });
-  const cpu0 = workerdCpuMs();
+  const cpu = cpuMeter();
   const { sentAt } = await run(`http://127.0.0.1:${port}/`, "http://127.0.0.1");
-  const cpu = workerdCpuMs() - cpu0;
-  const base = (cpu / sentAt.size) * 50;
+  // The consumer's acks: wait until the queue is quiet (a second with no CPU), then read.
+  let last = -1;
+  await waitFor("the baseline's queue to settle", async () => {
+    const now = cpu();
+    const quiet = now === last;
+    last = now;
+    return quiet;
+  }, { timeoutMs: 60000, intervalMs: 1000 });
+  const base = (cpu() / sentAt.size) * 50;
   console.log(`do-nothing worker workerd CPU: ${base.toFixed(1)} ms per 50 events; the collector: ${(oursPer50 / base).toFixed(1)}× that`);
 } finally {
   await baseline.stop();
