@@ -5,7 +5,7 @@
 //!   of the next page, absent on the last), and on the first page the queue messages that were not
 //!   events at all (`unreadable`, never redriven; `?unreadable=1` pages through those instead);
 //! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` or `{"all": true}`: put them back on the
-//!   queue (attempts start again) and forget them; "all" takes up to 1 000 at a time and says `more`
+//!   queue (attempts start again) and forget them; "all" takes up to 300 at a time and says `more`
 //!   when there are others to call it again for;
 //! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is;
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
@@ -26,6 +26,10 @@ use crate::queue::{EventsQueue, Producer};
 fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
 }
+
+/// Letters one "redrive all" call takes: each is a queue send and a ledger delete, and an invocation's
+/// subrequests are limited.
+const REDRIVE_PAGE: usize = 300;
 
 #[derive(Deserialize)]
 struct Redrive {
@@ -85,7 +89,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let (letters, more) = match (body.ids, body.all) {
                 (Some(ids), false) => (ledger::get_dead_letters(env, ids).await?, false),
                 (None, true) => {
-                    let (page, next) = ledger::list_dead_letters(env, false, 1000, None).await?;
+                    let (page, next) =
+                        ledger::list_dead_letters(env, false, REDRIVE_PAGE, None).await?;
                     (page, next.is_some())
                 }
                 _ => return deny(400, "give either \"ids\" or \"all\": true"),
@@ -121,7 +126,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
         delivery.accepted_at = now;
         // One by one: a letter is forgotten only after its message is on the queue.
         queue.send(delivery.to_message(), 0).await?;
-        ledger::delete_dead_letters(env, vec![key.clone()]).await?;
+        ledger::delete_dead_letters(env, vec![(key.clone(), letter.dead_at)]).await?;
         redriven.push(key);
     }
     ledger::count(

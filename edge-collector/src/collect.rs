@@ -103,6 +103,11 @@ async fn answer(
         if let Err(e) = EventsQueue::of(env)?.send_all(fresh).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
             bump(counts, "queue_unavailable", 1);
+            // What did get on the queue is remembered, so the tracker's resend does not queue it twice.
+            if e.sent > 0 {
+                bump(counts, "accepted", e.sent as u64);
+                after.queued = Some((shopper.device_uuid.clone(), fresh_ids[..e.sent].to_vec()));
+            }
             return queue_unavailable(&origin);
         }
         bump(counts, "accepted", fresh_ids.len() as u64);

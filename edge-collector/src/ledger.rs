@@ -101,6 +101,10 @@ struct Ids {
     /// List after this key (a cursor).
     #[serde(default)]
     after: Option<String>,
+    /// For a delete: each letter only if it is still the one that died at this time (a redriven
+    /// event that failed again since is a new letter, and stays).
+    #[serde(default)]
+    dead_at: Option<Vec<f64>>,
 }
 
 impl DurableObject for Ledger {
@@ -165,13 +169,20 @@ impl DurableObject for Ledger {
                     .map(|id| format!("{REDRIVABLE}{id}"))
                     .collect();
                 let mut gone = 0;
-                for key in keys {
+                for (i, key) in keys.into_iter().enumerate() {
                     let Some(text) = storage.get::<String>(&key).await? else {
                         continue;
                     };
+                    let letter = serde_json::from_str::<DeadLetter>(&text).ok();
+                    let expected = q.dead_at.as_ref().and_then(|d| d.get(i));
+                    if let (Some(when), Some(l)) = (expected, &letter) {
+                        if l.dead_at != *when {
+                            continue;
+                        }
+                    }
                     let mut doomed = vec![key.clone()];
-                    if let Ok(letter) = serde_json::from_str::<DeadLetter>(&text) {
-                        doomed.push(age_key(&letter, &key));
+                    if let Some(letter) = &letter {
+                        doomed.push(age_key(letter, &key));
                     }
                     storage.delete_multiple(doomed).await?;
                     gone += 1;
@@ -395,11 +406,12 @@ pub async fn list_dead_letters(
     Ok((out, next))
 }
 
-/// Forgets dead letters (after they were redriven), on their shards and in the legacy ledger.
-pub async fn delete_dead_letters(env: &Env, ids: Vec<String>) -> Result<usize> {
+/// Forgets dead letters after they were redriven, each `(id, dead_at)` only if it is still the letter
+/// that died then, on its shard and in the legacy ledger.
+pub async fn delete_dead_letters(env: &Env, letters: Vec<(String, f64)>) -> Result<usize> {
     let mut gone = 0;
-    for id in ids {
-        let q = serde_json::json!({ "ids": [id] });
+    for (id, dead_at) in letters {
+        let q = serde_json::json!({ "ids": [id], "dead_at": [dead_at] });
         let mut n: usize = objects::call(
             env,
             BINDING,

@@ -75,8 +75,31 @@ impl Taken for Message<String> {
 pub trait Producer {
     /// One message, to be taken no sooner than `delay_secs` from now.
     async fn send(&self, body: String, delay_secs: u32) -> Result<()>;
-    /// Several messages at once, all or none.
-    async fn send_all(&self, bodies: Vec<String>) -> Result<()>;
+    /// Several messages, in order. On failure, [`Unsent::sent`] says how many of the first are on
+    /// the queue all the same (a send the platform's limits split in several calls can fail midway).
+    async fn send_all(&self, bodies: Vec<String>) -> std::result::Result<(), Unsent>;
+}
+
+/// A [`Producer::send_all`] that failed after putting its first `sent` messages on the queue.
+#[derive(Debug)]
+pub struct Unsent {
+    /// How many of the first messages were queued before the failure.
+    pub sent: usize,
+    /// Why the rest were not.
+    pub error: worker::Error,
+}
+
+impl std::fmt::Display for Unsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (after {} queued)", self.error, self.sent)
+    }
+}
+
+impl Unsent {
+    /// Nothing was queued.
+    pub fn none(error: worker::Error) -> Unsent {
+        Unsent { sent: 0, error }
+    }
 }
 
 /// Most messages one `sendBatch` takes (Cloudflare Queues' limit).
@@ -126,11 +149,14 @@ impl Producer for CloudflareQueue {
     }
 
     /// In as many `sendBatch` calls as the platform's limits need ([`send_batches`]), in order. If one
-    /// fails, the earlier ones stay queued and the caller answers as if none were: the tracker sends
-    /// the batch again, and each event keeps its id, so Mindbox counts it once.
-    async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
+    /// fails, the earlier ones stay queued and say so ([`Unsent::sent`]): the collector remembers
+    /// them as queued, and the tracker's resend of the batch queues only the rest.
+    async fn send_all(&self, bodies: Vec<String>) -> std::result::Result<(), Unsent> {
         for run in send_batches(&bodies) {
-            self.0.send_batch(bodies[run].to_vec()).await?;
+            let sent = run.start;
+            if let Err(error) = self.0.send_batch(bodies[run].to_vec()).await {
+                return Err(Unsent { sent, error });
+            }
         }
         Ok(())
     }
@@ -165,7 +191,7 @@ impl Producer for EventsQueue {
         }
     }
 
-    async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
+    async fn send_all(&self, bodies: Vec<String>) -> std::result::Result<(), Unsent> {
         match self {
             EventsQueue::Cloudflare(q) => q.send_all(bodies).await,
             EventsQueue::Shards(q) => q.send_all(bodies).await,

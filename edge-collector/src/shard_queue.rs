@@ -339,8 +339,10 @@ impl Producer for ShardQueue {
         self.enqueue(vec![(body, delay_secs)]).await
     }
 
-    async fn send_all(&self, bodies: Vec<String>) -> Result<()> {
+    /// All or none: one shard takes them in one storage write.
+    async fn send_all(&self, bodies: Vec<String>) -> std::result::Result<(), crate::queue::Unsent> {
         self.enqueue(bodies.into_iter().map(|b| (b, 0)).collect())
             .await
+            .map_err(crate::queue::Unsent::none)
     }
 }

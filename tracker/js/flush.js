@@ -54,6 +54,8 @@ import { answer } from "./answer.js";
  * @property {Core} core
  * @property {OutboxPort} outbox
  * @property {() => Promise<Record[]>} source what this tab sends, oldest first
+ * @property {(records: Record[]) => Record[]} [unclaimed] of these, the ones no beacon has just
+ *   taken (asked again right before each post: a beacon may leave while a round is under way)
  * @property {() => boolean} active whether this tab sends anything now (its role, and consent)
  * @property {() => boolean} allowed whether sending may go on (consent, asked before every batch)
  * @property {(body: string) => Promise<Posted>} post one request (status 0: no answer)
@@ -91,6 +93,8 @@ export class Flusher {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer_ = null;
     this.timerAt_ = 0;
+    /** whether this round left events to a beacon */
+    this.skipped_ = false;
     /** @type {string[]} ids of the batch being posted: a beacon leaves them to that request */
     this.inFlight_ = [];
   }
@@ -142,6 +146,7 @@ export class Flusher {
     var self = this;
     var d = this.d_;
     this.again_ = false;
+    this.skipped_ = false;
     return d
       .source()
       .then(function (pending) {
@@ -155,7 +160,8 @@ export class Flusher {
         return pending.length ? self.sendAll_(d.core.batches(pending, d.device()), 0) : false;
       })
       .then(function (more) {
-        if (!more) return;
+        // Events left to a beacon stay pending: another round now would only find them again.
+        if (!more || self.skipped_) return;
         if (self.again_) return self.round_();
         return d.source().then(function (p) {
           if (p.length) return self.round_();
@@ -181,6 +187,12 @@ export class Flusher {
       return self.sendAll_(batches, i + 1);
     };
     if (b.body === undefined) return this.settle_([mark(b.records[0], b.reason)]).then(next);
+    var free = d.unclaimed ? d.unclaimed(b.records) : b.records;
+    if (free.length < b.records.length) {
+      this.skipped_ = true;
+      batches.splice(i, 1, ...(free.length ? d.core.batches(free, d.device()) : []));
+      return this.sendAll_(batches, i);
+    }
     this.inFlight_ = b.records.map(function (r) {
       return r.id;
     });
@@ -231,8 +243,11 @@ export class Flusher {
   }
 }
 
-/** Largest body sent with `keepalive` (the browser's quota for all of them is 64 KiB). */
-var KEEPALIVE_MAX = 60000;
+/**
+ * Largest body sent with `keepalive`, in UTF-16 units: the browser's quota for all such requests and
+ * beacons in flight is 64 KiB of bytes, and Cyrillic text takes two bytes a unit.
+ */
+var KEEPALIVE_MAX = 30000;
 
 /**
  * Posts a batch body to `url` with credentials (so the collector sees and renews its device cookie).
@@ -250,7 +265,15 @@ export function poster(url) {
     var timeout = AbortSignal.timeout && AbortSignal.timeout(30000);
     // `keepalive`: a batch in flight when the page goes away still arrives (the browser allows 64 KiB
     // of such requests at once; a larger body goes without).
-    return fetch(url, { method: "POST", body: body, credentials: "include", signal: timeout, keepalive: body.length <= KEEPALIVE_MAX })
+    /** @type {RequestInit} */
+    var init = { method: "POST", body: body, credentials: "include", signal: timeout };
+    var keepalive = body.length <= KEEPALIVE_MAX;
+    return fetch(url, Object.assign({ keepalive: keepalive }, init))
+      .catch(function (e) {
+        // Refused at once over the keepalive quota (beacons in flight share it): send it plainly.
+        if (keepalive) return fetch(url, init);
+        throw e;
+      })
       .then(function (res) {
         status = res.status;
         retryAfter = res.headers.get("Retry-After");

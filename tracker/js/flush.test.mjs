@@ -16,7 +16,7 @@ const record = (n) => ({
 });
 
 /** A fake outbox, core and collector around a Flusher. `answers` is called per post with the ids. */
-function rig(n, answers, { perBatch = 100 } = {}) {
+function rig(n, answers, { perBatch = 100, unclaimed } = {}) {
   const pending = Array.from({ length: n }, (_, i) => record(i + 1));
   const settled = [];
   const failed = [];
@@ -60,6 +60,7 @@ function rig(n, answers, { perBatch = 100 } = {}) {
     device: () => "device",
     adopt: () => {},
     settled: () => {},
+    unclaimed,
   });
   return { flusher, pending, settled, failed, warned, posts, withdraw: () => (allowed = false) };
 }
@@ -174,4 +175,16 @@ test("kick: a sooner flush replaces a later one; a later one leaves the sooner s
   mock.timers.tick(5000);
   await settleDown();
   assert.equal(r.posts.length, 1, "the replaced timers do not fire");
+});
+
+test("events a beacon took while a round was under way are left to it, not posted again", async () => {
+  const beaconed = new Set();
+  const r = rig(4, (ids, n) => {
+    // While the first batch is posted, the page hides and a beacon takes events 3 and 4.
+    if (n === 1) ["id-3", "id-4"].forEach((id) => beaconed.add(id));
+    return accepted(ids);
+  }, { perBatch: 2, unclaimed: (records) => records.filter((x) => !beaconed.has(x.id)) });
+  await r.flusher.flush();
+  assert.deepEqual(r.posts.map((p) => p.ids), [["id-1", "id-2"]]);
+  assert.deepEqual(r.pending.map((p) => p.id), ["id-3", "id-4"], "still pending: a beacon gets no answer");
 });

@@ -25,6 +25,9 @@ import { tabs } from "./tabs.js";
 /** @typedef {ReturnType<typeof import("./core.js").core>} Core */
 /** @typedef {import("./outbox.js").Outbox} Outbox */
 
+/** How long a beaconed event is left to its beacon. */
+var BEACON_MS = 30000;
+
 /**
  * The sender of this tab, for the Rust half `core`, the `outbox` and the collector's base URL.
  *
@@ -45,12 +48,18 @@ export function Sender(core, outbox, collector) {
   var own = [];
   /** @type {Record[]} events of the current task, written together after it */
   var unwritten = [];
-  /** @type {{[id: string]: 1}} ids beaconed while the page is hidden: not posted again until it shows */
+  /**
+   * When each id was beaconed. For BEACON_MS the beacon has it: it is neither posted nor beaconed
+   * again (the page is probably going away); after that, or once the page shows again, it is sent
+   * like any pending event (a beacon gets no answer and may have been refused or lost).
+   * @type {{[id: string]: number}}
+   */
   var beaconed = {};
   /** @param {Record[]} records */
   function notBeaconed(records) {
+    var since = Date.now() - BEACON_MS;
     return records.filter(function (r) {
-      return !beaconed[r.id];
+      return !(beaconed[r.id] > since);
     });
   }
 
@@ -68,6 +77,7 @@ export function Sender(core, outbox, collector) {
     source: function () {
       return (role.leader ? outbox.pending() : Promise.resolve(outbox.local())).then(notBeaconed);
     },
+    unclaimed: notBeaconed,
     active: function () {
       return mine() && consent.allowed();
     },
@@ -122,8 +132,9 @@ export function Sender(core, outbox, collector) {
     core.batches(rest, deviceId()).forEach(function (b) {
       // A beacon the browser refused (over its quota) leaves its events to the next send.
       if (b.body !== undefined && navigator.sendBeacon(url, b.body)) {
+        var now = Date.now();
         b.records.forEach(function (r) {
-          beaconed[r.id] = 1;
+          beaconed[r.id] = now;
         });
       }
     });
