@@ -3,20 +3,27 @@
 use crate::util::{npm_bin, root, run, run_in, Cmd};
 
 /// The suites of `cargo xtask test`, fastest first.
-pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e"];
+pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e", "engines"];
 
-/// Every test, fastest first, or only the suites `filters` name: `lint`, `unit`, `wasm`, `e2e`, or one
-/// end-to-end file as `e2e/<name>` (`e2e/tracker` runs `tests/e2e/tracker.test.mjs`). Stops at the
-/// first failing suite.
+/// The browser engines the scenario file (tests/engines/scenarios.test.mjs) runs in, over WebDriver.
+pub const ENGINES: &[&str] = &["chromium", "firefox", "webkit"];
+
+/// Every test, fastest first, or only the suites `filters` name: `lint`, `unit`, `wasm`, `e2e`,
+/// `engines` (the browser scenarios in each engine; `engines/<engine>` for one), or one end-to-end
+/// file as `e2e/<name>` (`e2e/tracker` runs `tests/e2e/tracker.test.mjs`). Stops at the first failing
+/// suite.
 pub fn test(filters: &[String]) -> Result<(), String> {
     for f in filters {
         let known = SUITES.contains(&f.as_str())
+            || f.strip_prefix("engines/")
+                .is_some_and(|e| ENGINES.contains(&e))
             || f.strip_prefix("e2e/")
                 .is_some_and(|name| root().join(format!("tests/e2e/{name}.test.mjs")).is_file());
         if !known {
             return Err(format!(
-                "no test suite {f:?}: give {} or e2e/<file> (tests/e2e/<file>.test.mjs)",
-                SUITES.join(", ")
+                "no test suite {f:?}: give {}, engines/<{}> or e2e/<file> (tests/e2e/<file>.test.mjs)",
+                SUITES.join(", "),
+                ENGINES.join("|")
             ));
         }
     }
@@ -48,12 +55,38 @@ pub fn test(filters: &[String]) -> Result<(), String> {
         .filter_map(|f| f.strip_prefix("e2e/"))
         .collect();
     if wanted("e2e") {
-        node_tests(&[])
+        node_tests(&[])?;
     } else if !files.is_empty() {
-        node_tests(&files)
-    } else {
-        Ok(())
+        node_tests(&files)?;
     }
+    for engine in ENGINES {
+        if wanted("engines") || filters.iter().any(|f| f.strip_prefix("engines/") == Some(engine)) {
+            engine_scenarios(engine)?;
+        }
+    }
+    Ok(())
+}
+
+/// The browser scenarios (tests/engines/scenarios.test.mjs) in one engine, timed.
+fn engine_scenarios(engine: &str) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let file = root().join("tests/engines/scenarios.test.mjs");
+    Cmd::new(
+        "node",
+        &[
+            "--test",
+            "--test-timeout=300000",
+            "--test-reporter=spec",
+            &file.to_string_lossy(),
+        ],
+    )
+    .env("ENGINE", engine)
+    .run()?;
+    println!(
+        "xtask: browser scenarios in {engine}: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Format and lint checks: `cargo fmt --check`, clippy for the host and for the tracker's wasm, and

@@ -7,6 +7,8 @@ use crate::util::{self, cargo_bin, npm_bin, output, root, run};
 
 /// The `worker-build` version: the same minor as the `worker` crate.
 const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// geckodriver, Firefox's WebDriver server, from crates.io (Mozilla's downloads are out of reach).
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Runs every setup step.
 pub fn all() -> Result<(), String> {
@@ -14,7 +16,9 @@ pub fn all() -> Result<(), String> {
     wasm_bindgen_cli()?;
     worker_build()?;
     npm_packages()?;
-    chromium()
+    chromium()?;
+    engines()?;
+    geckodriver()
 }
 
 fn wasm_target() -> Result<(), String> {
@@ -98,21 +102,60 @@ fn modified(p: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(p).ok()?.modified().ok()
 }
 
+/// `apt-get` with `args`, as root or through sudo.
+fn apt(args: &[&str]) -> Result<(), String> {
+    let mut full = vec![];
+    let is_root = output("id", &["-u"]).as_deref() == Some("0");
+    let program = if is_root { "apt-get" } else { "sudo" };
+    if !is_root {
+        full.push("apt-get");
+    }
+    full.extend_from_slice(args);
+    util::run_in(&root(), program, &full)
+}
+
 fn chromium() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    let apt = |args: &[&str]| -> Result<(), String> {
-        let mut full = vec![];
-        let is_root = output("id", &["-u"]).as_deref() == Some("0");
-        let program = if is_root { "apt-get" } else { "sudo" };
-        if !is_root {
-            full.push("apt-get");
-        }
-        full.extend_from_slice(args);
-        util::run_in(&root(), program, &full)
-    };
     apt(&["update"])?;
     apt(&["install", "-y", "chromium", "chromium-driver"])
         .map_err(|e| format!("{e}: the browser tests need Debian's chromium and chromium-driver"))
+}
+
+/// Firefox ESR and WebKitGTK's WebDriver (with its MiniBrowser), and Xvfb for MiniBrowser's window,
+/// from Debian's packages.
+fn engines() -> Result<(), String> {
+    let have = ["/usr/bin/firefox-esr", "/usr/bin/WebKitWebDriver", "/usr/bin/Xvfb"];
+    if have.iter().all(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    apt(&["update"])?;
+    apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "firefox-esr",
+        "webkit2gtk-driver",
+        "xvfb",
+        "xauth",
+    ])
+    .map_err(|e| format!("{e}: the engine tests need firefox-esr, webkit2gtk-driver and xvfb"))
+}
+
+fn geckodriver() -> Result<(), String> {
+    let have = output(cargo_bin().join("geckodriver"), &["--version"]).unwrap_or_default();
+    if have.starts_with(&format!("geckodriver {GECKODRIVER_VERSION}")) {
+        return Ok(());
+    }
+    run(
+        "cargo",
+        &[
+            "install",
+            "geckodriver",
+            "--version",
+            &format!("={GECKODRIVER_VERSION}"),
+            "--locked",
+        ],
+    )
 }

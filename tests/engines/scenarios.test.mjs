@@ -1,0 +1,157 @@
+// The browser scenarios, one file run per engine (`ENGINE=chromium|firefox|webkit`), over W3C
+// WebDriver (drivers.mjs) against the demo shop, the collector in local workerd and the Mindbox
+// emulator: the events must reach the emulator exactly once, counted by transactionId.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, waitFor } from "../stack.mjs";
+import { startEngine, installed } from "./drivers.mjs";
+
+const ENGINE = process.env.ENGINE || "firefox";
+let stack;
+let engine;
+let browser;
+
+before(async () => {
+  assert.ok(installed(ENGINE), `${ENGINE} is not installed: run cargo xtask setup`);
+  stack = await startStack();
+  engine = await startEngine(ENGINE);
+  browser = engine.client;
+  console.log(`engine: ${engine.version}`);
+}, { timeout: 180000 });
+after(async () => {
+  await engine?.stop();
+  await stack?.stop();
+}, { timeout: 60000 });
+beforeEach(async () => {
+  await stack.emulator.reset();
+});
+
+/** Opens a shop page in the current window and waits until the tracker has started. */
+async function open(path) {
+  await browser.navigateTo(`${stack.shopUrl}${path}`);
+  await waitFor("the tracker", () => browser.executeScript("return !!(window.mindbox && window.mindbox.qa)", []), { timeoutMs: 20000, intervalMs: 100 });
+}
+
+/** Runs `fn` (a function's source, called with `args`) in the page. */
+const run = (fn, ...args) => browser.executeScript(`return (${fn}).apply(null, arguments)`, args);
+
+/** Requests at the emulator whose product id starts with `marker`, once there are `n`. */
+async function arrived(marker, n, timeoutMs = 20000) {
+  const ours = async () => (await stack.emulator.requests()).filter((q) => String(q.body?.viewProduct?.product?.ids?.website || "").startsWith(marker));
+  await waitFor(`${n} events ${marker}* at the emulator`, async () => (await ours()).length >= n, { timeoutMs });
+  await stack.drain();
+  const reqs = await ours();
+  const ids = reqs.map((q) => q.transactionId);
+  assert.equal(new Set(ids).size, ids.length, `a transactionId arrived twice: ${ids}`);
+  return reqs;
+}
+
+test("the product page delivers exactly one Website.ViewProduct with the page's device id", async () => {
+  await open("/product.html?id=124");
+  const reqs = await waitFor("the view", async () => {
+    const r = (await stack.emulator.requests()).filter((q) => q.operation === "Website.ViewProduct");
+    return r.length ? r : null;
+  });
+  await stack.drain();
+  const views = (await stack.emulator.requests()).filter((q) => q.operation === "Website.ViewProduct" && !q.body?.sentinel);
+  assert.equal(views.length, 1, JSON.stringify(views.map((q) => [q.transactionId, q.deviceUUID, q.body, q.headers["user-agent"]])));
+  const cookie = await run(() => (document.cookie.match(/mindboxDeviceUUID=([^;]+)/) || [])[1]);
+  assert.equal(reqs[0].deviceUUID, cookie);
+  assert.deepEqual(reqs[0].body, { viewProduct: { product: { ids: { website: "124" } }, price: 3990 } });
+});
+
+test("the official snippet with calls queued before load keeps working, in order", async () => {
+  await browser.navigateTo(`${stack.shopUrl}/snippet.html`);
+  await waitFor("the snippet's callback", async () => (await run(() => document.getElementById("status").textContent)) === "sent");
+  const reqs = await stack.drain();
+  assert.deepEqual(reqs.map((q) => q.operation).sort(), ["Website.ViewCategory", "Website.ViewProduct"]);
+  assert.equal(reqs[0].deviceUUID, await run(() => window.snippetDevice));
+});
+
+test("leaving the page right after five events: all five arrive at once, without coming back", async () => {
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `leave-${Date.now()}`;
+  await run((m) => {
+    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
+  }, marker);
+  // Straight on to a page without the tracker: nothing of the shop is left to send them later.
+  await browser.navigateTo(`${stack.shopUrl}/no-tracker-here`);
+  const reqs = await arrived(marker, 5, 15000);
+  assert.equal(reqs.length, 5);
+});
+
+test("closing the tab right after five events: all five arrive at once, without coming back", async () => {
+  const first = await browser.getWindowHandle();
+  const { handle } = await browser.createWindow("tab");
+  await browser.switchToWindow(handle);
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `close-${Date.now()}`;
+  await run((m) => {
+    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
+  }, marker);
+  await browser.closeWindow();
+  await browser.switchToWindow(first);
+  // The remaining tab shows a page without the tracker: only the closed tab could have sent them.
+  await browser.navigateTo("about:blank");
+  const reqs = await arrived(marker, 5, 15000);
+  assert.equal(reqs.length, 5);
+});
+
+test("leaving for another site right after five events: all five arrive at once", async () => {
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `away-${Date.now()}`;
+  await run((m) => {
+    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
+  }, marker);
+  // Another origin (localhost is not 127.0.0.1): the shop's storage and tracker are out of reach.
+  await browser.navigateTo(stack.emulatorUrl.replace("127.0.0.1", "localhost") + "/elsewhere");
+  const reqs = await arrived(marker, 5, 15000);
+  assert.equal(reqs.length, 5);
+});
+
+test("consent withdrawn: nothing is collected; granted again: collection resumes", async () => {
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `consent-${Date.now()}`;
+  await run((m) => {
+    window.mindbox("consent", false);
+    window.mindbox("viewProduct", { productId: `${m}-no` });
+    window.mindbox("consent", true);
+    window.mindbox("viewProduct", { productId: `${m}-yes` });
+  }, marker);
+  const reqs = await arrived(marker, 1);
+  assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website), [`${marker}-yes`]);
+});
+
+test("three tabs emit at once: every event arrives exactly once", async () => {
+  const marker = `tabs-${Date.now()}`;
+  const first = await browser.getWindowHandle();
+  const handles = [first];
+  await open("/index.html");
+  for (let i = 1; i < 3; i++) {
+    const { handle } = await browser.createWindow("tab");
+    await browser.switchToWindow(handle);
+    await open("/index.html");
+    handles.push(handle);
+  }
+  for (const [i, h] of handles.entries()) {
+    await browser.switchToWindow(h);
+    await run((m, i) => {
+      for (let n = 0; n < 5; n++) window.mindbox("viewProduct", { productId: `${m}-${i}-${n}` });
+    }, marker, i);
+  }
+  const reqs = await arrived(marker, 15, 30000);
+  assert.equal(reqs.length, 15);
+  for (const h of handles.slice(1)) {
+    await browser.switchToWindow(h);
+    await browser.closeWindow();
+  }
+  await browser.switchToWindow(first);
+});
