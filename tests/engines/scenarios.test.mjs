@@ -130,6 +130,46 @@ test("consent withdrawn: nothing is collected; granted again: collection resumes
   assert.deepEqual(reqs.map((q) => q.body.viewProduct.product.ids.website), [`${marker}-yes`]);
 });
 
+test("the collector unreachable, then back (the browser's online event): everything arrives once", async () => {
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  // WebDriver has no offline switch in every engine: the collector going away is the same to the page.
+  await stack.stopCollector();
+  const marker = `offline-${Date.now()}`;
+  try {
+    await run((m) => {
+      for (let i = 0; i < 3; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
+    }, marker);
+    await waitFor("a failed attempt", () => run(() => window.mindbox.qa.list().then((l) => l.events.some((e) => e.attempts > 0))), { timeoutMs: 20000 });
+  } finally {
+    await stack.startCollector({});
+  }
+  await run(() => window.dispatchEvent(new Event("online")));
+  const reqs = await arrived(marker, 3, 30000);
+  assert.equal(reqs.length, 3);
+});
+
+test("IndexedDB unavailable: the tracker keeps working from memory", async () => {
+  // A page of the shop's origin without the tracker; IndexedDB is taken away before the tracker loads.
+  await browser.navigateTo(`${stack.shopUrl}/no-tracker-here`);
+  const marker = `noidb-${Date.now()}`;
+  await run((src, m) => {
+    Object.defineProperty(window, "indexedDB", { get: () => { throw new Error("IndexedDB is blocked"); } });
+    window.mindbox = function () { window.mindbox.queue.push(arguments); };
+    window.mindbox.queue = [];
+    window.mindbox("viewProduct", { productId: `${m}-0` });
+    const script = document.createElement("script");
+    script.src = src;
+    document.head.appendChild(script);
+  }, `${stack.collectorUrl}/tracker.js`, marker);
+  await waitFor("the tracker", () => run(() => !!(window.mindbox && window.mindbox.qa)), { timeoutMs: 20000 });
+  assert.equal(await run(() => window.mindbox.qa.list().then((l) => l.storage)), "memory");
+  await run((m) => window.mindbox("viewProduct", { productId: `${m}-1` }), marker);
+  const reqs = await arrived(marker, 2);
+  assert.equal(reqs.length, 2);
+});
+
 test("three tabs emit at once: every event arrives exactly once", async () => {
   const marker = `tabs-${Date.now()}`;
   const first = await browser.getWindowHandle();
