@@ -1,6 +1,6 @@
 //! Running things: the test suites, the demo stack, the benchmarks.
 
-use crate::util::{npm_bin, root, run, run_in, Cmd};
+use crate::util::{npm_bin, root, run, Cmd};
 
 /// The suites of `cargo xtask test`, fastest first.
 pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e", "engines"];
@@ -37,18 +37,32 @@ pub fn test(filters: &[String]) -> Result<(), String> {
         node_test_files("tracker/js", &[], None)?;
     }
     if wanted("wasm") {
-        // wasm-bindgen-test in headless Chromium (flags in tracker/webdriver.json).
-        run_in(
-            &root().join("tracker"),
-            "cargo",
-            &[
-                "test",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--features",
-                "browser",
-            ],
-        )?;
+        // wasm-bindgen-test in headless Chromium, then Firefox ESR (flags in tracker/webdriver.json);
+        // the driver is named, or the runner would pick whichever it finds first.
+        let gecko = crate::util::cargo_bin().join("geckodriver");
+        for (var, driver) in [
+            ("CHROMEDRIVER", "/usr/bin/chromedriver".to_string()),
+            ("GECKODRIVER", gecko.to_string_lossy().into_owned()),
+        ] {
+            let started = std::time::Instant::now();
+            Cmd::new(
+                "cargo",
+                &[
+                    "test",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--features",
+                    "browser",
+                ],
+            )
+            .dir(&root().join("tracker"))
+            .env(var, &driver)
+            .run()?;
+            println!(
+                "xtask: wasm tests with {var}: {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let files: Vec<&str> = filters
         .iter()
