@@ -74,7 +74,11 @@ pub fn test(filters: &[String]) -> Result<(), String> {
         node_tests(&files)?;
     }
     for engine in ENGINES {
-        if wanted("engines") || filters.iter().any(|f| f.strip_prefix("engines/") == Some(engine)) {
+        if wanted("engines")
+            || filters
+                .iter()
+                .any(|f| f.strip_prefix("engines/") == Some(engine))
+        {
             engine_scenarios(engine)?;
         }
     }

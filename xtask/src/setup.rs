@@ -126,7 +126,11 @@ fn chromium() -> Result<(), String> {
 /// Firefox ESR and WebKitGTK's WebDriver (with its MiniBrowser), and Xvfb for MiniBrowser's window,
 /// from Debian's packages.
 fn engines() -> Result<(), String> {
-    let have = ["/usr/bin/firefox-esr", "/usr/bin/WebKitWebDriver", "/usr/bin/Xvfb"];
+    let have = [
+        "/usr/bin/firefox-esr",
+        "/usr/bin/WebKitWebDriver",
+        "/usr/bin/Xvfb",
+    ];
     if have.iter().all(|p| Path::new(p).exists()) {
         return Ok(());
     }
