@@ -41,6 +41,7 @@ const shop = {
   },
   save(key, lines) {
     localStorage.setItem(key, JSON.stringify(lines));
+    shop.counters();
   },
   // The cart is sent as a full snapshot after every change (the collector keeps snapshots in order).
   addToCart(id) {
@@ -73,27 +74,63 @@ const shop = {
   async login(userId, email) {
     const res = await fetch("/api/login", { method: "POST", body: JSON.stringify({ userId, email }) });
     const session = await res.json();
-    // A registration ticket (for an email) does not replace the signed-in session.
-    if (!email) sessionStorage.setItem("session", JSON.stringify(session));
+    // A registration ticket (for an email) does not replace the signed-in session. The session is in
+    // localStorage, so every tab of the shop shares it (a real shop keeps it in a cookie).
+    if (!email) localStorage.setItem("session", JSON.stringify(session));
+    shop.counters();
     return session;
+  },
+  logout() {
+    localStorage.removeItem("session");
+    shop.counters();
   },
   session() {
     try {
-      return JSON.parse(sessionStorage.getItem("session"));
+      return JSON.parse(localStorage.getItem("session"));
     } catch {
       return null;
     }
   },
   nav() {
-    const cart = shop.list("cart").reduce((n, l) => n + l.count, 0);
-    const s = shop.session();
     document.body.insertAdjacentHTML(
       "afterbegin",
-      `<nav><a href="/">Каталог</a> · <a href="/cart.html">Корзина (${cart})</a> ·
-       <a href="/wishlist.html">Избранное</a> · <a href="/login.html">${s ? "Вы: " + s.userId : "Войти"}</a> ·
-       <a href="/profile.html">Профиль</a> · <a href="/snippet.html">Snippet</a> · <a href="/qa.html">QA</a></nav>`,
+      `<nav><a href="/">Каталог</a> · <a href="/cart.html">Корзина (<span id="cart-count">0</span>)</a> ·
+       <a href="/wishlist.html">Избранное (<span id="wish-count">0</span>)</a> · <span id="who"></span> ·
+       <a href="/profile.html">Мои баллы</a> · <a href="/snippet.html">Старый сниппет</a> · <a href="/qa.html">QA</a></nav>`,
     );
+    shop.counters();
+  },
+  // The counters and the signed-in name, now and whenever another tab changes them.
+  counters() {
+    const set = (id, v) => document.getElementById(id) && (document.getElementById(id).textContent = v);
+    set("cart-count", shop.list("cart").reduce((n, l) => n + l.count, 0));
+    set("wish-count", shop.list("wishlist").length);
+    const who = document.getElementById("who");
+    if (!who) return;
+    const s = shop.session();
+    who.innerHTML = s
+      ? `Вы: ${shop.escape(s.userId)} <button id="logout">Выйти</button>`
+      : `<a href="/login.html">Войти</a>`;
+    const out = document.getElementById("logout");
+    if (out) out.onclick = () => {
+      shop.logout();
+      location.href = "/";
+    };
+  },
+  // A product's picture: an inline SVG in the product's own colour.
+  picture(p) {
+    const hue = (Number(p.id) * 47) % 360;
+    return `<svg viewBox="0 0 120 80" width="120" height="80" aria-hidden="true"><rect width="120" height="80" rx="8" fill="hsl(${hue} 60% 85%)"/>
+      <path d="M20 60 Q45 20 70 45 T110 35 L110 70 L20 70 Z" fill="hsl(${hue} 50% 55%)"/></svg>`;
+  },
+  // A product's card: the picture, the name, the price.
+  card(p) {
+    return `<a class="card" href="/product.html?id=${p.id}">${shop.picture(p)}
+      <span>${shop.escape(p.name)}</span><b>${shop.price(p.price)}</b></a>`;
   },
 };
 window.shop = shop;
+// No favicon request to fail: the shop has none.
+document.head.insertAdjacentHTML("beforeend", '<link rel="icon" href="data:,">');
 document.addEventListener("DOMContentLoaded", () => shop.nav());
+addEventListener("storage", () => shop.counters());

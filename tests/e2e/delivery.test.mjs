@@ -39,9 +39,10 @@ const deadLetters = async () => (await stack.admin("dead-letters")).deadLetters;
 
 test("the consumer holds at most six Mindbox calls at once, and a call's timeout starts when the call does", async () => {
   await stack.emulator.reset();
-  // Each call takes 1 s, the timeout is 1.5 s: 30 events in waves of six take 5 s, and an event whose
-  // timeout started while it waited for a connection would time out and be retried.
-  await stack.emulator.latency(1000);
+  // Each call takes 0.5 s, the timeout is 1.5 s (a second's margin for a loaded machine): 30 events in
+  // waves of six take 2.5 s, and an event whose timeout started while it waited for a connection (the
+  // fourth and fifth waves) would time out and be retried.
+  await stack.emulator.latency(500);
   const batchesBefore = consumerBatches();
   try {
     const events = Array.from({ length: 30 }, view);

@@ -647,7 +647,7 @@ test("QA page: events appear live, replay sends them again, export and import ro
   await row.first().waitFor();
   const id = await row.first().getAttribute("data-id");
   await row.first().locator("button.replay").click();
-  await qa.waitForFunction(() => document.getElementById("status").textContent === "replayed 1");
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Повторено событий: 1 "));
   const reqs = await delivered(2);
   exactlyOnce(reqs);
   assert.notEqual(reqs[1].transactionId, id, "a replay is a new transaction");
@@ -662,12 +662,110 @@ test("QA page: events appear live, replay sends them again, export and import ro
   const file = await (await download).path();
   const exported = JSON.parse(await qa.inputValue("#json"));
   assert.ok(exported.some((e) => e.id === id));
+  assert.equal(typeof exported.find((e) => e.id === id).data, "object", "data is JSON in the export, not a string");
   const other = await browser.newContext();
   const qa2 = await open(other, "/qa.html");
   await qa2.setInputFiles("#import-file", file);
-  await qa2.waitForFunction((n) => document.getElementById("status").textContent === `imported ${n}`, exported.length);
+  await qa2.waitForFunction((n) => document.getElementById("status").textContent.startsWith(`Импортировано: ${n} из ${n}.`), exported.length);
   await qa2.locator(`tr[data-id="${id}"]`).waitFor();
   await shopPage.close();
   await other.close();
+  await context.close();
+});
+
+test("QA page as a tester uses it: tick rows and replay them, nothing selected, replay-all asks first, a bad import says why, tickets masked", async () => {
+  const context = await browser.newContext();
+  const qa = await open(context, "/qa.html");
+  await qa.waitForSelector("#empty", { state: "visible" });
+  const shop = await open(context, "/login.html");
+  await shop.click("#login button");
+  await shop.waitForFunction(() => document.getElementById("status").textContent.startsWith("authorize"));
+  await shop.evaluate(() => {
+    mindbox("viewProduct", { productId: "qa-1" });
+    mindbox("viewProduct", { productId: "qa-2" });
+  });
+  await delivered(3);
+  await stack.emulator.reset();
+  await qa.bringToFront();
+  const rows = qa.locator('#events tr[data-state="sent"]');
+  await qa.waitForFunction(() => document.querySelectorAll('#events tr[data-state="sent"]').length === 3);
+  assert.match(await qa.textContent("#counts"), /отправлено: 3/);
+  // The ticket is masked on the page.
+  const authRow = qa.locator('#events tr[data-operation="Website.AuthorizeCustomer"]');
+  assert.doesNotMatch(await authRow.textContent(), /[0-9a-f]{64}/, "no ticket in clear");
+  assert.match(await authRow.textContent(), /•••/);
+  // Nothing selected.
+  await qa.click("#replay-selected");
+  assert.equal(await qa.textContent("#status"), "Ничего не выбрано: отметьте события галочкой.");
+  // Tick two view rows and replay the selection.
+  const views = qa.locator('#events tr[data-operation="Website.ViewProduct"] input.pick');
+  await views.nth(0).check();
+  await views.nth(1).check();
+  assert.equal(await views.nth(0).isChecked(), true, "a row's checkbox can be ticked");
+  await qa.click("#replay-selected");
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Повторено событий: 2 "));
+  const replayed = await delivered(2);
+  assert.deepEqual(replayed.map((q) => q.body.viewProduct.product.ids.website).sort(), ["qa-1", "qa-2"]);
+  await stack.emulator.reset();
+  // Replay all asks first; a "no" sends nothing.
+  let asked = "";
+  qa.once("dialog", (d) => {
+    asked = d.message();
+    d.dismiss();
+  });
+  await qa.click("#replay-all");
+  assert.match(asked, /Отправить в Mindbox ещё раз \d+ событий/);
+  assert.equal(await qa.textContent("#status"), "Повтор отменён.");
+  // A file that is not an export says why nothing came in.
+  await qa.setInputFiles("#import-file", { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ничего не импортировано: это не JSON"));
+  await qa.fill("#json", JSON.stringify({ events: [] }));
+  await qa.click("#import-text");
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ничего не импортировано: ожидался список событий"));
+  assert.deepEqual(await stack.drain(), [], "nothing was sent by the refused replay or the bad imports");
+  await context.close();
+});
+
+test("the demo shop walked as a visitor: no page error, no failed request, live counters, empty states, a session shared by tabs", async () => {
+  const context = await browser.newContext();
+  const problems = [];
+  const watch = (page) => {
+    page.on("pageerror", (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+    return page;
+  };
+  const page = watch(await open(context, "/"));
+  assert.equal(await page.locator("#products .card").count(), 3);
+  assert.match(await page.textContent("#products"), /4\s990 ₽/);
+  await page.goto(`${stack.shopUrl}/cart.html`);
+  await page.waitForSelector("#empty", { state: "visible" });
+  await page.goto(`${stack.shopUrl}/wishlist.html`);
+  await page.waitForSelector("#empty", { state: "visible" });
+  await page.goto(`${stack.shopUrl}/profile.html`);
+  await page.waitForSelector("#guest", { state: "visible" });
+  await page.goto(`${stack.shopUrl}/category.html?id=42`);
+  await page.click('a.card[href="/product.html?id=123"]');
+  await page.waitForSelector("#add");
+  await page.click("#add");
+  await page.click("#add");
+  await page.click("#wish");
+  assert.equal(await page.textContent("#cart-count"), "2");
+  assert.equal(await page.textContent("#wish-count"), "1");
+  await page.goto(`${stack.shopUrl}/login.html`);
+  await page.click("#login button");
+  await page.waitForFunction(() => /Вы: u1/.test(document.getElementById("who").textContent));
+  // Another tab of the shop is signed in too, and sees the same cart.
+  const other = watch(await open(context, "/snippet.html"));
+  await other.goto(`${stack.shopUrl}/index.html`);
+  await other.waitForFunction(() => /Вы: u1/.test(document.getElementById("who").textContent));
+  assert.equal(await other.textContent("#cart-count"), "2");
+  await other.click("#logout");
+  await other.waitForFunction(() => /Войти/.test(document.getElementById("who").textContent));
+  await page.waitForFunction(() => /Войти/.test(document.getElementById("who").textContent), null, { timeout: 10000 });
+  await page.goto(`${stack.shopUrl}/qa.html`);
+  await page.waitForFunction(() => document.querySelectorAll("#events tr").length > 0);
+  await delivered(1);
+  assert.deepEqual(problems, []);
   await context.close();
 });
