@@ -166,10 +166,13 @@ export async function startStack(options = {}) {
   const procs = [];
   const configFiles = [];
   let shop;
+  /** The folder with the secrets file and the collector's local state: removed at stop. */
+  let tempDir;
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
     if (shop) await new Promise((r) => shop.close(r));
     for (const f of configFiles) rmSync(f, { force: true });
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   };
   try {
     const emulatorBin = join(ROOT, "target/debug/mindbox-emulator");
@@ -183,7 +186,8 @@ export async function startStack(options = {}) {
     const apiBase = env.MINDBOX_API_BASE || emulatorUrl;
 
     // The secret goes to wrangler through an env file, never on a command line or in [vars].
-    const secrets = join(mkdtempSync(join(tmpdir(), "mindbox-edge-")), ".dev.vars");
+    tempDir = mkdtempSync(join(tmpdir(), "mindbox-edge-"));
+    const secrets = join(tempDir, ".dev.vars");
     const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
     const backendToken = env.BACKEND_TOKEN || "test-backend-token-do-not-leak-5e0d";
     const keyLine = options.omitSecretKey ? "" : `MINDBOX_SECRET_KEY=${secretKey}\n`;
@@ -430,7 +434,9 @@ Mindbox Edge demo is running:
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
   admin token      ${stack.adminToken}   (${from("ADMIN_TOKEN")}): ${stack.collectorUrl}/v1/admin/counters
   backend token    ${stack.backendToken}   (${from("BACKEND_TOKEN")}): POST ${stack.collectorUrl}/v1/backend/operations
-Press Ctrl-C to stop.`);
+  make Mindbox fail  curl -X POST ${stack.emulatorUrl}/__emulator/fail -d '{"count": 3, "status": 503}'
+                     (or {"count": 1, "mode": "validation"} for a dead letter; see the README's QA section)
+Press Ctrl-C to stop (the temporary folder with the secrets file is removed).`);
   const shutdown = async () => {
     await stack.stop();
     process.exit(0);
