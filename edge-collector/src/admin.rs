@@ -1,5 +1,6 @@
 //! Admin routes for the team running the collector, behind `Authorization: Bearer <ADMIN_TOKEN>`:
 //!
+//! * `GET  /v1/admin/dead-letters?ids=a,b` — the dead letters of these event ids (up to 1 000);
 //! * `GET  /v1/admin/dead-letters[?limit=N][&cursor=C]` — a page of dead letters with their reasons
 //!   and Mindbox's answers (`deadLetters`, at most `limit`, default and cap 1 000), `next` (the cursor
 //!   of the next page, absent on the last), and on the first page the queue messages that were not
@@ -11,7 +12,8 @@
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
 //!
-//! Without an `ADMIN_TOKEN` secret the routes answer 503; a wrong token gets 401. The token is compared
+//! The QA page calls them from an origin on `ALLOWED_ORIGINS` (CORS, preflight included) with the token
+//! QA enters. Without an `ADMIN_TOKEN` secret the routes answer 503; a wrong token gets 401. The token is compared
 //! in constant time and never logged.
 
 use std::collections::BTreeMap;
@@ -65,6 +67,18 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.to_string())
             };
+            if let Some(ids) = param("ids") {
+                // The letters of these event ids (the QA page asks about the events it shows).
+                let ids: Vec<String> = ids
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|i| !i.is_empty())
+                    .take(1000)
+                    .map(String::from)
+                    .collect();
+                let letters = ledger::get_dead_letters(env, ids).await?;
+                return Response::from_json(&json!({ "deadLetters": letters }));
+            }
             let limit = param("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
             let cursor = param("cursor");
             if param("unreadable").is_some() {

@@ -47,3 +47,18 @@ pub fn preflight(req: &Request, config: &Config) -> Result<Response> {
     h.set("Access-Control-Max-Age", "86400")?;
     Ok(resp)
 }
+
+/// Answers an `OPTIONS` preflight of an admin route from an allowed origin (the QA page sends the
+/// admin token in `Authorization`; the token, not the origin, is what lets it in).
+pub fn admin_preflight(origin: &str) -> Result<Response> {
+    let mut resp = Response::empty()?.with_status(204);
+    let h = resp.headers_mut();
+    add_headers(h, origin)?;
+    h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
+    h.set(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type",
+    )?;
+    h.set("Access-Control-Max-Age", "86400")?;
+    Ok(resp)
+}

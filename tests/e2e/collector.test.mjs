@@ -130,10 +130,10 @@ test("body over the size cap: 413 before parsing, nothing enqueued", async () =>
 test("an over-long body without Content-Length (chunked) is refused with 413 on /v1/events and /v1/sync", { skip: CHUNKED_413_SKIP }, async () => {
   await stack.emulator.reset();
   const headers = { origin: stack.shopUrl, "content-type": "text/plain" };
-  const events = await postChunked(`${stack.collectorUrl}/v1/events`, 64 * 1024 + 200000, headers);
+  const events = await postChunked(`${stack.collectorUrl}/v1/events`, 64 * 1024 + 20000, headers);
   assert.equal(events.status, 413, events.text);
   assert.equal(events.json.error, "body_too_large");
-  const sync = await postChunked(`${stack.collectorUrl}/v1/sync`, 16 * 1024 + 200000, headers);
+  const sync = await postChunked(`${stack.collectorUrl}/v1/sync`, 16 * 1024 + 20000, headers);
   assert.equal(sync.status, 413, sync.text);
   assert.equal(sync.json.error, "body_too_large");
   // Under the cap, a chunked body is read whole (and here refused for what it is, not its length).
@@ -421,6 +421,25 @@ test("the secret key appears in no response, tracker file or log line", async ()
   assert.ok(all.length > 10000, "the tracker files were read");
   assert.ok(!all.includes(stack.secretKey), "secret key in a response");
   assert.ok(!stack.collectorLog().includes(stack.secretKey), "secret key in the collector's log");
+});
+
+test("the QA page's origin may call admin routes (CORS), still only with the token; other origins get no CORS", async () => {
+  const preflight = (origin) =>
+    timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+  const ok = await preflight(stack.shopUrl);
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get("access-control-allow-origin"), stack.shopUrl);
+  assert.match(ok.headers.get("access-control-allow-headers"), /Authorization/);
+  assert.equal((await preflight("https://evil.example")).status, 403);
+  const noToken = await timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters?ids=x`, { headers: { origin: stack.shopUrl } });
+  assert.equal(noToken.status, 401);
+  assert.equal(noToken.headers.get("access-control-allow-origin"), stack.shopUrl, "the page can read why");
+  const foreign = await timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters?ids=x`, { headers: { origin: "https://evil.example", authorization: `Bearer ${stack.adminToken}` } });
+  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  assert.deepEqual((await foreign.json()).deadLetters, []);
 });
 
 test("admin routes need the bearer token, and the token appears in no log line", async () => {

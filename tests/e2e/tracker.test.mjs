@@ -769,3 +769,26 @@ test("the demo shop walked as a visitor: no page error, no failed request, live 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("QA page with the admin token: an event Mindbox refused shows as not taken, with Mindbox's reason", async () => {
+  const context = await browser.newContext();
+  const qa = await open(context, "/qa.html");
+  await stack.emulator.fail({ count: 1, mode: "validation" });
+  const shop = await open(context, "/index.html");
+  const marker = `refused-${Date.now()}`;
+  await shop.evaluate((m) => mindbox("viewProduct", { productId: m }), marker);
+  await waitFor("the dead letter", async () => (await stack.admin("dead-letters")).deadLetters.some((l) => l.delivery?.event?.data?.viewProduct?.product?.ids?.website === marker));
+  await qa.bringToFront();
+  await qa.fill("#admin-token", stack.adminToken);
+  await qa.dispatchEvent("#admin-token", "change");
+  const row = qa.locator('#events tr[data-fate="dead-lettered"]');
+  await row.first().waitFor({ timeout: 15000 });
+  assert.match(await row.first().textContent(), /не принято Mindbox/);
+  assert.match(await row.first().textContent(), /ValidationError/);
+  assert.match(await qa.textContent("#counts"), /не принято Mindbox: 1/);
+  // A wrong token says so.
+  await qa.fill("#admin-token", "wrong");
+  await qa.dispatchEvent("#admin-token", "change");
+  await qa.waitForFunction(() => document.getElementById("status").textContent === "Токен администратора не подошёл.");
+  await context.close();
+});
