@@ -723,6 +723,10 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
   await qa.click("#import-text");
   await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ничего не импортировано: ожидался список событий"));
   assert.deepEqual(await stack.drain(), [], "nothing was sent by the refused replay or the bad imports");
+  // Clear history: the settled events go from this browser's list; nothing is sent.
+  await qa.click("#clear-history");
+  await qa.waitForSelector("#empty", { state: "visible" });
+  assert.match(await qa.textContent("#counts"), /отправлено: 0/);
   await context.close();
 });
 

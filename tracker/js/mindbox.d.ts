@@ -163,6 +163,8 @@ export interface QA {
   exportJSON(): Promise<string>;
   importJSON(json: string): Promise<number>;
   flush(): Promise<void>;
+  /** Forgets sent and rejected events in this browser; pending ones stay and are still sent. */
+  clearHistory(): Promise<void>;
 }
 
 export interface Mindbox {

@@ -301,6 +301,14 @@ Outbox.prototype = {
     });
   },
 
+  /** Forgets the settled events (QA's "clear history"); pending ones stay and are still sent. */
+  clearHistory: function () {
+    this.memHistory_ = [];
+    return this.tx_([HISTORY], true, function (h) {
+      h.clear();
+    }).catch(function () {});
+  },
+
   /** Forgets everything (consent withdrawn). */
   clear: function () {
     this.mem_ = [];

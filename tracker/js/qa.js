@@ -112,5 +112,10 @@ export function qa(core, outbox, sender) {
     flush: function () {
       return sender.flush();
     },
+
+    /** Forgets sent and rejected events in this browser (pending ones stay and are still sent). */
+    clearHistory: function () {
+      return outbox.clearHistory();
+    },
   };
 }
