@@ -66,7 +66,11 @@ export async function postChunked(url, bytes, headers = {}) {
       c.close();
     },
   });
-  const res = await timedFetch(url, { method: "POST", headers, body, duplex: "half" });
+  return answerOf(await timedFetch(url, { method: "POST", headers, body, duplex: "half" }));
+}
+
+/** An answer's `{status, json, text}` (`json` undefined when the body is not JSON). */
+export async function answerOf(res) {
   const text = await res.text();
   let json;
   try {
@@ -320,12 +324,7 @@ export async function startStack(options = {}) {
           headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: typeof body === "string" ? body : JSON.stringify(body),
         });
-        const text = await res.text();
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        return { status: res.status, json, text };
+        return answerOf(res);
       },
       /** Calls an admin route with the bearer token. */
       admin: async (path, body) => {

@@ -6,28 +6,13 @@
 // does for a batch: the fetch handler (check, enrich, queue send) *and* the queue consumer delivering
 // the 50 events to the emulator. Workers' own timers do not advance during CPU work, so the worker
 // cannot time itself.
-import { readFileSync, readdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { cpuMeter } from "./cpu.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);
 const CONCURRENCY = Number(process.argv[3] || 8);
 const PER_BATCH = 50;
-const TICKS = 100; // USER_HZ on Linux
-
-function workerdCpuMs() {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!comm.startsWith("workerd")) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {}
-  }
-  return (ticks * 1000) / TICKS;
-}
 
 const batch = () => ({
   deviceUUID: randomUUID(),
@@ -79,11 +64,11 @@ try {
   await stack.emulator.fail({ count: 1000000, mode: "timeout", ms: 3600000 });
   {
     const bodies = Array.from({ length: BATCHES }, batch);
-    const c0 = workerdCpuMs();
+    const cpu = cpuMeter();
     const t = performance.now();
     await sendAll(bodies);
     const ms = performance.now() - t;
-    const c = workerdCpuMs() - c0;
+    const c = cpu();
     console.log(`accept path:           ${(c / BATCHES).toFixed(1)} ms workerd CPU per 50-event batch, ${Math.round((BATCHES * PER_BATCH) / (ms / 1000))} events/s accepted`);
   }
   await stack.stop();
@@ -94,7 +79,7 @@ try {
 
   // Phase 2, the whole pipeline: accept, queue, deliver to the emulator.
   const bodies = Array.from({ length: BATCHES }, batch);
-  const cpu0 = workerdCpuMs();
+  const meter = cpuMeter();
   const t0 = performance.now();
   await sendAll(bodies);
   const tAccepted = performance.now();
@@ -104,7 +89,7 @@ try {
     intervalMs: 50,
   });
   const tDelivered = performance.now();
-  const cpu = workerdCpuMs() - cpu0;
+  const cpu = meter();
   const { accepted, attempts } = await stack.emulator.count();
   console.log(`batches: ${BATCHES} x ${PER_BATCH} events, ${CONCURRENCY} concurrent senders`);
   console.log(`pipeline accepted:     ${Math.round(total / ((tAccepted - t0) / 1000))} events/s`);

@@ -9,7 +9,8 @@
 // collector's workerd CPU per 50 events as a ratio to a do-nothing worker (a queue producer and a
 // consumer that acks) given the same bodies at the same rate in the same run: the project's own cost,
 // not the local simulator's.
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { cpuMeter } from "./cpu.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -19,31 +20,6 @@ const SECONDS = Number(process.argv[2] || 30);
 const SENDERS = Number(process.argv[3] || 60);
 const PER_BATCH = Number(process.argv[4] || 5);
 const EVERY_MS = Number(process.argv[5] || 1500);
-const TICKS = 100; // USER_HZ
-
-/** CPU ticks (user + system) of every live workerd process, by pid, from /proc. */
-function workerdTicks() {
-  const ticks = new Map();
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("workerd")) continue;
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks.set(pid, Number(f[11]) + Number(f[12]));
-    } catch {}
-  }
-  return ticks;
-}
-
-/** Starts counting workerd CPU; the returned function gives the ms used since, by the processes alive then or started since. */
-function cpuMeter() {
-  const start = workerdTicks();
-  return () => {
-    let ticks = 0;
-    for (const [pid, t] of workerdTicks()) ticks += t - (start.get(pid) || 0);
-    return (ticks * 1000) / TICKS;
-  };
-}
 
 /** The batches each sender posts, made up front so both runs get the same bodies. */
 const plan = Array.from({ length: SENDERS }, (_, s) => ({

@@ -338,6 +338,24 @@ test("/v1/sync: any visitor may ask what a cart earns; a cart that names a custo
   const named = await sync({ operation: "Website.CalculateAuthorizedCart", data: { customer: { ids: { websiteID: "u1" } }, order: { lines } } });
   assert.equal(named.status, 403, named.text);
   assert.match(named.json().reason, /authenticationTicket/);
+  // The attacks on the anonymous path: the customer in another letter case, an id as a number, nested
+  // under the order; all need the ticket, and none reaches Mindbox.
+  for (const data of [
+    { CUSTOMER: { IDS: { websiteID: "u1" } }, order: { lines } },
+    { customer: { mobilePhone: 79001112233 }, order: { lines } },
+    { order: { lines, customer: { email: "victim@example.com" } } },
+  ]) {
+    const r = await sync({ operation: "Website.CalculateUnauthorizedCart", data });
+    assert.equal(r.status, 403, `${JSON.stringify(data)}: ${r.text}`);
+  }
+  // Anything but the lines (another customer's order id, a card, coupons) never reaches Mindbox.
+  const probe = await sync({
+    operation: "Website.CalculateUnauthorizedCart",
+    data: { order: { ids: { websiteID: "someone-elses-order" }, discountCard: { ids: { number: "1" } }, coupons: [{ ids: { code: "X" } }], lines } },
+  });
+  assert.equal(probe.status, 200, probe.text);
+  const sent = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync").at(-1);
+  assert.deepEqual(sent.body, { order: { lines } });
   const verified = await sync({
     operation: "Website.CalculateAuthorizedCart",
     data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: ticket("u1") }, order: { lines } },
@@ -358,7 +376,7 @@ test("/v1/sync: any visitor may ask what a cart earns; a cart that names a custo
     customerSegmentations: [{ segmentation: { ids: { externalId: "LoyaltyLevel" }, name: "Уровень лояльности" }, segment: { ids: { externalId: "Gold" }, name: "Золотой" } }],
   });
   const asked = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync").map((a) => a.operation);
-  assert.deepEqual(asked, ["Website.CalculateUnauthorizedCart", "Website.CalculateAuthorizedCart", "Website.GetCustomerBonusPointsHistory", "Website.GetCustomerSegments"]);
+  assert.deepEqual(asked, ["Website.CalculateUnauthorizedCart", "Website.CalculateUnauthorizedCart", "Website.CalculateAuthorizedCart", "Website.GetCustomerBonusPointsHistory", "Website.GetCustomerSegments"]);
 });
 
 test("/v1/sync refuses unverified customers and operations off SYNC_OPERATIONS, without calling Mindbox", async () => {

@@ -35,6 +35,21 @@ async function open(path) {
 /** Runs `fn` (a function's source, called with `args`) in the page. */
 const run = (fn, ...args) => browser.executeScript(`return (${fn}).apply(null, arguments)`, args);
 
+/**
+ * Opens the shop's home page in the current window, lets what it sent settle, and makes five views
+ * whose product ids start with the returned marker (`prefix-<time>`).
+ */
+async function fiveEvents(prefix) {
+  await open("/index.html");
+  await stack.drain();
+  await stack.emulator.reset();
+  const marker = `${prefix}-${Date.now()}`;
+  await run((m) => {
+    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
+  }, marker);
+  return marker;
+}
+
 /** Requests at the emulator whose product id starts with `marker`, once there are `n`. */
 async function arrived(marker, n, timeoutMs = 20000) {
   const ours = async () => (await stack.emulator.requests()).filter((q) => String(q.body?.viewProduct?.product?.ids?.website || "").startsWith(marker));
@@ -69,13 +84,7 @@ test("the official snippet with calls queued before load keeps working, in order
 });
 
 test("leaving the page right after five events: all five arrive at once, without coming back", async () => {
-  await open("/index.html");
-  await stack.drain();
-  await stack.emulator.reset();
-  const marker = `leave-${Date.now()}`;
-  await run((m) => {
-    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
-  }, marker);
+  const marker = await fiveEvents("leave");
   // Straight on to a page without the tracker: nothing of the shop is left to send them later.
   await browser.navigateTo(`${stack.shopUrl}/no-tracker-here`);
   const reqs = await arrived(marker, 5, 15000);
@@ -86,13 +95,7 @@ test("closing the tab right after five events: all five arrive at once, without 
   const first = await browser.getWindowHandle();
   const { handle } = await browser.createWindow("tab");
   await browser.switchToWindow(handle);
-  await open("/index.html");
-  await stack.drain();
-  await stack.emulator.reset();
-  const marker = `close-${Date.now()}`;
-  await run((m) => {
-    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
-  }, marker);
+  const marker = await fiveEvents("close");
   await browser.closeWindow();
   await browser.switchToWindow(first);
   // The remaining tab shows a page without the tracker: only the closed tab could have sent them.
@@ -102,13 +105,7 @@ test("closing the tab right after five events: all five arrive at once, without 
 });
 
 test("leaving for another site right after five events: all five arrive at once", async () => {
-  await open("/index.html");
-  await stack.drain();
-  await stack.emulator.reset();
-  const marker = `away-${Date.now()}`;
-  await run((m) => {
-    for (let i = 0; i < 5; i++) window.mindbox("viewProduct", { productId: `${m}-${i}` });
-  }, marker);
+  const marker = await fiveEvents("away");
   // Another origin (localhost is not 127.0.0.1): the shop's storage and tracker are out of reach.
   await browser.navigateTo(stack.emulatorUrl.replace("127.0.0.1", "localhost") + "/elsewhere");
   const reqs = await arrived(marker, 5, 15000);
