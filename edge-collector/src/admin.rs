@@ -8,6 +8,10 @@
 //! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` or `{"all": true}`: put them back on the
 //!   queue (attempts start again) and forget them; "all" takes up to 300 at a time and says `more`
 //!   when there are others to call it again for;
+//! * `POST /v1/admin/trace` — `{"deviceUUID", "hours"}`: QA's trace of one device ([`crate::trace`])
+//!   on for `hours` (default 24, at most 72; 0 switches it off); answers `{"deviceUUID", "until"}`;
+//! * `GET  /v1/admin/trace?device=<uuid>` — `{"deviceUUID", "until", "events"}`: what became of that
+//!   device's traced events after the collector (state, Mindbox calls, reason, when), newest first;
 //! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is;
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
@@ -24,6 +28,7 @@ use worker::{Env, Request, Response, Result};
 
 use crate::ledger;
 use crate::queue::{EventsQueue, Producer};
+use crate::trace::{self, Note};
 
 fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
@@ -32,6 +37,19 @@ fn deny(status: u16, reason: &str) -> Result<Response> {
 /// Letters one "redrive all" call takes: each is a queue send and a ledger delete, and an invocation's
 /// subrequests are limited.
 const REDRIVE_PAGE: usize = 300;
+
+#[derive(Deserialize)]
+struct TraceOn {
+    #[serde(rename = "deviceUUID")]
+    device_uuid: String,
+    hours: Option<f64>,
+}
+
+/// The device a trace route names, when it is a canonical device id.
+fn device(given: &str) -> Option<String> {
+    let d = given.trim().to_ascii_lowercase();
+    mindbox_tracker::uuid::is_canonical(&d).then_some(d)
+}
 
 #[derive(Deserialize)]
 struct Redrive {
@@ -111,6 +129,28 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             };
             redrive(env, letters, more).await
         }
+        (worker::Method::Post, "/v1/admin/trace") => {
+            let Ok(body) = req.json::<TraceOn>().await else {
+                return deny(400, "body must be {\"deviceUUID\": \"…\", \"hours\": 24}");
+            };
+            let Some(device) = device(&body.device_uuid) else {
+                return deny(400, "deviceUUID must be a device id (a UUID)");
+            };
+            let hours = body.hours.unwrap_or(24.0);
+            if !hours.is_finite() || hours < 0.0 {
+                return deny(400, "hours must be a number from 0 (off) to 72");
+            }
+            let until = trace::switch(env, &device, hours).await?;
+            Response::from_json(&json!({ "deviceUUID": device, "until": until }))
+        }
+        (worker::Method::Get, "/v1/admin/trace") => {
+            let url = req.url()?;
+            let given = url.query_pairs().find(|(k, _)| k == "device");
+            let Some(device) = given.and_then(|(_, v)| device(&v)) else {
+                return deny(400, "give ?device=<deviceUUID>");
+            };
+            Response::from_json(&trace::read(env, &device).await?)
+        }
         (worker::Method::Get, "/v1/admin/health") => {
             let problem = match crate::config::Config::get(env) {
                 Ok(c) => c.delivery_problem(),
@@ -130,6 +170,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     for letter in letters {
         let key = letter.key.clone().unwrap_or_default();
         let Some(mut delivery) = letter.delivery else {
@@ -141,8 +182,13 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
         // One by one: a letter is forgotten only after its message is on the queue.
         queue.send(delivery.to_message(), 0).await?;
         ledger::delete_dead_letters(env, vec![(key.clone(), letter.dead_at)]).await?;
+        if delivery.trace {
+            let note = Note::of(&delivery, trace::REDRIVEN, 0, None);
+            notes.push((delivery.device_uuid.clone(), note));
+        }
         redriven.push(key);
     }
+    trace::note_all(env, notes).await;
     ledger::count(
         env,
         BTreeMap::from([("redriven".to_string(), redriven.len() as u64)]),

@@ -21,16 +21,18 @@ use crate::config::Config;
 use crate::enrich::{self, Shopper};
 use crate::message::Delivery;
 use crate::queue::{EventsQueue, Producer};
-use crate::{bindings, cors, identity, ledger, seen};
+use crate::{bindings, cors, identity, ledger, seen, trace};
 
 /// What happened, by counter name; counted in the ledger after the answer.
 type Counts = BTreeMap<String, u64>;
 
-/// What is written after the answer: the counts, and the ids just queued for a device.
+/// What is written after the answer: the counts, and the ids just queued for a device (with QA's
+/// notes when it is traced).
 #[derive(Default)]
 struct After {
     counts: Counts,
     queued: Option<(String, Vec<String>)>,
+    notes: Vec<trace::Note>,
 }
 
 /// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
@@ -40,7 +42,7 @@ pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> R
     let resp = answer(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
         if let Some((device, ids)) = after.queued {
-            seen::record(&env, &device, ids).await;
+            seen::record(&env, &device, ids, after.notes).await;
         }
         ledger::count(&env, after.counts).await
     });
@@ -93,12 +95,27 @@ async fn answer(
     let accepted = deliveries.len();
     // A resend of what is already on the queue (a keepalive request that arrived after its page
     // closed, sent again by the next visit) is accepted again, not queued again.
-    let ids: Vec<String> = deliveries.iter().map(|(id, _)| id.clone()).collect();
-    let again = seen::already_queued(env, &shopper.device_uuid, &ids).await;
-    let (fresh_ids, fresh): (Vec<String>, Vec<String>) = deliveries
-        .into_iter()
-        .filter(|(id, _)| !again.contains(id))
-        .unzip();
+    let ids: Vec<String> = deliveries.iter().map(|(d, _)| d.event.id.clone()).collect();
+    let known = seen::already_queued(env, &shopper.device_uuid, &ids).await;
+    let again = known.seen;
+    let mut fresh_ids = Vec::new();
+    let mut fresh = Vec::new();
+    for (mut d, message) in deliveries {
+        if again.contains(&d.event.id) {
+            continue;
+        }
+        fresh_ids.push(d.event.id.clone());
+        if known.trace {
+            // QA traces this device: the message says so, and the consumer notes what becomes of it.
+            d.trace = true;
+            after
+                .notes
+                .push(trace::Note::of(&d, trace::QUEUED, 0, None));
+            fresh.push(d.to_message());
+        } else {
+            fresh.push(message);
+        }
+    }
     if !fresh.is_empty() {
         if let Err(e) = EventsQueue::of(env)?.send_all(fresh).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
@@ -135,14 +152,14 @@ async fn read_batch(
     }
 }
 
-/// Each checked event through the endpoint and identity rules: a result per event, and the ids and
-/// queue messages of those accepted.
+/// Each checked event through the endpoint and identity rules: a result per event, and the queue
+/// messages of those accepted (with what they were made from).
 fn accept_events(
     checked: CheckedBatch,
     shopper: &Shopper,
     config: &Config,
     counts: &mut Counts,
-) -> (Vec<EventResult>, Vec<(String, String)>) {
+) -> (Vec<EventResult>, Vec<(Delivery, String)>) {
     let received = worker::Date::now().as_millis() as f64;
     let now_secs = (received / 1000.0) as i64;
     let wrong_endpoint = checked
@@ -174,7 +191,7 @@ fn accept_events(
                     continue;
                 }
                 results.push(EventResult::accepted(&d.event.id));
-                deliveries.push((d.event.id.clone(), message));
+                deliveries.push((d, message));
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);

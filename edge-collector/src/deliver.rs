@@ -25,6 +25,7 @@ use crate::mindbox;
 use crate::queue::{Producer, Source, Taken};
 use crate::rate_budget;
 use crate::snapshot_order::{self, Claim, Stamp};
+use crate::trace::{self, Note};
 
 /// Retries stop (and the event is dead-lettered) this long after it was accepted: within Cloudflare
 /// Queues' default 4-day retention.
@@ -169,18 +170,18 @@ pub async fn handle_batch<M: Taken>(
             Err(e) => return wait_misconfigured(messages, env, &e).await,
         };
     worker::console_log!("delivering a batch of {} messages", messages.len());
-    let mut counts = Counts::new();
+    let mut tally = Tally::default();
     let mut parsed = Vec::with_capacity(messages.len());
     for m in messages {
         match Delivery::from_message(m.body()) {
             Ok(d) => parsed.push((m, d)),
             Err(reason) => {
                 keep_dead_letter(env, m, &unreadable(m, reason), &m.id()).await;
-                bump(&mut counts, "dead_lettered");
+                bump(&mut tally.counts, "dead_lettered");
             }
         }
     }
-    let within = within_budget(parsed, env, queue, &config, &mut counts).await;
+    let within = within_budget(parsed, env, queue, &config, &mut tally).await;
     // At most six lanes at once: a Worker holds six outgoing connections, and a call's timeout
     // (`MINDBOX_TIMEOUT_MS`) starts when its lane starts it, not while it waits for a connection.
     let results: Vec<_> = stream::iter(lanes(within, &config).into_values())
@@ -188,30 +189,60 @@ pub async fn handle_batch<M: Taken>(
             let config = &config;
             async move {
                 lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
-                let mut names = Vec::with_capacity(lane.len());
-                for (m, d) in &lane {
-                    names.push((deliver_one(*m, d, env, queue, config).await, d.backend));
+                let mut settled = Vec::with_capacity(lane.len());
+                for (m, d) in lane {
+                    let (name, reason) = deliver_one(m, &d, env, queue, config).await;
+                    settled.push((d, name, reason));
                 }
-                names
+                settled
             }
         })
         .buffer_unordered(MAX_CONNECTIONS)
         .collect()
         .await;
-    for (name, backend) in results.into_iter().flatten() {
-        // The shop's backend's operations are counted apart (`backend.delivered`, …).
-        if backend {
-            bump(&mut counts, &format!("backend.{name}"));
-        } else {
-            bump(&mut counts, name);
-        }
+    for (d, name, reason) in results.into_iter().flatten() {
+        tally.settled(&d, name, reason);
     }
-    ledger::count(env, counts).await;
+    tally.write(env).await;
     Ok(())
 }
 
 /// What happened to messages, by counter name.
 type Counts = BTreeMap<String, u64>;
+
+/// What a consumer batch did: counters for the ledger, and notes for the devices QA traces.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    notes: Vec<(String, Note)>,
+}
+
+impl Tally {
+    /// `d` ended this batch as `name` (a counter: `delivered`, `retried`, …), with `reason`.
+    fn settled(&mut self, d: &Delivery, name: &str, reason: Option<String>) {
+        // The shop's backend's operations are counted apart (`backend.delivered`, …).
+        if d.backend {
+            bump(&mut self.counts, &format!("backend.{name}"));
+        } else {
+            bump(&mut self.counts, name);
+        }
+        if d.trace {
+            let calls = match name {
+                "delivered" | "retried" | "dead_lettered" => d.attempts + 1,
+                _ => d.attempts,
+            };
+            let note = Note::of(d, trace::state_of(name), calls, reason);
+            self.notes.push((d.device_uuid.clone(), note));
+        }
+    }
+
+    async fn write(self, env: &Env) {
+        if !self.notes.is_empty() {
+            trace::note_all(env, self.notes).await;
+        }
+        ledger::count(env, self.counts).await;
+    }
+}
 
 fn bump(counts: &mut Counts, name: &str) {
     *counts.entry(name.to_string()).or_default() += 1;
@@ -236,7 +267,7 @@ async fn within_budget<'m, M: Taken>(
     env: &Env,
     queue: Option<&impl Producer>,
     config: &Config,
-    counts: &mut Counts,
+    tally: &mut Tally,
 ) -> Vec<(&'m M, Delivery)> {
     let mut budget: BTreeMap<String, u32> = BTreeMap::new();
     for (_, d) in &parsed {
@@ -255,7 +286,11 @@ async fn within_budget<'m, M: Taken>(
         if *left == 0 {
             let delay = rate_budget::secs_to_next_minute(now_ms());
             requeue(queue, m, &d, delay, false).await;
-            bump(counts, "rate_limited");
+            let why = format!(
+                "Mindbox's budget for {} this minute is spent",
+                d.event.operation
+            );
+            tally.settled(&d, "rate_limited", Some(why));
         } else {
             *left -= 1;
             within.push((m, d));
@@ -317,14 +352,14 @@ fn stamp(d: &Delivery) -> Stamp {
     }
 }
 
-/// Delivers one message and settles it; returns the counter it adds to.
+/// Delivers one message and settles it; returns the counter it adds to, and why (for QA's trace).
 async fn deliver_one<M: Taken>(
     message: &M,
     delivery: &Delivery,
     env: &Env,
     queue: Option<&impl Producer>,
     config: &Config,
-) -> &'static str {
+) -> (&'static str, Option<String>) {
     let op = &delivery.event.operation;
     let snapshot = ordered_key(config, delivery).map(|(kind, key)| (kind, key, stamp(delivery)));
     if let Some((kind, key, stamp)) = &snapshot {
@@ -334,17 +369,22 @@ async fn deliver_one<M: Taken>(
                 let id = &delivery.event.id;
                 worker::console_log!("superseded {op} {id}: a newer {kind} snapshot was sent");
                 message.ack();
-                return "superseded";
+                let why = format!("a newer {kind} of this device was sent to Mindbox");
+                return ("superseded", Some(why));
             }
             Ok(Claim::Busy) => {
                 requeue(queue, message, delivery, BUSY_DELAY_SECS, false).await;
-                return "waited";
+                let why = format!("another {kind} of this device is being sent first");
+                return ("waited", Some(why));
             }
             Err(e) => {
                 let id = &delivery.event.id;
                 worker::console_error!("snapshot order unavailable for {op} {id}: {e}");
                 wait_for_collector(message);
-                return "waited";
+                return (
+                    "waited",
+                    Some(format!("the collector's order keeper failed: {e}")),
+                );
             }
         }
     }
@@ -362,7 +402,10 @@ async fn deliver_one<M: Taken>(
         Err(Failure::Collector(why)) => {
             worker::console_error!("delivery of {op} {} waits: {why}", delivery.event.id);
             wait_for_collector(message);
-            "waited"
+            (
+                "waited",
+                Some(format!("the collector cannot call Mindbox: {why}")),
+            )
         }
         Err(Failure::NoAnswer(reason)) => {
             let outcome = Outcome::Retry {
@@ -395,7 +438,7 @@ async fn call_mindbox(
 }
 
 /// Carries out an outcome: ack, retry later (dead letter once past the queue's retention), or dead
-/// letter with the reason and Mindbox's answer. Returns the counter it adds to.
+/// letter with the reason and Mindbox's answer. Returns the counter it adds to, and the reason.
 async fn settle<M: Taken>(
     message: &M,
     delivery: &Delivery,
@@ -403,7 +446,7 @@ async fn settle<M: Taken>(
     answer: Option<String>,
     env: &Env,
     queue: Option<&impl Producer>,
-) -> &'static str {
+) -> (&'static str, Option<String>) {
     let (id, op) = (&delivery.event.id, &delivery.event.operation);
     let outcome = match outcome {
         Outcome::Retry { reason, .. } if now_ms() - delivery.accepted_at > GIVE_UP_AFTER_MS => {
@@ -419,7 +462,7 @@ async fn settle<M: Taken>(
     match outcome {
         Outcome::Ack => {
             message.ack();
-            "delivered"
+            ("delivered", None)
         }
         Outcome::Retry {
             reason,
@@ -428,20 +471,20 @@ async fn settle<M: Taken>(
             let delay = backoff_secs(delivery.attempts, random_unit(), min_delay_secs);
             worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
             requeue(queue, message, delivery, delay, true).await;
-            "retried"
+            ("retried", Some(format!("{reason}; next try in {delay} s")))
         }
         Outcome::DeadLetter { reason } => {
             worker::console_error!("dead-lettering {op} {id}: {reason}");
             let letter = DeadLetter {
                 delivery: Some(delivery.clone()),
                 raw: None,
-                reason,
+                reason: reason.clone(),
                 answer: answer.map(|a| a[..floor_char_boundary(&a, MAX_ANSWER_BYTES)].to_string()),
                 dead_at: now_ms(),
                 key: None,
             };
             keep_dead_letter(env, message, &letter, id).await;
-            "dead_lettered"
+            ("dead_lettered", Some(reason))
         }
     }
 }
@@ -504,16 +547,21 @@ fn unreadable<M: Taken>(m: &M, reason: String) -> DeadLetter {
 /// The dead-letter queue's consumer: what the queue gave up on (its own `max_retries`) is kept in the
 /// ledger under the event id, so redrive by id finds it; an unreadable message under its message id.
 async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
-    let mut kept = 0;
+    let mut tally = Tally::default();
     for m in messages {
         let (letter, key) = match Delivery::from_message(m.body()) {
             Ok(d) => {
+                let reason = format!(
+                    "the queue gave up after its retries ({} delivery attempts made)",
+                    d.attempts
+                );
+                if d.trace {
+                    let note = Note::of(&d, trace::DEAD_LETTERED, d.attempts, Some(reason.clone()));
+                    tally.notes.push((d.device_uuid.clone(), note));
+                }
                 let key = d.event.id.clone();
                 let letter = DeadLetter {
-                    reason: format!(
-                        "the queue gave up after its retries ({} delivery attempts made)",
-                        d.attempts
-                    ),
+                    reason,
                     delivery: Some(d),
                     raw: None,
                     answer: None,
@@ -525,9 +573,9 @@ async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
             Err(reason) => (unreadable(m, reason), m.id()),
         };
         keep_dead_letter(env, m, &letter, &key).await;
-        kept += 1;
+        bump(&mut tally.counts, "dead_lettered");
     }
-    ledger::count(env, BTreeMap::from([("dead_lettered".to_string(), kept)])).await;
+    tally.write(env).await;
     Ok(())
 }
 

@@ -215,7 +215,7 @@ impl Ledger {
         let prefix = if q.unreadable { UNREADABLE } else { REDRIVABLE };
         if let Some(ids) = q.ids {
             let keys: Vec<String> = ids.iter().map(|id| format!("{REDRIVABLE}{id}")).collect();
-            let letters = entries(&storage.get_multiple(keys).await?)
+            let letters = objects::entries(&storage.get_multiple(keys).await?)
                 .iter()
                 .filter_map(|(_, v)| serde_json::from_str(v).ok())
                 .collect();
@@ -230,7 +230,8 @@ impl Ledger {
         if let Some(start) = &start {
             options = options.start(start);
         }
-        let mut listed: Vec<(String, String)> = entries(&storage.list_with_options(options).await?);
+        let mut listed: Vec<(String, String)> =
+            objects::entries(&storage.list_with_options(options).await?);
         // `start` is inclusive: the cursor's own key was on the last page.
         if start.is_some() && listed.first().map(|(k, _)| k) == start.as_ref() {
             listed.remove(0);
@@ -285,19 +286,9 @@ const REDRIVABLE: &str = "dl:";
 const UNREADABLE: &str = "raw:";
 
 /// A storage map's string entries, in key order.
-fn entries(map: &js_sys::Map) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    map.for_each(&mut |value, key| {
-        if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
-            out.push((k, v));
-        }
-    });
-    out
-}
-
 /// The first entry of a listing.
 fn first_entry(map: &js_sys::Map) -> Option<(String, String)> {
-    entries(map).into_iter().next()
+    objects::entries(map).into_iter().next()
 }
 
 /// Keeps a dead letter in the ledger, on its key's shard, within `DEAD_LETTER_CAP` letters in all

@@ -43,6 +43,7 @@ pub mod shard_queue;
 pub mod snapshot_order;
 pub mod sync;
 pub mod ticket;
+pub mod trace;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 

@@ -39,6 +39,9 @@ pub struct Delivery {
     /// Sent by the shop's backend (`/v1/backend/operations`), not a browser: counted apart.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backend: bool,
+    /// QA traces this device ([`crate::trace`]): the consumer notes what becomes of the event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trace: bool,
 }
 
 impl Delivery {
@@ -61,6 +64,7 @@ impl Delivery {
             attempts: 0,
             accepted_at: received,
             backend: false,
+            trace: false,
         }
     }
 

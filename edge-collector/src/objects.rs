@@ -39,3 +39,14 @@ pub async fn body<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
 pub fn json<T: Serialize>(value: &T) -> Result<worker::Response> {
     worker::Response::from_json(value)
 }
+
+/// The text entries of a storage read (`get_multiple`, `list`), as `(key, value)`.
+pub fn entries(map: &js_sys::Map) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    map.for_each(&mut |value, key| {
+        if let (Some(k), Some(v)) = (key.as_string(), value.as_string()) {
+            out.push((k, v));
+        }
+    });
+    out
+}

@@ -12,18 +12,31 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::objects;
+use crate::{objects, trace};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SEEN;
 /// How long an id is remembered: a week, longer than most shoppers take to come back.
 pub const REMEMBER_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 /// How often a device's object forgets old ids.
-const PRUNE_EVERY_MS: i64 = 24 * 3600 * 1000;
+pub const PRUNE_EVERY_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Serialize, Deserialize)]
 struct Ids {
     ids: Vec<String>,
+    /// QA's trace notes for these ids ("queued"), when the device is traced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<trace::Note>,
+}
+
+/// What a check answers: the ids queued before, and whether QA traces the device.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Known {
+    /// Ids of the batch already queued.
+    pub seen: Vec<String>,
+    /// The device is traced now: its messages carry `trace`.
+    #[serde(default)]
+    pub trace: bool,
 }
 
 /// One device's queued event ids.
@@ -39,20 +52,29 @@ impl DurableObject for Seen {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
+        let path = req.path();
+        if path.starts_with("/trace/") {
+            return trace::serve(&storage, &path, req).await;
+        }
         let q: Ids = objects::body(&mut req).await?;
-        let keys: Vec<String> = q.ids.iter().map(|id| format!("s:{id}")).collect();
-        match req.path().as_str() {
+        let mut keys: Vec<String> = q.ids.iter().map(|id| format!("s:{id}")).collect();
+        match path.as_str() {
             "/check" => {
+                keys.push(trace::UNTIL.into());
                 let found = storage.get_multiple(keys).await?;
-                let mut seen = Vec::new();
-                found.for_each(&mut |_, key| {
-                    if let Some(k) = key.as_string() {
-                        seen.push(k[2..].to_string());
+                let now = worker::Date::now().as_millis() as f64;
+                let mut known = Known::default();
+                found.for_each(&mut |value, key| match key.as_string() {
+                    Some(k) if k == trace::UNTIL => {
+                        known.trace = value.as_f64().is_some_and(|until| until > now)
                     }
+                    Some(k) => known.seen.push(k[2..].to_string()),
+                    None => {}
                 });
-                objects::json(&seen)
+                objects::json(&known)
             }
             "/record" => {
+                trace::write(&storage, q.notes).await?;
                 let now = worker::Date::now().as_millis() as f64;
                 let values = js_sys::Object::new();
                 for k in &keys {
@@ -80,43 +102,50 @@ impl DurableObject for Seen {
             (Some(k), Some(at)) if at < old_before => old.push(k),
             _ => left += 1,
         });
-        if !old.is_empty() {
-            storage.delete_multiple(old).await?;
+        for chunk in old.chunks(128) {
+            storage.delete_multiple(chunk.to_vec()).await?;
         }
-        if left > 0 {
+        let traced = trace::prune(&storage, old_before + REMEMBER_MS).await?;
+        if left > 0 || traced {
             storage.set_alarm(PRUNE_EVERY_MS).await?;
         }
         Response::ok("")
     }
 }
 
-fn name(device: &str) -> String {
+/// The device's object's name.
+pub fn object_name(device: &str) -> String {
     format!("seen:{device}")
 }
 
-/// Which of `ids` this device's object says were queued before. On any error: none (nothing is
-/// dropped for want of an answer).
-pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Vec<String> {
+/// Which of `ids` this device's object says were queued before, and whether QA traces the device. On
+/// any error: none, untraced (nothing is dropped for want of an answer).
+pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Known {
     if ids.is_empty() {
-        return Vec::new();
+        return Known::default();
     }
-    let q = Ids { ids: ids.to_vec() };
-    match objects::call(env, BINDING, &name(device), "/check", &q).await {
-        Ok(seen) => seen,
+    let q = Ids {
+        ids: ids.to_vec(),
+        notes: Vec::new(),
+    };
+    match objects::call(env, BINDING, &object_name(device), "/check", &q).await {
+        Ok(known) => known,
         Err(e) => {
             worker::console_error!("seen check failed, nothing dropped: {e}");
-            Vec::new()
+            Known::default()
         }
     }
 }
 
-/// Remembers `ids` as queued for this device. A failure only means a later resend is queued again.
-pub async fn record(env: &Env, device: &str, ids: Vec<String>) {
+/// Remembers `ids` as queued for this device, with QA's "queued" notes when it is traced. A failure
+/// only means a later resend is queued again.
+pub async fn record(env: &Env, device: &str, ids: Vec<String>, notes: Vec<trace::Note>) {
     if ids.is_empty() {
         return;
     }
+    let q = Ids { ids, notes };
     if let Err(e) =
-        objects::call::<_, bool>(env, BINDING, &name(device), "/record", &Ids { ids }).await
+        objects::call::<_, bool>(env, BINDING, &object_name(device), "/record", &q).await
     {
         worker::console_error!("seen record failed: {e}");
     }

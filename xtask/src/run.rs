@@ -166,6 +166,7 @@ const SELF_HOSTED_TOO: &[&str] = &[
     "delivery",
     "ledger",
     "ratelimit",
+    "trace",
 ];
 
 /// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
