@@ -796,3 +796,49 @@ test("QA page with the admin token: an event Mindbox refused shows as not taken,
   await qa.waitForFunction(() => document.getElementById("status").textContent === "Токен администратора не подошёл.");
   await context.close();
 });
+
+test("QA page with the trace on: a retried event shows 'повторяется' then 'доставлено в Mindbox', an older cart 'заменено', and a dropped call its console message", async () => {
+  const context = await browser.newContext();
+  const qa = await open(context, "/qa.html");
+  await qa.fill("#admin-token", stack.adminToken);
+  await qa.dispatchEvent("#admin-token", "change");
+  await qa.waitForFunction(() => !document.getElementById("trace").disabled);
+  await qa.check("#trace");
+  await qa.waitForFunction(() => /включена до/.test(document.getElementById("trace-when").textContent));
+  const device = await qa.evaluate(() => mindbox.deviceUUID());
+  assert.equal(await qa.textContent("#device"), device);
+  assert.ok((await stack.admin(`trace?device=${device}`)).until > Date.now(), "the collector traces this device");
+
+  const shop = await open(context, "/index.html");
+  const warnings = [];
+  shop.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  // Mindbox fails the first call once, and asks to come back in 3 s.
+  await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
+  await shop.evaluate(() => mindbox("setCart", [{ productId: "older-cart", count: 1, price: 100 }]));
+  await waitFor("the older cart's failed attempt", async () => (await stack.emulator.attempts()).some((a) => a.body?.productList?.[0]?.product?.ids?.website === "older-cart"));
+  await qa.bringToFront();
+  const row = (fate) => qa.locator(`#events tr[data-operation="Website.SetCart"][data-fate="${fate}"]`);
+  await row("retrying").first().waitFor({ timeout: 15000 });
+  assert.match(await row("retrying").first().textContent(), /повторяется.*Mindbox не принял с 1-й попытки.*HTTP 503/s);
+  await shop.evaluate(() => mindbox("setCart", [{ productId: "newer-cart", count: 2, price: 100 }]));
+  await row("delivered").first().waitFor({ timeout: 15000 });
+  await row("superseded").first().waitFor({ timeout: 30000 });
+  assert.match(await row("superseded").first().textContent(), /заменено более новым.*более новую корзину/s);
+  assert.match(await qa.textContent("#counts"), /доставлено в Mindbox: 1.*заменено более новым: 1/);
+
+  // A call with bad arguments is dropped: the QA page shows what the console said.
+  assert.equal(await qa.isVisible("#no-dropped"), true);
+  await shop.evaluate(() => mindbox("setCart", [{ productId: "1", count: -1 }]));
+  await waitFor("the console warning", () => warnings.some((w) => w.includes("count: expected a positive number")));
+  await qa.waitForFunction(() => /setCart/.test(document.getElementById("dropped").textContent));
+  assert.match(await qa.textContent("#dropped"), /count: expected a positive number/);
+  assert.equal(await qa.isVisible("#no-dropped"), false);
+  // "Clear history" forgets the dropped calls too.
+  await qa.click("#clear-history");
+  await qa.waitForFunction(() => document.querySelectorAll("#dropped tr").length === 0);
+  await qa.uncheck("#trace");
+  await qa.waitForFunction(() => /выключена/.test(document.getElementById("trace-when").textContent));
+  assert.equal((await stack.admin(`trace?device=${device}`)).until, 0);
+  await stack.drain();
+  await context.close();
+});

@@ -12,8 +12,8 @@
 // tracker.wasm, loaded by wasm.js and called through core.js) checks
 // calls, makes events and decides; this JS shell keeps the device id (device.js), stores the events
 // (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
-// tabs.js), asks `sync` calls and the typed questions such as `getBalance` (sync.js) and serves QA
-// (qa.js).
+// tabs.js), asks `sync` calls and the typed questions such as `getBalance` (sync.js), keeps the calls
+// it dropped for QA (dropped.js) and serves QA (qa.js).
 import { core as rustHalf } from "./core.js";
 import { load } from "./wasm.js";
 import { openOutbox } from "./outbox.js";
@@ -22,6 +22,7 @@ import { Sender } from "./sender.js";
 import { call } from "./callbacks.js";
 import { sync, ask } from "./sync.js";
 import { qa } from "./qa.js";
+import { remember } from "./dropped.js";
 
 (function () {
   /** @type {any} */
@@ -60,7 +61,10 @@ import { qa } from "./qa.js";
             // The page's callbacks: in `extra` for typed calls, else in the argument itself.
             var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
             var r = core.call(method, arg);
-            if (r.error !== undefined) call(cbs.onError, r.error);
+            if (r.error !== undefined) {
+              remember(method, r.error);
+              call(cbs.onError, r.error);
+            }
             else if (r.made && !r.made[0]) ask(collector, r.made[1], r.made[3], cbs.onSuccess, cbs.onError);
             else if (r.made) sender.track(r.made, cbs.onSuccess, cbs.onError);
           }

@@ -156,14 +156,22 @@ export interface OutboxRecord {
   replayOf: string | null;
 }
 
+/** A call the tracker dropped for bad arguments (kept for QA, the newest 20; never the call's data). */
+export interface DroppedCall {
+  at: number;
+  method: string;
+  /** What the console got. */
+  message: string;
+}
+
 export interface QA {
-  list(): Promise<{ storage: "indexeddb" | "memory"; sender: boolean; evicted: number; events: OutboxRecord[] }>;
+  list(): Promise<{ storage: "indexeddb" | "memory"; sender: boolean; evicted: number; events: OutboxRecord[]; dropped: DroppedCall[] }>;
   /** Sends copies (new ids) of these events; resolves to how many. */
   replay(ids: string[]): Promise<number>;
   exportJSON(): Promise<string>;
   importJSON(json: string): Promise<number>;
   flush(): Promise<void>;
-  /** Forgets sent and rejected events in this browser; pending ones stay and are still sent. */
+  /** Forgets sent and rejected events and dropped calls in this browser; pending ones stay and are still sent. */
   clearHistory(): Promise<void>;
 }
 

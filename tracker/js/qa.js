@@ -1,6 +1,7 @@
 // @ts-check
-// The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states, replay chosen events,
-// export and import them as JSON, flush now.
+// The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states and the calls dropped for
+// bad arguments, replay chosen events, export and import them as JSON, flush now, clear the history.
+import { dropped, forget } from "./dropped.js";
 
 /**
  * The QA API over the Rust half `core`, the `outbox` and the `sender`, as mindbox.d.ts declares it.
@@ -14,7 +15,8 @@ export function qa(core, outbox, sender) {
   return {
     /**
      * `{storage, sender, evicted, events: [{id, operation, createdAt, data, state, attempts,
-     * lastError, reason, settledAt, replayOf}]}`, newest first, `data` parsed.
+     * lastError, reason, settledAt, replayOf}], dropped: [{at, method, message}]}`, newest first,
+     * `data` parsed.
      */
     list: function () {
       return Promise.all([outbox.all(), outbox.evicted()]).then(function (r) {
@@ -22,6 +24,7 @@ export function qa(core, outbox, sender) {
           storage: outbox.storage,
           sender: sender.isLeader(),
           evicted: r[1],
+          dropped: dropped().reverse(),
           events: r[0].reverse().map(function (e) {
             var data;
             try {
@@ -113,8 +116,12 @@ export function qa(core, outbox, sender) {
       return sender.flush();
     },
 
-    /** Forgets sent and rejected events in this browser (pending ones stay and are still sent). */
+    /**
+     * Forgets sent and rejected events and dropped calls in this browser (pending events stay and
+     * are still sent).
+     */
     clearHistory: function () {
+      forget();
       return outbox.clearHistory();
     },
   };

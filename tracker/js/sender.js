@@ -17,6 +17,7 @@
 import { adopt, deviceId, storage } from "./device.js";
 import { Callbacks, call } from "./callbacks.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
+import { forget as forgetDropped } from "./dropped.js";
 import { Flusher, poster } from "./flush.js";
 import { SenderRole } from "./role.js";
 import { tabs } from "./tabs.js";
@@ -151,6 +152,7 @@ export function Sender(core, outbox, collector) {
       own = [];
       unwritten = [];
       outbox.clear();
+      forgetDropped();
     } else flusher.kick(0);
   }
 
