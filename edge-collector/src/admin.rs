@@ -171,6 +171,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
     let mut redriven = Vec::new();
     let mut skipped = Vec::new();
     let mut notes = Vec::new();
+    let mut failed = None;
     for letter in letters {
         let key = letter.key.clone().unwrap_or_default();
         let Some(mut delivery) = letter.delivery else {
@@ -180,15 +181,26 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
         delivery.attempts = 0;
         delivery.accepted_at = now;
         // One by one: a letter is forgotten only after its message is on the queue.
-        queue.send(delivery.to_message(), 0).await?;
-        ledger::delete_dead_letters(env, vec![(key.clone(), letter.dead_at)]).await?;
+        if let Err(e) = queue.send(delivery.to_message(), 0).await {
+            failed = Some(e);
+            break;
+        }
         if delivery.trace {
             let note = Note::of(&delivery, trace::REDRIVEN, 0, None);
             notes.push((delivery.device_uuid.clone(), note));
         }
+        if let Err(e) = ledger::delete_dead_letters(env, vec![(key.clone(), letter.dead_at)]).await
+        {
+            failed = Some(e);
+            break;
+        }
         redriven.push(key);
     }
+    // What was put back is noted for QA's trace even when a later letter failed.
     trace::note_all(env, notes).await;
+    if let Some(e) = failed {
+        return Err(e);
+    }
     ledger::count(
         env,
         BTreeMap::from([("redriven".to_string(), redriven.len() as u64)]),

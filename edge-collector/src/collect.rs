@@ -125,6 +125,8 @@ async fn answer(
                 bump(counts, "accepted", e.sent as u64);
                 after.queued = Some((shopper.device_uuid.clone(), fresh_ids[..e.sent].to_vec()));
             }
+            // Only what reached the queue is noted as queued.
+            after.notes.truncate(e.sent);
             return queue_unavailable(&origin);
         }
         bump(counts, "accepted", fresh_ids.len() as u64);

@@ -192,7 +192,7 @@ pub async fn handle_batch<M: Taken>(
                 let mut settled = Vec::with_capacity(lane.len());
                 for (m, d) in lane {
                     let (name, reason) = deliver_one(m, &d, env, queue, config).await;
-                    settled.push((d, name, reason));
+                    settled.push((d, name, reason, now_ms()));
                 }
                 settled
             }
@@ -200,8 +200,8 @@ pub async fn handle_batch<M: Taken>(
         .buffer_unordered(MAX_CONNECTIONS)
         .collect()
         .await;
-    for (d, name, reason) in results.into_iter().flatten() {
-        tally.settled(&d, name, reason);
+    for (d, name, reason, at) in results.into_iter().flatten() {
+        tally.settled(&d, name, reason, at);
     }
     tally.write(env).await;
     Ok(())
@@ -218,8 +218,8 @@ struct Tally {
 }
 
 impl Tally {
-    /// `d` ended this batch as `name` (a counter: `delivered`, `retried`, …), with `reason`.
-    fn settled(&mut self, d: &Delivery, name: &str, reason: Option<String>) {
+    /// `d` ended this batch as `name` (a counter: `delivered`, `retried`, …) at `at`, with `reason`.
+    fn settled(&mut self, d: &Delivery, name: &str, reason: Option<String>, at: f64) {
         // The shop's backend's operations are counted apart (`backend.delivered`, …).
         if d.backend {
             bump(&mut self.counts, &format!("backend.{name}"));
@@ -231,7 +231,7 @@ impl Tally {
                 "delivered" | "retried" | "dead_lettered" => d.attempts + 1,
                 _ => d.attempts,
             };
-            let note = Note::of(d, trace::state_of(name), calls, reason);
+            let note = Note::at(d, trace::state_of(name), calls, reason, at);
             self.notes.push((d.device_uuid.clone(), note));
         }
     }
@@ -290,7 +290,7 @@ async fn within_budget<'m, M: Taken>(
                 "Mindbox's budget for {} this minute is spent",
                 d.event.operation
             );
-            tally.settled(&d, "rate_limited", Some(why));
+            tally.settled(&d, "rate_limited", Some(why), now_ms());
         } else {
             *left -= 1;
             within.push((m, d));

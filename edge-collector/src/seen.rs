@@ -43,18 +43,23 @@ pub struct Known {
 #[durable_object(alarm)]
 pub struct Seen {
     state: State,
+    /// QA's trace: notes kept (`TRACE_KEEP`).
+    keep: usize,
 }
 
 impl DurableObject for Seen {
-    fn new(state: State, _env: Env) -> Self {
-        Seen { state }
+    fn new(state: State, env: Env) -> Self {
+        Seen {
+            state,
+            keep: trace::keep(&env),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
         let path = req.path();
         if path.starts_with("/trace/") {
-            return trace::serve(&storage, &path, req).await;
+            return trace::serve(&storage, self.keep, &path, req).await;
         }
         let q: Ids = objects::body(&mut req).await?;
         let mut keys: Vec<String> = q.ids.iter().map(|id| format!("s:{id}")).collect();
@@ -74,7 +79,6 @@ impl DurableObject for Seen {
                 objects::json(&known)
             }
             "/record" => {
-                trace::write(&storage, q.notes).await?;
                 let now = worker::Date::now().as_millis() as f64;
                 let values = js_sys::Object::new();
                 for k in &keys {
@@ -83,6 +87,10 @@ impl DurableObject for Seen {
                 storage.put_multiple_raw(values).await?;
                 if storage.get_alarm().await?.is_none() {
                     storage.set_alarm(PRUNE_EVERY_MS).await?;
+                }
+                // QA's notes come second, and their failure costs only the QA page a state.
+                if let Err(e) = trace::write(&storage, self.keep, q.notes).await {
+                    worker::console_error!("trace notes not written: {e}");
                 }
                 objects::json(&true)
             }
@@ -102,9 +110,7 @@ impl DurableObject for Seen {
             (Some(k), Some(at)) if at < old_before => old.push(k),
             _ => left += 1,
         });
-        for chunk in old.chunks(128) {
-            storage.delete_multiple(chunk.to_vec()).await?;
-        }
+        trace::delete_all(&storage, old).await?;
         let traced = trace::prune(&storage, old_before + REMEMBER_MS).await?;
         if left > 0 || traced {
             storage.set_alarm(PRUNE_EVERY_MS).await?;

@@ -9,7 +9,7 @@
 //!   only for those does the consumer write a [`Note`] (one call per device per consumer batch);
 //! * an untraced message is unchanged (the field is left out).
 //!
-//! A device keeps at most [`KEEP`] notes, newest kept, and forgets them a day after its trace ends.
+//! A device keeps at most [`KEEP`] notes (`TRACE_KEEP`), newest kept, and forgets them a day after its trace ends.
 //! Notes carry the operation, the state, attempts and the reason, never the event's data.
 
 use std::collections::BTreeMap;
@@ -22,8 +22,17 @@ use crate::objects;
 
 /// The longest trace QA may switch on at once.
 pub const MAX_HOURS: f64 = 72.0;
-/// Notes kept per device: the newest.
+/// Notes kept per device, the newest, unless `TRACE_KEEP` says otherwise.
 pub const KEEP: usize = 500;
+
+/// Notes kept per device: `TRACE_KEEP`, else [`KEEP`].
+pub fn keep(env: &Env) -> usize {
+    env.var("TRACE_KEEP")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<usize>().ok())
+        .filter(|&k| k > 0)
+        .unwrap_or(KEEP)
+}
 /// Notes are forgotten this long after the trace ended.
 pub const KEEP_AFTER_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
@@ -63,18 +72,46 @@ pub struct Note {
     pub at: f64,
 }
 
+/// A reason is cut to this many bytes: Mindbox's validation messages can be long (and may echo what
+/// the shopper typed).
+pub const MAX_REASON_BYTES: usize = 1024;
+
 impl Note {
-    /// A note for `d` in `state`, now.
-    pub fn of(d: &Delivery, state: &str, attempts: u32, reason: Option<String>) -> Note {
+    /// A note for `d` in `state`, reached `at` (ms).
+    pub fn at(d: &Delivery, state: &str, attempts: u32, reason: Option<String>, at: f64) -> Note {
         Note {
             id: d.event.id.clone(),
             operation: d.event.operation.clone(),
             state: state.to_string(),
             attempts,
-            reason,
-            at: worker::Date::now().as_millis() as f64,
+            reason: reason.map(|r| cut(r, MAX_REASON_BYTES)),
+            at,
         }
     }
+
+    /// A note for `d` in `state`, now.
+    pub fn of(d: &Delivery, state: &str, attempts: u32, reason: Option<String>) -> Note {
+        Note::at(
+            d,
+            state,
+            attempts,
+            reason,
+            worker::Date::now().as_millis() as f64,
+        )
+    }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary, with "…" when cut.
+fn cut(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let end = (0..=max - 3)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
+        s.push('…');
+    }
+    s
 }
 
 /// The state a consumer counter stands for (`delivered`, `retried`, …; see [`crate::deliver`]).
@@ -88,13 +125,27 @@ pub fn state_of(counter: &str) -> &'static str {
     }
 }
 
-/// Which note stands when `new` arrives for an event that has `old`: the later one, except that
-/// "queued" (written after the collector's answer, so possibly after the consumer's first note)
-/// never replaces another state.
+/// Which note stands when `new` arrives for an event that has `old`. Notes can arrive out of order
+/// (the collector's "queued" note is written after its answer, and two consumer invocations can hold
+/// copies of one event), so:
+/// * "queued" never replaces another state;
+/// * "delivered" and "superseded" are final: only a later "redriven" replaces them;
+/// * otherwise the note with more Mindbox calls made wins, and on a tie the later one.
 pub fn merge(old: Option<Note>, new: Note) -> Note {
-    match old {
-        Some(old) if new.state == QUEUED || old.at > new.at => old,
-        _ => new,
+    let Some(old) = old else { return new };
+    let keep_old = if new.state == QUEUED {
+        true
+    } else if new.state == REDRIVEN {
+        old.at > new.at
+    } else if old.state == DELIVERED || old.state == SUPERSEDED {
+        true
+    } else {
+        (old.attempts, old.at) > (new.attempts, new.at)
+    };
+    if keep_old {
+        old
+    } else {
+        new
     }
 }
 
@@ -154,20 +205,34 @@ pub async fn note_all(env: &Env, notes: Vec<(String, Note)>) {
         by_device.entry(device).or_default().push(note);
     }
     for (device, notes) in by_device {
-        let (q, name) = (Notes { notes }, name(&device));
-        let call = objects::call::<_, bool>(env, crate::seen::BINDING, &name, "/trace/note", &q);
-        if let Err(e) = call.await {
-            worker::console_error!("trace note not written: {e}");
+        let name = name(&device);
+        for chunk in notes.chunks(KEYS_PER_CALL) {
+            let q = Notes {
+                notes: chunk.to_vec(),
+            };
+            let call =
+                objects::call::<_, bool>(env, crate::seen::BINDING, &name, "/trace/note", &q);
+            if let Err(e) = call.await {
+                worker::console_error!("trace note not written: {e}");
+            }
         }
     }
 }
 
-/// The trace routes of a device's object (`/trace/set`, `/trace/note`, `/trace/read`).
-pub async fn serve(storage: &Storage, path: &str, mut req: Request) -> Result<Response> {
+/// The trace routes of a device's object (`/trace/set`, `/trace/note`, `/trace/read`), keeping at
+/// most `keep` notes.
+pub async fn serve(
+    storage: &Storage,
+    keep: usize,
+    path: &str,
+    mut req: Request,
+) -> Result<Response> {
     match path {
         "/trace/set" => {
             let q: Until = objects::body(&mut req).await?;
-            storage.put(UNTIL, q.until).await?;
+            // Switched off: it ended now, and its notes are kept a day from now.
+            let until = if q.until > 0.0 { q.until } else { now() };
+            storage.put(UNTIL, until).await?;
             if storage.get_alarm().await?.is_none() {
                 storage.set_alarm(crate::seen::PRUNE_EVERY_MS).await?;
             }
@@ -177,7 +242,7 @@ pub async fn serve(storage: &Storage, path: &str, mut req: Request) -> Result<Re
             let q: Notes = objects::body(&mut req).await?;
             // Only while the device has a trace (switched on, not yet forgotten).
             if storage.get::<f64>(UNTIL).await?.is_some() {
-                write(storage, q.notes).await?;
+                write(storage, keep, q.notes).await?;
             }
             objects::json(&true)
         }
@@ -185,14 +250,19 @@ pub async fn serve(storage: &Storage, path: &str, mut req: Request) -> Result<Re
             let until: f64 = storage.get(UNTIL).await?.unwrap_or(0.0);
             let mut events = all(storage).await?;
             events.sort_by(|a, b| b.at.total_cmp(&a.at));
+            events.truncate(keep);
             objects::json(&Trace {
                 device_uuid: String::new(),
-                until,
+                until: if until > now() { until } else { 0.0 },
                 events,
             })
         }
         _ => Response::error("unknown trace route", 404),
     }
+}
+
+fn now() -> f64 {
+    worker::Date::now().as_millis() as f64
 }
 
 /// Storage key: until when the device is traced.
@@ -204,8 +274,8 @@ fn key(id: &str) -> String {
     format!("t:{id}")
 }
 
-/// Merges and stores notes; past twice [`KEEP`] written, keeps only the newest [`KEEP`].
-pub async fn write(storage: &Storage, notes: Vec<Note>) -> Result<()> {
+/// Merges and stores notes; past twice `keep` written, keeps only the newest `keep`.
+pub async fn write(storage: &Storage, keep: usize, notes: Vec<Note>) -> Result<()> {
     if notes.is_empty() {
         return Ok(());
     }
@@ -226,12 +296,12 @@ pub async fn write(storage: &Storage, notes: Vec<Note>) -> Result<()> {
     }
     storage.put_multiple_raw(values).await?;
     let written: usize = storage.get(WRITTEN).await?.unwrap_or(0) + merged.len();
-    if written > 2 * KEEP {
+    if written > 2 * keep {
         let mut notes = all(storage).await?;
         notes.sort_by(|a, b| b.at.total_cmp(&a.at));
-        let doomed: Vec<String> = notes.iter().skip(KEEP).map(|n| key(&n.id)).collect();
-        storage.delete_multiple(doomed).await?;
-        storage.put(WRITTEN, KEEP).await?;
+        let doomed: Vec<String> = notes.iter().skip(keep).map(|n| key(&n.id)).collect();
+        delete_all(storage, doomed).await?;
+        storage.put(WRITTEN, keep).await?;
     } else {
         storage.put(WRITTEN, written).await?;
     }
@@ -266,52 +336,102 @@ pub async fn prune(storage: &Storage, now: f64) -> Result<bool> {
         .collect();
     doomed.push(UNTIL.into());
     doomed.push(WRITTEN.into());
-    for chunk in doomed.chunks(128) {
+    delete_all(storage, doomed).await?;
+    Ok(false)
+}
+
+/// Keys one storage call takes at most.
+pub const KEYS_PER_CALL: usize = 128;
+
+/// Deletes `keys`, [`KEYS_PER_CALL`] at a time.
+pub async fn delete_all(storage: &Storage, keys: Vec<String>) -> Result<()> {
+    for chunk in keys.chunks(KEYS_PER_CALL) {
         storage.delete_multiple(chunk.to_vec()).await?;
     }
-    Ok(false)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn note(state: &str, at: f64) -> Note {
+    fn note(state: &str, attempts: u32, at: f64) -> Note {
         Note {
             id: "e".into(),
             operation: "Website.SetCart".into(),
             state: state.into(),
-            attempts: 0,
+            attempts,
             reason: None,
             at,
         }
     }
 
+    fn after(old: Note, new: Note) -> String {
+        merge(Some(old), new).state
+    }
+
     #[test]
     fn the_later_state_stands_and_queued_never_replaces_another() {
-        assert_eq!(merge(None, note(QUEUED, 1.0)).state, QUEUED);
+        assert_eq!(merge(None, note(QUEUED, 0, 1.0)).state, QUEUED);
         assert_eq!(
-            merge(Some(note(QUEUED, 1.0)), note(RETRYING, 2.0)).state,
+            after(note(QUEUED, 0, 1.0), note(RETRYING, 1, 2.0)),
             RETRYING
         );
         assert_eq!(
-            merge(Some(note(RETRYING, 2.0)), note(DELIVERED, 3.0)).state,
+            after(note(RETRYING, 1, 2.0), note(DELIVERED, 2, 3.0)),
             DELIVERED
+        );
+        assert_eq!(
+            after(note(RETRYING, 1, 2.0), note(WAITING, 1, 3.0)),
+            WAITING
         );
         // The collector's "queued" note is written after its answer, possibly after delivery.
         assert_eq!(
-            merge(Some(note(DELIVERED, 3.0)), note(QUEUED, 4.0)).state,
+            after(note(DELIVERED, 1, 3.0), note(QUEUED, 0, 4.0)),
             DELIVERED
         );
         // A note that arrives late does not undo a newer one.
         assert_eq!(
-            merge(Some(note(DELIVERED, 3.0)), note(RETRYING, 2.0)).state,
+            after(note(DELIVERED, 2, 3.0), note(RETRYING, 1, 2.0)),
             DELIVERED
         );
-        // A redrive after a dead letter is newer.
+        // Nor one stamped later by a slower consumer invocation: more calls made is newer, and
+        // delivered is final.
         assert_eq!(
-            merge(Some(note(DEAD_LETTERED, 3.0)), note(REDRIVEN, 5.0)).state,
+            merge(Some(note(RETRYING, 2, 3.0)), note(RETRYING, 1, 4.0)).attempts,
+            2
+        );
+        assert_eq!(
+            after(note(DELIVERED, 2, 3.0), note(RETRYING, 1, 4.0)),
+            DELIVERED
+        );
+        assert_eq!(
+            after(note(SUPERSEDED, 1, 3.0), note(WAITING, 1, 4.0)),
+            SUPERSEDED
+        );
+        // A redrive after a dead letter is newer, and its delivery after it.
+        assert_eq!(
+            after(note(DEAD_LETTERED, 1, 3.0), note(REDRIVEN, 0, 5.0)),
             REDRIVEN
+        );
+        assert_eq!(
+            after(note(REDRIVEN, 0, 5.0), note(DELIVERED, 1, 6.0)),
+            DELIVERED
+        );
+        assert_eq!(
+            after(note(DEAD_LETTERED, 1, 6.0), note(REDRIVEN, 0, 5.0)),
+            DEAD_LETTERED
+        );
+    }
+
+    #[test]
+    fn reasons_are_cut_on_a_character_boundary() {
+        assert_eq!(cut("short".into(), 10), "short");
+        let c = cut("ж".repeat(1000), MAX_REASON_BYTES);
+        assert!(
+            c.len() <= MAX_REASON_BYTES && c.ends_with('…'),
+            "{}",
+            c.len()
         );
     }
 

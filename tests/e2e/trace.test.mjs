@@ -9,7 +9,8 @@ import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
 let stack;
 
 before(async () => {
-  stack = await startStack({ profile: PROFILE });
+  // A small cap, so that the test can pass it.
+  stack = await startStack({ profile: PROFILE, vars: { TRACE_KEEP: "10" } });
 }, { timeout: 180000 });
 after(async () => {
   await stack?.stop();
@@ -164,4 +165,25 @@ test("untraced devices are not traced, whatever the browser sends; a trace switc
   const t = await traceOf(traced);
   assert.equal(t.until, 0);
   assert.deepEqual(t.events.map((n) => n.id), [first.id], "kept what was noted, noted nothing after");
+});
+
+test("a traced device keeps only its newest notes (TRACE_KEEP), and resends are still caught", async () => {
+  await stack.emulator.reset();
+  const device = randomUUID();
+  await stack.admin("trace", { deviceUUID: device });
+  const batches = [0, 1, 2].map(() => Array.from({ length: 40 }, () => view()));
+  for (const b of batches) await post(b, device);
+  const ids = new Set(batches.flat().map((e) => e.id));
+  const ours = async () => (await stack.emulator.requests()).filter((q) => ids.has(q.transactionId)).length;
+  await waitFor("120 events at the emulator", async () => (await ours()) >= 120, { timeoutMs: 60000 });
+  await stack.drain();
+  const notes = (await traceOf(device)).events;
+  assert.ok(notes.length >= 10 && notes.length <= 20, `kept ${notes.length} notes with a cap of 10`);
+  assert.ok(notes.every((n) => ids.has(n.id)));
+  // The ids were still recorded: the same batch again is answered, not queued again.
+  const before = (await stack.admin("counters")).resent || 0;
+  await post(batches[2], device);
+  await waitFor("the resend counted", async () => ((await stack.admin("counters")).resent || 0) >= before + 40);
+  await stack.drain();
+  assert.equal(await ours(), 120, "nothing sent twice");
 });

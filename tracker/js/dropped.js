@@ -1,7 +1,9 @@
 // @ts-check
 // Calls the tracker dropped for bad arguments, for the QA page: the last few, with the message the
-// console got, in localStorage (which the shop's tabs and the QA page share). Never the call's data.
+// console got, in localStorage (which the shop's tabs and the QA page share). Never the call's data,
+// and nothing while the visitor's consent is withdrawn.
 import { storage } from "./device.js";
+import { CONSENT_KEY } from "./consent.js";
 
 var KEY = "mindbox.dropped";
 /** How many are kept: the newest. */
@@ -13,7 +15,11 @@ var KEEP = 20;
 export function dropped() {
   try {
     var list = JSON.parse(/** @type {Storage} */ (storage()).getItem(KEY) || "[]");
-    return Array.isArray(list) ? list : [];
+    return Array.isArray(list)
+      ? list.filter(function (d) {
+          return d && typeof d.at === "number" && typeof d.method === "string" && typeof d.message === "string";
+        })
+      : [];
   } catch (e) {
     return [];
   }
@@ -21,6 +27,11 @@ export function dropped() {
 
 /** Keeps one dropped call. @param {string} method @param {string} message */
 export function remember(method, message) {
+  try {
+    if (/** @type {Storage} */ (storage()).getItem(CONSENT_KEY) === "0") return;
+  } catch (e) {
+    return;
+  }
   var list = dropped();
   list.push({ at: Date.now(), method: String(method).slice(0, 100), message: String(message).slice(0, 500) });
   try {

@@ -55,8 +55,11 @@ test("forget empties it; a page's own junk under the key reads as nothing", () =
   assert.deepEqual(dropped(), []);
   localStorage.setItem("mindbox.dropped", '{"a":1}');
   assert.deepEqual(dropped(), []);
+  localStorage.setItem("mindbox.dropped", '[null, 7, {"at": "x"}, {"at": 1, "method": "m", "message": "ok"}]');
+  assert.deepEqual(dropped(), [{ at: 1, method: "m", message: "ok" }], "only well-formed entries");
   remember("viewProduct", "bad");
-  assert.equal(dropped().length, 1, "a new list replaces the junk");
+  assert.deepEqual(dropped().map((d) => d.method), ["m", "viewProduct"], "the junk is dropped when the list is written");
+  assert.equal(JSON.parse(localStorage.getItem("mindbox.dropped")).length, 2);
 });
 
 test("blocked or missing storage: nothing throws into the page, nothing is kept", () => {
@@ -67,4 +70,13 @@ test("blocked or missing storage: nothing throws into the page, nothing is kept"
   delete globalThis.localStorage;
   assert.doesNotThrow(() => remember("viewProduct", "bad"));
   assert.deepEqual(dropped(), []);
+});
+
+test("nothing is kept while the visitor's consent is withdrawn", () => {
+  localStorage.setItem("mindboxEdgeConsent", "0");
+  remember("viewProduct", "bad");
+  assert.deepEqual(dropped(), []);
+  localStorage.setItem("mindboxEdgeConsent", "1");
+  remember("viewProduct", "bad");
+  assert.equal(dropped().length, 1);
 });
