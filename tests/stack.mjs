@@ -432,6 +432,7 @@ Mindbox Edge demo is running:
   collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js; ${selfHosted ? "self-hosted: workerd, queue on local disk" : "local Cloudflare: wrangler dev"})
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
   admin token      ${stack.adminToken}   (${from("ADMIN_TOKEN")}): ${stack.collectorUrl}/v1/admin/counters
+                   enter it on the QA page and tick "Трассировка" to see each event delivered, retried or refused
   backend token    ${stack.backendToken}   (${from("BACKEND_TOKEN")}): POST ${stack.collectorUrl}/v1/backend/operations
   make Mindbox fail  curl -X POST ${stack.emulatorUrl}/__emulator/fail -d '{"count": 3, "status": 503}'
                      (or {"count": 1, "mode": "validation"} for a dead letter; see the README's QA section)
