@@ -252,11 +252,21 @@ fn bump(counts: &mut Counts, name: &str) {
 /// each time.
 async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) -> Result<()> {
     worker::console_error!("configuration error, delivery waits: {problem}");
+    let mut tally = Tally::default();
     for m in messages {
         wait_for_collector(m);
+        if let Some(d) = Delivery::from_message(m.body()).ok().filter(|d| d.trace) {
+            let why = format!("the collector's configuration is broken: {problem}");
+            tally.notes.push((
+                d.device_uuid.clone(),
+                Note::of(&d, trace::WAITING, d.attempts, Some(why)),
+            ));
+        }
     }
-    let waited = Counts::from([("waited_misconfigured".to_string(), messages.len() as u64)]);
-    ledger::count(env, waited).await;
+    tally
+        .counts
+        .insert("waited_misconfigured".to_string(), messages.len() as u64);
+    tally.write(env).await;
     Ok(())
 }
 

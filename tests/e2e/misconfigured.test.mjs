@@ -18,11 +18,11 @@ after(async () => {
 }, { timeout: 60000 });
 
 const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "1" } } } } });
-const post = (stack, events) =>
+const post = (stack, events, deviceUUID) =>
   timedFetch(`${stack.collectorUrl}/v1/events`, {
     method: "POST",
     headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ events }),
+    body: JSON.stringify({ deviceUUID, events }),
   });
 
 for (const [name, get] of [["a malformed var", () => broken], ["no secret key", () => keyless]]) {
@@ -44,11 +44,18 @@ for (const [name, get] of [["a malformed var", () => broken], ["no secret key", 
   });
 }
 
-test("a malformed var: events are accepted and wait on the queue, neither delivered wrong nor dead-lettered", async () => {
+test("a malformed var: events are accepted and wait on the queue, neither delivered wrong nor dead-lettered; QA's trace says why", async () => {
   const events = [view(), view()];
-  const res = await post(broken, events);
+  const device = randomUUID();
+  await broken.admin("trace", { deviceUUID: device });
+  const res = await post(broken, events, device);
   assert.equal(res.status, 202, await res.text());
   await waitFor("the consumer to hold the events back", async () => (await broken.admin("counters")).waited_misconfigured >= 2);
+  const notes = await waitFor("the trace to say they wait", async () => {
+    const t = (await broken.admin(`trace?device=${device}`)).events;
+    return t.length === 2 && t.every((n) => n.state === "waiting") && t;
+  });
+  assert.match(notes[0].reason, /configuration is broken: .*MINDBOX_TIMEOUT_MS/);
   assert.deepEqual((await broken.emulator.attempts()).length, 0, "nothing went to Mindbox");
   const letters = await broken.admin("dead-letters");
   assert.deepEqual(letters.deadLetters, []);

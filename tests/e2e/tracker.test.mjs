@@ -647,7 +647,7 @@ test("QA page: events appear live, replay sends them again, export and import ro
   await row.first().waitFor();
   const id = await row.first().getAttribute("data-id");
   await row.first().locator("button.replay").click();
-  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Повторено событий: 1 "));
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Поставлено в очередь копий: 1 из 1 "));
   const reqs = await delivered(2);
   exactlyOnce(reqs);
   assert.notEqual(reqs[1].transactionId, id, "a replay is a new transaction");
@@ -689,7 +689,7 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
   await qa.bringToFront();
   const rows = qa.locator('#events tr[data-state="sent"]');
   await qa.waitForFunction(() => document.querySelectorAll('#events tr[data-state="sent"]').length === 3);
-  assert.match(await qa.textContent("#counts"), /отправлено: 3/);
+  assert.match(await qa.textContent("#counts"), /принято коллектором: 3/);
   // The ticket is masked on the page.
   const authRow = qa.locator('#events tr[data-operation="Website.AuthorizeCustomer"]');
   assert.doesNotMatch(await authRow.textContent(), /[0-9a-f]{64}/, "no ticket in clear");
@@ -703,7 +703,7 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
   await views.nth(1).check();
   assert.equal(await views.nth(0).isChecked(), true, "a row's checkbox can be ticked");
   await qa.click("#replay-selected");
-  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Повторено событий: 2 "));
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Поставлено в очередь копий: 2 из 2 "));
   const replayed = await delivered(2);
   assert.deepEqual(replayed.map((q) => q.body.viewProduct.product.ids.website).sort(), ["qa-1", "qa-2"]);
   await stack.emulator.reset();
@@ -714,8 +714,8 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
     d.dismiss();
   });
   await qa.click("#replay-all");
-  assert.match(asked, /Отправить в Mindbox ещё раз \d+ событий/);
-  assert.equal(await qa.textContent("#status"), "Повтор отменён.");
+  assert.match(asked, /Отправить в Mindbox копии событий \(\d+\)/);
+  assert.equal(await qa.textContent("#status"), "Отправка копий отменена.");
   // A file that is not an export says why nothing came in.
   await qa.setInputFiles("#import-file", { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
   await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Ничего не импортировано: это не JSON"));
@@ -726,7 +726,7 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
   // Clear history: the settled events go from this browser's list; nothing is sent.
   await qa.click("#clear-history");
   await qa.waitForSelector("#empty", { state: "visible" });
-  assert.match(await qa.textContent("#counts"), /отправлено: 0/);
+  assert.match(await qa.textContent("#counts"), /принято коллектором: 0/);
   await context.close();
 });
 
@@ -787,13 +787,15 @@ test("QA page with the admin token: an event Mindbox refused shows as not taken,
   await qa.dispatchEvent("#admin-token", "change");
   const row = qa.locator('#events tr[data-fate="dead-lettered"]');
   await row.first().waitFor({ timeout: 15000 });
-  assert.match(await row.first().textContent(), /не принято Mindbox/);
+  assert.match(await row.first().textContent(), /не доставлено.*Отклонено Mindbox/s);
   assert.match(await row.first().textContent(), /ValidationError/);
-  assert.match(await qa.textContent("#counts"), /не принято Mindbox: 1/);
+  assert.match(await qa.textContent("#counts"), /из принятых: не доставлено: 1/);
   // A wrong token says so.
   await qa.fill("#admin-token", "wrong");
   await qa.dispatchEvent("#admin-token", "change");
-  await qa.waitForFunction(() => document.getElementById("status").textContent === "Токен администратора не подошёл.");
+  await qa.waitForFunction(() => document.getElementById("collector").textContent === "Токен администратора не подошёл.");
+  // And what the right token showed is gone.
+  await qa.waitForFunction(() => !document.querySelector('#events tr[data-fate="dead-lettered"]'));
   await context.close();
 });
 
@@ -819,7 +821,7 @@ test("QA page with the trace on: a retried event shows 'повторяется' 
   await qa.bringToFront();
   const row = (fate) => qa.locator(`#events tr[data-operation="Website.SetCart"][data-fate="${fate}"]`);
   await row("retrying").first().waitFor({ timeout: 15000 });
-  assert.match(await row("retrying").first().textContent(), /повторяется.*Mindbox не принял с 1-й попытки.*HTTP 503/s);
+  assert.match(await row("retrying").first().textContent(), /повторяется.*Попытка 1 не удалась.*HTTP 503/s);
   await shop.evaluate(() => mindbox("setCart", [{ productId: "newer-cart", count: 2, price: 100 }]));
   await row("delivered").first().waitFor({ timeout: 15000 });
   await row("superseded").first().waitFor({ timeout: 30000 });

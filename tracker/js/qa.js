@@ -111,8 +111,9 @@ export function qa(core, outbox, sender) {
       });
     },
 
-    /** Sends what is pending now. */
+    /** Sends what is pending now, in the sending tab (this one, or the one it wakes). */
     flush: function () {
+      sender.written();
       return sender.flush();
     },
 
