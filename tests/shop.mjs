@@ -152,11 +152,11 @@ export function startShop({ port, collectorUrl, secretKey, backendToken }) {
           return send(res, 400, { error: e.message });
         }
         const call = { ...op, deviceUUID: deviceOf(req), customerIp: req.socket.remoteAddress };
-        const answer = await fetch(`${collectorUrl}/v1/backend/operations`, {
+        const signal = AbortSignal.timeout(COLLECTOR_TIMEOUT_MS);
+        const answer = await fetch(`${collectorUrl}/v1/backend/operations`, { signal,
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${backendToken}` },
           body: JSON.stringify({ operations: [call] }),
-          signal: AbortSignal.timeout(COLLECTOR_TIMEOUT_MS),
         });
         const result = (await answer.json().catch(() => ({}))).results?.[0];
         if (result && result.status === "rejected") {
