@@ -30,9 +30,14 @@ const capnpText = (v) => JSON.stringify(String(v));
  * and a small router in front that serves the tracker files from tracker/dist with the headers
  * Cloudflare's asset server gives them and sends /v1/* to the collector. Writes `config.capnp`,
  * `router.js` and the worker build into `dir`; run it with `workerd serve dir/config.capnp`, with
- * `MINDBOX_SECRET_KEY` and `ADMIN_TOKEN` in the environment.
+ * `MINDBOX_SECRET_KEY` and `ADMIN_TOKEN` (and `QA_TOKEN`, `BACKEND_TOKEN`) in the environment.
+ *
+ * Without its proxy's header a request has no client IP and the collector refuses it (503, and
+ * `/v1/admin/health` says why): the rate limits cannot hold without one. `clientIpWithoutProxy` is
+ * for a collector only this machine reaches (the tests, the demo): the address to use when there is
+ * no proxy to write the header.
  */
-export function selfHostedConfig({ listen, dir, vars, localNetwork = false }) {
+export function selfHostedConfig({ listen, dir, vars, localNetwork = false, clientIpWithoutProxy = null }) {
   const build = join(ROOT, "edge-collector/build");
   const all = { ...wranglerVars(), ...vars };
   const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
@@ -49,7 +54,7 @@ export default {
       const headers = new Headers(req.headers);
       headers.delete("cf-connecting-ip");
       // The right-most entry is the one the proxy wrote (a client can only prepend).
-      const ip = req.headers.get(${JSON.stringify(ipHeader)});
+      const ip = req.headers.get(${JSON.stringify(ipHeader)}) ?? ${JSON.stringify(clientIpWithoutProxy)};
       if (ip) headers.set("cf-connecting-ip", ip.split(",").pop().trim());
       // Behind the TLS proxy the request arrives as http: the collector sees it as https (so the
       // device cookie is Secure) when the proxy says so.
@@ -108,6 +113,7 @@ ${text}
     (name = "MINDBOX_SECRET_KEY", fromEnvironment = "MINDBOX_SECRET_KEY"),
     (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
     (name = "BACKEND_TOKEN", fromEnvironment = "BACKEND_TOKEN"),
+    (name = "QA_TOKEN", fromEnvironment = "QA_TOKEN"),
 ${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
   ],
   durableObjectNamespaces = [

@@ -2,13 +2,14 @@
 // plays the shop's backend, the part a real shop runs on its own server (in PHP on 1C-Bitrix):
 //
 //   POST /api/login     a session with a Mindbox authentication ticket, signed with the secret key
-//                       (the browser never sees the key);
+//                       (the browser never sees the key); it signs for anyone, so it is off (403)
+//                       when the demo points at a real Mindbox;
 //   POST /api/checkout  creates the order through the collector's backend route with BACKEND_TOKEN
 //                       (the browser never sees the token either), and answers once the collector
 //                       has it on its queue: Mindbox may be down, the order still arrives.
 import { createServer } from "node:http";
-import { readFileSync, existsSync } from "node:fs";
-import { join, dirname, normalize, extname } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { join, dirname, resolve as resolvePath, sep, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac, timingSafeEqual } from "node:crypto";
 
@@ -126,64 +127,125 @@ function catalogPrices() {
   return prices;
 }
 
+/** The answer of /api/login when it is off. */
+export const LOGIN_OFF = {
+  error: "login_off",
+  reason: "the demo's login signs tickets for anyone; it is off when the demo points at a real Mindbox (MINDBOX_API_BASE)",
+};
+
+/** POST /api/login: a ticket for the user id (or, for a registration, the email) the page names. */
+async function login(req, res, { secretKey, signTickets }) {
+  // Anyone may sign in as anyone here: harmless with the emulator, an open door to a real Mindbox.
+  if (!signTickets) return send(res, 403, LOGIN_OFF);
+  const asked = await readJson(req);
+  const userId = String(asked.userId || "u1");
+  // With an email (registration), the ticket vouches for that email; else for the user id.
+  const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
+  return send(res, 200, { userId, ticket: t });
+}
+
+/** POST /api/checkout: the order, through the collector's backend route. */
+async function checkout(req, res, { collectorUrl, secretKey, backendToken, catalog }) {
+  // JSON only: a cross-site form cannot send it without the browser asking first (CSRF).
+  if (!/^application\/json\b/.test(req.headers["content-type"] || "")) return send(res, 415, { error: "send JSON" });
+  let op;
+  try {
+    op = orderOf(await readJson(req), catalog, secretKey);
+  } catch (e) {
+    return send(res, 400, { error: e.message });
+  }
+  const call = { ...op, deviceUUID: deviceOf(req), customerIp: req.socket.remoteAddress };
+  const signal = AbortSignal.timeout(COLLECTOR_TIMEOUT_MS);
+  const answer = await fetch(`${collectorUrl}/v1/backend/operations`, { signal,
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${backendToken}` },
+    body: JSON.stringify({ operations: [call] }),
+  });
+  const result = (await answer.json().catch(() => ({}))).results?.[0];
+  if (result && result.status === "rejected") {
+    // The data is wrong (a phone that is not one): the shopper can fix it and send again.
+    return send(res, 422, { error: result.reason, path: result.path });
+  }
+  if (answer.status !== 202 || !result || result.status !== "accepted") {
+    return send(res, 502, { error: `the order could not be placed now (HTTP ${answer.status}); try again` });
+  }
+  return send(res, 200, { orderId: op.data.order.ids.websiteID, transactionId: result.id, totalPrice: op.data.order.totalPrice });
+}
+
+function sendText(res, status, text) {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" }).end(text);
+}
+
+/**
+ * The request target's path, percent-decoded; `undefined` when it is not a path or does not decode
+ * (`/%`) or names a NUL byte.
+ */
+function pathOf(target) {
+  if (!target.startsWith("/")) return undefined;
+  try {
+    const path = decodeURIComponent(target.replace(/[?#][^]*$/, ""));
+    return path.includes("\0") ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file `path` names in the folder `root`, or `undefined` when it resolves outside the folder. */
+function inside(root, path) {
+  const base = resolvePath(root);
+  const file = resolvePath(join(base, path));
+  // With the separator: /www-old/x must not pass for a file of /www.
+  return file.startsWith(base + sep) ? file : undefined;
+}
+
+function isFile(file) {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A file of `www` (pages get the collector's URL for COLLECTOR_ORIGIN) or, under /mbx/, of `dist`. */
+function serveFile(req, res, { www, dist, collectorUrl }) {
+  const path = pathOf(req.url);
+  if (path === undefined) return sendText(res, 400, "bad request: the URL is malformed");
+  const wanted = path.endsWith("/") ? `${path}index.html` : path;
+  // /mbx/: the tracker files as a shop would copy them to its own static host.
+  const file = wanted.startsWith("/mbx/") ? inside(dist, wanted.slice(4)) : inside(www, wanted);
+  if (!file || !isFile(file)) return sendText(res, 404, "not found");
+  let body = readFileSync(file);
+  const type = TYPES[extname(file)] || "application/octet-stream";
+  if (type.startsWith("text/html")) body = body.toString().replaceAll("COLLECTOR_ORIGIN", collectorUrl);
+  res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
+}
+
+/** The backend's routes (POST). */
+const ROUTES = new Map([
+  ["/api/login", login],
+  ["/api/checkout", checkout],
+]);
+
+/** Answers one request; a failure answers 502 (the backend routes) or 500, never stops the server. */
+async function handle(req, res, settings) {
+  const route = req.method === "POST" && ROUTES.get(req.url);
+  try {
+    if (route) return await route(req, res, settings);
+    return serveFile(req, res, settings);
+  } catch (e) {
+    if (res.headersSent) return res.destroy();
+    return route ? send(res, 502, { error: e.message }) : sendText(res, 500, "internal error");
+  }
+}
+
 /**
  * Starts the shop on 127.0.0.1:`port`. `collectorUrl`, `secretKey` (for tickets) and `backendToken`
- * (for the collector's backend route) are the shop's backend settings.
+ * (for the collector's backend route) are the shop's backend settings; `signTickets: false` turns
+ * /api/login off (403 `login_off`: for a demo pointed at a real Mindbox); `www` is the folder of the
+ * pages (default: the repository's www/).
  */
-export function startShop({ port, collectorUrl, secretKey, backendToken }) {
-  const www = join(ROOT, "www");
-  const catalog = catalogPrices();
-  const server = createServer(async (req, res) => {
-    try {
-      if (req.method === "POST" && req.url === "/api/login") {
-        const asked = await readJson(req);
-        const userId = String(asked.userId || "u1");
-        // With an email (registration), the ticket vouches for that email; else for the user id.
-        const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
-        return send(res, 200, { userId, ticket: t });
-      }
-      if (req.method === "POST" && req.url === "/api/checkout") {
-        // JSON only: a cross-site form cannot send it without the browser asking first (CSRF).
-        if (!/^application\/json\b/.test(req.headers["content-type"] || "")) return send(res, 415, { error: "send JSON" });
-        let op;
-        try {
-          op = orderOf(await readJson(req), catalog, secretKey);
-        } catch (e) {
-          return send(res, 400, { error: e.message });
-        }
-        const call = { ...op, deviceUUID: deviceOf(req), customerIp: req.socket.remoteAddress };
-        const signal = AbortSignal.timeout(COLLECTOR_TIMEOUT_MS);
-        const answer = await fetch(`${collectorUrl}/v1/backend/operations`, { signal,
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${backendToken}` },
-          body: JSON.stringify({ operations: [call] }),
-        });
-        const result = (await answer.json().catch(() => ({}))).results?.[0];
-        if (result && result.status === "rejected") {
-          // The data is wrong (a phone that is not one): the shopper can fix it and send again.
-          return send(res, 422, { error: result.reason, path: result.path });
-        }
-        if (answer.status !== 202 || !result || result.status !== "accepted") {
-          return send(res, 502, { error: `the order could not be placed now (HTTP ${answer.status}); try again` });
-        }
-        return send(res, 200, { orderId: op.data.order.ids.websiteID, transactionId: result.id, totalPrice: op.data.order.totalPrice });
-      }
-    } catch (e) {
-      return send(res, 502, { error: e.message });
-    }
-    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (path.endsWith("/")) path += "index.html";
-    // /mbx/: the tracker files as a shop would copy them to its own static host.
-    const dist = join(ROOT, "tracker/dist");
-    const file = path.startsWith("/mbx/") ? normalize(join(dist, path.slice(5))) : normalize(join(www, path));
-    if (!(file.startsWith(www) || file.startsWith(dist)) || !existsSync(file)) {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      return;
-    }
-    let body = readFileSync(file);
-    const type = TYPES[extname(file)] || "application/octet-stream";
-    if (type.startsWith("text/html")) body = body.toString().replaceAll("COLLECTOR_ORIGIN", collectorUrl);
-    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(body);
-  });
+export function startShop({ port, collectorUrl, secretKey, backendToken, signTickets = true, www = join(ROOT, "www") }) {
+  const settings = { collectorUrl, secretKey, backendToken, signTickets, www, dist: join(ROOT, "tracker/dist"), catalog: catalogPrices() };
+  const server = createServer((req, res) => handle(req, res, settings));
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }

@@ -114,6 +114,13 @@ export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100
   }
 }
 
+/** Every process `startProcess` started that has not exited yet (the demo stops them all on a crash). */
+export const running = new Set();
+
+/**
+ * Starts `cmd` in its own process group (so `stop()` ends it with whatever it started, and Ctrl-C at
+ * the terminal reaches only this process, which stops it), keeping its output.
+ */
 export function startProcess(name, cmd, args, opts) {
   const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
@@ -124,27 +131,40 @@ export function startProcess(name, cmd, args, opts) {
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   const exited = new Promise((resolve) => child.on("exit", resolve));
-  return {
+  const proc = {
+    name,
     child,
     output,
     exited,
     log: () => output.join(""),
+    /**
+     * Ends the whole process group: SIGTERM, SIGKILL after 3 s. What outlives the group's leader
+     * (workerd under a wrangler that died) gets the same 3 s once the leader has gone.
+     */
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        return;
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {}
-      }, 3000);
+      if (!signalGroup(child.pid, "SIGTERM")) return;
+      const killer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), 3000);
       await exited;
       clearTimeout(killer);
+      if (!signalGroup(child.pid, 0)) return;
+      await waitFor("the rest of the group to exit", () => !signalGroup(child.pid, 0), { timeoutMs: 3000, intervalMs: 50 }).catch(() => {
+        signalGroup(child.pid, "SIGKILL");
+      });
     },
   };
+  running.add(proc);
+  child.on("exit", () => running.delete(proc));
+  return proc;
+}
+
+/** Sends `signal` to the process group `pgid` (0: only checks it exists); false when no process is in it. */
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -154,7 +174,10 @@ export function startProcess(name, cmd, args, opts) {
  * Options: `profile` (`"cloudflare"`, the default: `wrangler dev`; or `"self-hosted"`: workerd with
  * the generated configuration of `selfHostedConfig`), `vars` (collector vars over the defaults),
  * `config` (a function from wrangler.toml's text to the text to run with: a broken binding, other
- * queue settings; Cloudflare profile), `omitSecretKey`, `env`, `ports`, `echo`.
+ * queue settings; Cloudflare profile), `omitSecretKey`, `env`, `ports`, `echo`, `signTickets` (the
+ * shop's /api/login; default: only when Mindbox is the emulator this starts), and `proxyless`
+ * (self-hosted: `false` gives requests without X-Real-IP no client IP, as behind a proxy that sets
+ * none; by default they are from 127.0.0.1, this machine, with no proxy in front).
  */
 export async function startStack(options = {}) {
   const env = options.env || {};
@@ -194,8 +217,9 @@ export async function startStack(options = {}) {
     const secrets = join(tempDir, ".dev.vars");
     const adminToken = env.ADMIN_TOKEN || "test-admin-token-do-not-leak-91c2";
     const backendToken = env.BACKEND_TOKEN || "test-backend-token-do-not-leak-5e0d";
+    const qaToken = env.QA_TOKEN || "test-qa-token-do-not-leak-3b7e";
     const keyLine = options.omitSecretKey ? "" : `MINDBOX_SECRET_KEY=${secretKey}\n`;
-    writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\nBACKEND_TOKEN=${backendToken}\n`, { mode: 0o600 });
+    writeFileSync(secrets, `${keyLine}ADMIN_TOKEN=${adminToken}\nBACKEND_TOKEN=${backendToken}\nQA_TOKEN=${qaToken}\n`, { mode: 0o600 });
     const baseVars = {
       MINDBOX_API_BASE: apiBase,
       MINDBOX_ENDPOINT_ID: endpointId,
@@ -261,7 +285,10 @@ export async function startStack(options = {}) {
     const launchWorkerd = async () => {
       const dir = dirname(secrets);
       // The emulator listens on loopback, which a real deployment's network service does not allow.
-      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true });
+      // No TLS proxy in front: requests without X-Real-IP are from this machine (`proxyless: false`
+      // leaves them without a client IP, as behind a proxy that sets no header).
+      const clientIpWithoutProxy = options.proxyless === false ? null : "127.0.0.1";
+      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy });
       const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {
@@ -269,6 +296,7 @@ export async function startStack(options = {}) {
           ...(options.omitSecretKey ? {} : { MINDBOX_SECRET_KEY: secretKey }),
           ADMIN_TOKEN: adminToken,
           BACKEND_TOKEN: backendToken,
+          QA_TOKEN: qaToken,
         },
         echo,
       });
@@ -302,7 +330,8 @@ export async function startStack(options = {}) {
       }
     };
     let collector = await launchCollector();
-    shop = await startShop({ port: shopPort, collectorUrl, secretKey, backendToken });
+    // The shop's login signs tickets for anyone: only for the emulator, unless the caller says.
+    shop = await startShop({ port: shopPort, collectorUrl, secretKey, backendToken, signTickets: options.signTickets ?? apiBase === emulatorUrl });
 
     const control = async (path, body) => {
       const res = await timedFetch(`${emulatorUrl}/__emulator/${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
@@ -316,7 +345,10 @@ export async function startStack(options = {}) {
       secretKey,
       adminToken,
       backendToken,
+      qaToken,
       endpointId,
+      /** The collector's local state (Durable Objects; on the self-hosted profile, one folder per class). */
+      stateDir: join(dirname(secrets), "state"),
       /** Posts `body` to the backend route with `token` (default: the right one); `{status, json}`. */
       backend: async (body, token = backendToken) => {
         const res = await timedFetch(`${collectorUrl}/v1/backend/operations`, {
@@ -360,7 +392,8 @@ export async function startStack(options = {}) {
         const id = randomUUID();
         const res = await timedFetch(`${collectorUrl}/v1/events`, {
           method: "POST",
-          headers: { origin: vars.ALLOWED_ORIGINS.split(",")[0], "content-type": "text/plain" },
+          // X-Real-IP: what a self-hosted collector's proxy writes (Cloudflare's ignores it).
+          headers: { origin: vars.ALLOWED_ORIGINS.split(",")[0], "content-type": "text/plain", "x-real-ip": "127.0.0.1" },
           body: JSON.stringify({ events: [{ id, operation: "Website.ViewProduct", data: { sentinel: true } }] }),
         });
         if (res.status !== 202) throw new Error(`sentinel refused: ${res.status} ${await res.text()}`);
@@ -411,36 +444,105 @@ export async function startStack(options = {}) {
   }
 }
 
-// `node tests/stack.mjs --demo`: fixed ports, logs on the console, until Ctrl-C.
+/** Calls `gone()` once the process that started this one has exited (this one is adopted then). */
+function watchParent(gone) {
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && gone(), 1000).unref();
+}
+
+/**
+ * Runs the demo's stack, `start()`, and resolves to it once it is up. Until Ctrl-C, when a part dies
+ * (the emulator's or the collector's process exits, this process, which is the shop, has an uncaught
+ * error) or the process that started the demo is gone (a killed `cargo xtask demo`), it says which,
+ * stops every other part and exits non-zero, so that no part is left holding a port. When the demo
+ * stops before it is up, the returned promise never settles: the process exits.
+ */
+export async function superviseDemo(start) {
+  const exiting = () => new Promise(() => {});
+  let stopping = false;
+  const starting = start();
+  // Stops every process, then the stack (the shop, the temporary folder), and exits with `code`.
+  const stopAll = async (code, why) => {
+    if (stopping) return;
+    stopping = true;
+    if (why) console.error(`\ndemo: ${why}; stopping the other parts`);
+    // A stop that hangs (a shop connection that never closes) still ends, with every group killed.
+    setTimeout(() => {
+      for (const p of running) signalGroup(p.child.pid, "SIGKILL");
+      process.exit(1);
+    }, 15000).unref();
+    try {
+      await Promise.all([...running].map((p) => p.stop()));
+      // A stack still starting fails once its processes are gone, and removes its folder itself.
+      await starting.then((stack) => stack.stop(), () => {});
+    } catch (e) {
+      console.error(`demo: stopping failed: ${e.message}`);
+      code = 1;
+    }
+    process.exit(code);
+  };
+  process.on("SIGINT", () => stopAll(0));
+  process.on("SIGTERM", () => stopAll(0));
+  process.on("uncaughtException", (e) => stopAll(1, `the demo process (the shop) failed: ${e?.stack || e}`));
+  process.on("unhandledRejection", (e) => stopAll(1, `the demo process (the shop) failed: ${e?.stack || e}`));
+  watchParent(() => stopAll(1, "the process that started the demo is gone"));
+  let stack;
+  try {
+    stack = await starting;
+  } catch (e) {
+    stopAll(1, `it could not start: ${e.message}`);
+    return exiting();
+  }
+  const parts = [...running];
+  const missing = ["emulator", "collector"].find((name) => !parts.some((p) => p.name === name));
+  if (missing) stopAll(1, `the ${missing} exited while the demo was starting`);
+  if (stopping) return exiting();
+  for (const p of parts) {
+    p.exited.then(() => stopAll(1, `the ${p.name} (pid ${p.child.pid}) exited unexpectedly (${p.child.signalCode || `exit code ${p.child.exitCode}`})`));
+  }
+  console.log(`Parts: ${parts.map((p) => `${p.name} pid ${p.child.pid}`).join(", ")}, the shop in this process (pid ${process.pid}); if one stops, the demo stops.`);
+  return stack;
+}
+
+/** The demo's ports: DEMO_COLLECTOR_PORT, DEMO_SHOP_PORT, DEMO_EMULATOR_PORT (8787, 8080, 8788). */
+function demoPorts() {
+  const port = (name, fallback) => Number(process.env[name] || fallback);
+  return { collector: port("DEMO_COLLECTOR_PORT", 8787), shop: port("DEMO_SHOP_PORT", 8080), emulator: port("DEMO_EMULATOR_PORT", 8788) };
+}
+
+// `node tests/stack.mjs --demo`: fixed ports (or DEMO_*_PORT), logs on the console, until Ctrl-C.
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--demo")) {
   const selfHosted = process.argv.includes("--self-hosted");
-  const stack = await startStack({
+  const ports = demoPorts();
+  const apiBase = process.env.MINDBOX_API_BASE;
+  // A Mindbox other than the emulator started here: the shop's login (tickets for anyone) is off.
+  const realMindbox = !!apiBase && apiBase !== `http://127.0.0.1:${ports.emulator}`;
+  const stack = await superviseDemo(() => startStack({
     profile: selfHosted ? "self-hosted" : "cloudflare",
-    ports: { collector: 8787, shop: 8080, emulator: 8788 },
+    ports,
+    signTickets: !realMindbox,
     env: {
       ...process.env,
       MINDBOX_SECRET_KEY: process.env.MINDBOX_SECRET_KEY || "demo-secret-key",
       ADMIN_TOKEN: process.env.ADMIN_TOKEN || "demo-admin-token",
       BACKEND_TOKEN: process.env.BACKEND_TOKEN || "demo-backend-token",
+      QA_TOKEN: process.env.QA_TOKEN || "demo-qa-token",
     },
     echo: true,
-  });
+  }));
   const from = (name) => (process.env[name] ? `from the environment's ${name}` : `the demo's own; set ${name} to choose`);
   console.log(`
 Mindbox Edge demo is running:
   demo shop        ${stack.shopUrl}/          (QA page: ${stack.shopUrl}/qa.html)
   collector        ${stack.collectorUrl}   (tracker: ${stack.collectorUrl}/tracker.js; ${selfHosted ? "self-hosted: workerd, queue on local disk" : "local Cloudflare: wrangler dev"})
   Mindbox          ${process.env.MINDBOX_API_BASE || `${stack.emulatorUrl}   (emulator; what it received: ${stack.emulatorUrl}/__emulator/requests)`}
-  admin token      ${stack.adminToken}   (${from("ADMIN_TOKEN")}): ${stack.collectorUrl}/v1/admin/counters
-                   enter it on the QA page and tick "Трассировка" to see each event delivered, retried or refused
+  admin token      ${stack.adminToken}   (${from("ADMIN_TOKEN")}): curl -H "Authorization: Bearer …" ${stack.collectorUrl}/v1/admin/counters
+                   (from a terminal: the collector refuses it from a web page)
+  QA token         ${stack.qaToken}   (${from("QA_TOKEN")}): enter it on the QA page and tick "Трассировка"
+                   to see each event delivered, retried or refused
   backend token    ${stack.backendToken}   (${from("BACKEND_TOKEN")}): POST ${stack.collectorUrl}/v1/backend/operations
   make Mindbox fail  curl -X POST ${stack.emulatorUrl}/__emulator/fail -d '{"count": 3, "status": 503}'
                      (or {"count": 1, "mode": "validation"} for a dead letter; see the README's QA section)
 Press Ctrl-C to stop (the temporary folder with the secrets file is removed).`);
-  const shutdown = async () => {
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  if (realMindbox) console.log("The shop's login is off (it would sign tickets for anyone): /api/login answers 403 login_off.");
 }

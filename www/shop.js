@@ -74,6 +74,8 @@ const shop = {
   async login(userId, email) {
     const res = await fetch("/api/login", { method: "POST", body: JSON.stringify({ userId, email }) });
     const session = await res.json();
+    // Refused (the demo's login is off against a real Mindbox): no session, and the page says why.
+    if (!res.ok) throw new Error(session.reason || `HTTP ${res.status}`);
     // A registration ticket (for an email) does not replace the signed-in session. The session is in
     // localStorage, so every tab of the shop shares it (a real shop keeps it in a cookie).
     if (!email) localStorage.setItem("session", JSON.stringify(session));

@@ -1,11 +1,12 @@
 //! Admin routes for the team running the collector, behind `Authorization: Bearer <ADMIN_TOKEN>`:
 //!
-//! * `GET  /v1/admin/dead-letters?ids=a,b` — the dead letters of these event ids (up to 1 000);
+//! * `GET  /v1/admin/dead-letters?ids=a,b[&device=<uuid>]` — the dead letters of these event ids (up to
+//!   1 000), only that device's when `device` is given;
 //! * `GET  /v1/admin/dead-letters[?limit=N][&cursor=C]` — a page of dead letters with their reasons
 //!   and Mindbox's answers (`deadLetters`, at most `limit`, default and cap 1 000), `next` (the cursor
 //!   of the next page, absent on the last), and on the first page the queue messages that were not
 //!   events at all (`unreadable`, never redriven; `?unreadable=1` pages through those instead);
-//! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` or `{"all": true}`: put them back on the
+//! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` (at most 1 000) or `{"all": true}`: put them back on the
 //!   queue (attempts start again) and forget them; "all" takes up to 300 at a time and says `more`
 //!   when there are others to call it again for;
 //! * `POST /v1/admin/trace` — `{"deviceUUID", "hours"}`: QA's trace of one device ([`crate::trace`])
@@ -16,9 +17,16 @@
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
 //!
-//! The QA page calls them from an origin on `ALLOWED_ORIGINS` (CORS, preflight included) with the token
-//! QA enters. Without an `ADMIN_TOKEN` secret the routes answer 503; a wrong token gets 401. The token is compared
-//! in constant time and never logged.
+//! Two tokens, each a secret of its own, compared in constant time and never logged:
+//! * `ADMIN_TOKEN` (the operator's): every route, from a script or a terminal. A request that carries
+//!   an `Origin` header (a web page's) is refused with the admin token: a page on the shop's origin
+//!   runs third-party scripts that could read it, and with it every customer's dead letters.
+//! * `QA_TOKEN` (what QA types into the QA page): only a device's trace (switch it, read it) and that
+//!   device's dead letters (`?ids=…&device=…`, `device` required); every other route is 403.
+//!
+//! The QA routes answer CORS (preflight included) for origins written out on `ALLOWED_ORIGINS`, never
+//! for `*`. Without either secret the routes answer 503; a wrong token gets 401. Bodies are at most
+//! [`MAX_BODY`].
 
 use std::collections::BTreeMap;
 
@@ -30,8 +38,85 @@ use crate::ledger;
 use crate::queue::{EventsQueue, Producer};
 use crate::trace::{self, Note};
 
+/// An admin refusal `{"error": "admin", "reason"}`.
 fn deny(status: u16, reason: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": "admin", "reason": reason}))?.with_status(status))
+}
+
+/// Largest admin request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most ids one redrive or dead-letter lookup takes.
+pub const MAX_IDS: usize = 1000;
+
+/// Who called an admin route, by the token given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// `ADMIN_TOKEN`: every route.
+    Admin,
+    /// `QA_TOKEN`: a device's trace and dead letters.
+    Qa,
+}
+
+/// Whether `path` (with `method`) is one of the routes QA's token opens.
+pub fn is_qa_route(method: &worker::Method, path: &str) -> bool {
+    matches!(
+        (method, path),
+        (worker::Method::Get, "/v1/admin/trace")
+            | (worker::Method::Post, "/v1/admin/trace")
+            | (worker::Method::Get, "/v1/admin/dead-letters")
+    )
+}
+
+fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The caller a request's bearer token names, or the answer refusing it.
+fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Response>> {
+    let admin = secret(env, "ADMIN_TOKEN");
+    let qa = secret(env, "QA_TOKEN");
+    if admin.is_none() && qa.is_none() {
+        return Ok(Err(deny(
+            503,
+            "admin is off: set the ADMIN_TOKEN secret (`wrangler secret put ADMIN_TOKEN`), and QA_TOKEN for the QA page",
+        )?));
+    }
+    let given = req.headers().get("Authorization")?.unwrap_or_default();
+    let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
+    let matches = |t: &Option<String>| {
+        t.as_ref()
+            .is_some_and(|t| crate::admission::same_secret(given, t.as_bytes()))
+    };
+    if matches(&admin) {
+        if req.headers().get("Origin")?.is_some() {
+            return Ok(Err(deny(
+                403,
+                "the admin token is never taken from a web page (any script on it could read it): the QA page takes QA_TOKEN",
+            )?));
+        }
+        return Ok(Ok(Caller::Admin));
+    }
+    if matches(&qa) {
+        return Ok(Ok(Caller::Qa));
+    }
+    Ok(Err(deny(401, "missing or wrong bearer token")?))
+}
+
+/// The body of an admin request as `T`, at most [`MAX_BODY`]; the refusal otherwise.
+async fn body<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+    expected: &str,
+) -> Result<std::result::Result<T, Response>> {
+    let Ok(bytes) = crate::body::read_capped(req, MAX_BODY).await? else {
+        return Ok(Err(deny(413, "an admin request body is at most 64 KiB")?));
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(b) => Ok(Ok(b)),
+        Err(_) => Ok(Err(deny(400, expected)?)),
+    }
 }
 
 /// Letters one "redrive all" call takes: each is a queue send and a ledger delete, and an invocation's
@@ -60,23 +145,17 @@ struct Redrive {
 
 /// Routes `/v1/admin/*`.
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
-    let Some(token) = env
-        .secret("ADMIN_TOKEN")
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|t| !t.is_empty())
-    else {
-        return deny(
-            503,
-            "admin is off: set the ADMIN_TOKEN secret (`wrangler secret put ADMIN_TOKEN`)",
-        );
+    let who = match caller(&req, env)? {
+        Ok(c) => c,
+        Err(refused) => return Ok(refused),
     };
-    let given = req.headers().get("Authorization")?.unwrap_or_default();
-    let given = given.strip_prefix("Bearer ").unwrap_or("");
-    if !crate::admission::same_secret(given.as_bytes(), token.as_bytes()) {
-        return deny(401, "missing or wrong bearer token");
-    }
     let path = req.path();
+    if who == Caller::Qa && !is_qa_route(&req.method(), &path) {
+        return deny(
+            403,
+            "QA_TOKEN opens only a device's trace and dead letters: this route takes ADMIN_TOKEN",
+        );
+    }
     match (req.method(), path.as_str()) {
         (worker::Method::Get, "/v1/admin/dead-letters") => {
             let url = req.url()?;
@@ -85,16 +164,32 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.to_string())
             };
+            let only_device = match param("device") {
+                Some(d) => match device(&d) {
+                    Some(d) => Some(d),
+                    None => return deny(400, "device must be a device id (a UUID)"),
+                },
+                None => None,
+            };
+            if who == Caller::Qa && (only_device.is_none() || param("ids").is_none()) {
+                return deny(
+                    403,
+                    "QA_TOKEN reads one device's dead letters: give ?ids=…&device=<deviceUUID>",
+                );
+            }
             if let Some(ids) = param("ids") {
                 // The letters of these event ids (the QA page asks about the events it shows).
                 let ids: Vec<String> = ids
                     .split(',')
                     .map(str::trim)
                     .filter(|i| !i.is_empty())
-                    .take(1000)
+                    .take(MAX_IDS)
                     .map(String::from)
                     .collect();
-                let letters = ledger::get_dead_letters(env, ids).await?;
+                let mut letters = ledger::get_dead_letters(env, ids).await?;
+                if let Some(d) = &only_device {
+                    letters.retain(|l| l.delivery.as_ref().is_some_and(|x| &x.device_uuid == d));
+                }
                 return Response::from_json(&json!({ "deadLetters": letters }));
             }
             let limit = param("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
@@ -114,10 +209,17 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             Response::from_json(&answer)
         }
         (worker::Method::Post, "/v1/admin/dead-letters/redrive") => {
-            let body: Redrive = match req.json().await {
-                Ok(b) => b,
-                Err(_) => return deny(400, "body must be {\"ids\": [...]} or {\"all\": true}"),
-            };
+            let body: Redrive =
+                match body(&mut req, "body must be {\"ids\": [...]} or {\"all\": true}").await? {
+                    Ok(b) => b,
+                    Err(refused) => return Ok(refused),
+                };
+            if body.ids.as_ref().is_some_and(|ids| ids.len() > MAX_IDS) {
+                return deny(
+                    400,
+                    "a redrive takes at most 1000 ids: send the rest in another call",
+                );
+            }
             let (letters, more) = match (body.ids, body.all) {
                 (Some(ids), false) => (ledger::get_dead_letters(env, ids).await?, false),
                 (None, true) => {
@@ -130,8 +232,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             redrive(env, letters, more).await
         }
         (worker::Method::Post, "/v1/admin/trace") => {
-            let Ok(body) = req.json::<TraceOn>().await else {
-                return deny(400, "body must be {\"deviceUUID\": \"…\", \"hours\": 24}");
+            let body: TraceOn = match body(
+                &mut req,
+                "body must be {\"deviceUUID\": \"…\", \"hours\": 24}",
+            )
+            .await?
+            {
+                Ok(b) => b,
+                Err(refused) => return Ok(refused),
             };
             let Some(device) = device(&body.device_uuid) else {
                 return deny(400, "deviceUUID must be a device id (a UUID)");
@@ -155,7 +263,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let problem = match crate::config::Config::get(env) {
                 Ok(c) => c.delivery_problem(),
                 Err(e) => Some(e.to_string()),
-            };
+            }
+            .or_else(crate::admission::client_ip_problem);
             Response::from_json(&json!({"ok": problem.is_none(), "problem": problem}))
         }
         (worker::Method::Get, "/v1/admin/counters") => {

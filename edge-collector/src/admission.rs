@@ -5,9 +5,14 @@
 //! in ([`admit`]), and `/v1/events` takes the rest of its events from the IP's and the device's
 //! budgets once it has read them ([`within_limit`] with a cost). An IPv6 client is keyed by its /64,
 //! the block one subscriber gets ([`ip_key`]).
+//!
+//! Without a client IP (no `CF-Connecting-IP`, or one that is not an address: on the self-hosted
+//! profile, a TLS proxy that does not set its header) the limits cannot hold, so the request is
+//! refused with 503 (the tracker keeps its events and sends them again) and `/v1/admin/health` says
+//! why ([`client_ip_problem`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use worker::{Env, Request, Response, Result};
 
@@ -21,7 +26,8 @@ const RATE_LIMIT_RETRY_AFTER: &str = "60";
 pub struct Admitted {
     /// The request's `Origin`, on `ALLOWED_ORIGINS`.
     pub origin: String,
-    /// `CF-Connecting-IP` (set by Cloudflare, not by the client), or `unknown`.
+    /// `CF-Connecting-IP` (set by Cloudflare, or the self-hosted router from its proxy's header),
+    /// checked to be an IP address.
     pub ip: String,
 }
 
@@ -29,7 +35,7 @@ pub struct Admitted {
 pub struct Refused {
     /// 403 or 429, with a reason.
     pub response: Response,
-    /// `origin_not_allowed` or `rate_limited`.
+    /// `origin_not_allowed`, `client_ip_unknown` or `rate_limited`.
     pub code: &'static str,
 }
 
@@ -48,18 +54,81 @@ pub async fn admit(
             }))
         }
     };
-    let ip = req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "unknown".into());
-    // Without a known IP (self-hosted with no proxy header) every client would share one bucket.
-    if ip != "unknown" && !within_limit(env, bindings::IP_RATE_LIMIT, &ip_key(&ip), 1).await {
+    let given = req.headers().get("CF-Connecting-IP")?;
+    let Some(ip) = given.as_deref().and_then(client_ip) else {
+        let why = note_missing_ip(given.as_deref());
+        let mut response = refuse(503, "client_ip_unknown", &why, Some(&origin))?;
+        response
+            .headers_mut()
+            .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
+        return Ok(Err(Refused {
+            response,
+            code: "client_ip_unknown",
+        }));
+    };
+    if !within_limit(env, bindings::IP_RATE_LIMIT, &ip_key(&ip), 1).await {
         return Ok(Err(Refused {
             response: rate_limited(&origin)?,
             code: "rate_limited",
         }));
     }
     Ok(Ok(Admitted { origin, ip }))
+}
+
+/// The client IP a header gives, when it is one IPv4 or IPv6 address (in its canonical spelling).
+pub fn client_ip(header: &str) -> Option<String> {
+    header
+        .trim()
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
+thread_local! {
+    /// Requests this isolate refused for want of a client IP: how many, the last time (ms), and what
+    /// the header said.
+    static MISSING_IP: RefCell<Option<(u64, f64, String)>> = const { RefCell::new(None) };
+}
+
+/// How long a refusal for want of a client IP stays a problem in `/v1/admin/health`.
+const MISSING_IP_SHOWN_MS: f64 = 10.0 * 60.0 * 1000.0;
+
+/// Notes a request refused for want of a client IP; the reason to give it.
+fn note_missing_ip(given: Option<&str>) -> String {
+    let said = match given {
+        None => "no CF-Connecting-IP".to_string(),
+        Some(v) => format!(
+            "CF-Connecting-IP {:?} is not an address",
+            v.chars().take(60).collect::<String>()
+        ),
+    };
+    let now = worker::Date::now().as_millis() as f64;
+    MISSING_IP.with(|m| {
+        let mut m = m.borrow_mut();
+        let count = m.as_ref().map_or(0, |(n, _, _)| *n) + 1;
+        *m = Some((count, now, said.clone()));
+    });
+    format!(
+        "the collector cannot tell the client's address ({said}; self-hosted: the TLS proxy must set \
+         CLIENT_IP_HEADER), so its rate limits cannot hold: keep the events and send them again later"
+    )
+}
+
+/// Why requests were refused for want of a client IP in the last ten minutes (this node), for
+/// `/v1/admin/health`.
+pub fn client_ip_problem() -> Option<String> {
+    let now = worker::Date::now().as_millis() as f64;
+    MISSING_IP.with(|m| {
+        m.borrow()
+            .as_ref()
+            .filter(|(_, at, _)| now - at < MISSING_IP_SHOWN_MS)
+            .map(|(n, _, said)| {
+                format!(
+                    "{n} browser requests refused: {said} (self-hosted: the TLS proxy in front must \
+                     set its client-IP header, CLIENT_IP_HEADER, X-Real-IP by default)"
+                )
+            })
+    })
 }
 
 /// The rate-limit key of a client IP: an IPv4 address as it is, an IPv6 address by its /64 (one
@@ -127,10 +196,12 @@ pub async fn within_limit(env: &Env, binding: &str, key: &str, cost: u32) -> boo
         Err(_) => {
             let limit = match binding {
                 bindings::IP_RATE_LIMIT => bindings::IP_LIMIT_PER_MINUTE,
+                bindings::NEW_DEVICE_RATE_LIMIT => bindings::NEW_DEVICE_LIMIT_PER_MINUTE,
                 _ => bindings::DEVICE_LIMIT_PER_MINUTE,
             };
             let minute = worker::Date::now().as_millis() / 60_000;
-            LOCAL.with(|w| w.borrow_mut().take(minute, key, limit, cost))
+            let key = format!("{binding}:{key}");
+            LOCAL.with(|w| w.borrow_mut().take(minute, &key, limit, cost))
         }
     }
 }
@@ -144,22 +215,42 @@ thread_local! {
 #[derive(Default)]
 pub struct Window {
     minute: u64,
-    counts: HashMap<String, u32>,
+    /// Per key: its count this minute, and when it last asked (a tick of [`Window::tick`]).
+    counts: HashMap<String, (u32, u64)>,
+    /// Keys by the tick they asked at, oldest first; an entry whose key asked again since is stale.
+    order: VecDeque<(u64, String)>,
+    tick: u64,
 }
 
-/// Keys one window keeps before it starts over (letting requests through rather than growing).
-const MAX_KEYS: usize = 100_000;
+/// Keys one window keeps: past it, the keys that asked least recently are forgotten one by one
+/// (never everyone's counts at once, so a flood of fresh keys cannot clear a client that keeps
+/// asking and is held back).
+pub const MAX_KEYS: usize = 100_000;
 
 impl Window {
     /// Counts `cost` events for `key` in `minute`; whether they are within `limit`.
     pub fn take(&mut self, minute: u64, key: &str, limit: u32, cost: u32) -> bool {
-        if minute != self.minute || self.counts.len() >= MAX_KEYS {
+        if minute != self.minute {
             self.minute = minute;
             self.counts.clear();
+            self.order.clear();
         }
-        let n = self.counts.entry(key.to_string()).or_default();
-        *n = n.saturating_add(cost);
-        *n <= limit
+        self.tick += 1;
+        if !self.counts.contains_key(key) {
+            while self.counts.len() >= MAX_KEYS {
+                let Some((tick, old)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.counts.get(&old).is_some_and(|(_, last)| *last == tick) {
+                    self.counts.remove(&old);
+                }
+            }
+        }
+        self.order.push_back((self.tick, key.to_string()));
+        let entry = self.counts.entry(key.to_string()).or_default();
+        entry.0 = entry.0.saturating_add(cost);
+        entry.1 = self.tick;
+        entry.0 <= limit
     }
 }
 
@@ -178,6 +269,42 @@ mod tests {
             w.take(3, "ip:c", 100, 100) && !w.take(3, "ip:c", 100, 1),
             "a full batch is 100"
         );
+    }
+
+    #[test]
+    fn a_flood_of_fresh_keys_evicts_the_oldest_not_a_limited_clients_count() {
+        let mut w = Window::default();
+        assert!(w.take(1, "ip:limited", 1, 1));
+        assert!(!w.take(1, "ip:limited", 1, 1));
+        // Fresh keys up to the cap, with the limited client asking again among them.
+        for i in 0..MAX_KEYS - 2 {
+            w.take(1, &format!("ip:fresh-{i}"), 1, 1);
+        }
+        assert!(!w.take(1, "ip:limited", 1, 1), "still limited at the cap");
+        for i in 0..10 {
+            w.take(1, &format!("ip:more-{i}"), 1, 1);
+        }
+        assert_eq!(w.counts.len(), MAX_KEYS);
+        assert!(
+            !w.counts.contains_key("ip:fresh-0"),
+            "the oldest fresh key went first"
+        );
+    }
+
+    #[test]
+    fn only_an_address_is_a_client_ip() {
+        assert_eq!(client_ip(" 198.51.100.9 ").as_deref(), Some("198.51.100.9"));
+        assert_eq!(client_ip("2001:DB8::1").as_deref(), Some("2001:db8::1"));
+        for bad in [
+            "",
+            "unknown",
+            "198.51.100.9, 10.0.0.1",
+            "x",
+            "198.51.100.256",
+            "1.2.3.4; drop",
+        ] {
+            assert_eq!(client_ip(bad), None, "{bad}");
+        }
     }
 
     #[test]

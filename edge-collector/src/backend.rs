@@ -5,19 +5,25 @@
 //! `Authorization: Bearer <BACKEND_TOKEN>` (a secret of its own, compared in constant time; the route is
 //! off without it), no CORS (browsers cannot call it). Body:
 //! `{"operations": [{"id"?, "operation", "data", "deviceUUID"?, "customerIp"?, "createdAt"?}]}` — at
-//! most [`MAX_OPERATIONS`]. `id` is the Mindbox `transactionId`: a UUID the backend may supply so its own
-//! retries are idempotent, made here when absent and returned. Answers as `/v1/events` does: 202 with a
-//! result per operation once each accepted one is on the queue (422 when none was), per-operation
-//! rejections with a path and reason; 400 for a body that is not such a list; 401 / 503 for the token.
+//! most [`MAX_OPERATIONS`]. `id` is the backend's own UUID for the operation, which it may supply so its
+//! own retries are idempotent (made here when absent and returned). Mindbox's `transactionId` is made
+//! from it ([`transaction_id`]): the same id always gives the same transactionId, and it can never be a
+//! browser event's id, so an order is never taken for a browser event Mindbox already processed. Answers
+//! as `/v1/events` does: 202 with a result per operation (`{"id", "status", "transactionId"}`) once each
+//! accepted one is on the queue (422 when none was), per-operation rejections with a path and reason;
+//! 400 for a body that is not such a list; 401 / 503 for the token. `data` nests at most
+//! [`MAX_DATA_DEPTH`] levels, like a browser event's.
 //! Operations must be on `BACKEND_OPERATIONS`; customer data is put in Mindbox's spelling but needs no
 //! ticket (the backend is trusted). Order statuses keep their order per order (`SNAPSHOT_OPERATIONS`,
 //! kind `order`), by the backend's `createdAt`.
 
 use std::collections::BTreeMap;
 
+use hmac::{Hmac, Mac};
+use mindbox_tracker::check::{depth, MAX_DATA_DEPTH};
 use mindbox_tracker::event::Event;
 use mindbox_tracker::uuid;
-use mindbox_tracker::wire::{BatchAnswer, EventResult};
+use mindbox_tracker::wire::EventResult;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
@@ -33,7 +39,21 @@ use crate::{identity, ledger};
 pub const MAX_OPERATIONS: usize = 100;
 /// Largest request body.
 const MAX_BODY: usize = 1024 * 1024;
-/// Largest queue message one operation may become (Cloudflare Queues take 128 KB a message).
+
+/// Mindbox's `transactionId` for the backend's operation `id`: a UUID made from HMAC-SHA-512 of the
+/// id under the Mindbox secret key. The same id always gives the same transactionId (the backend's
+/// retries stay idempotent), browser event ids (random UUIDs the browser chose) never meet it, and
+/// nobody without the key can make a browser event that takes an order's transactionId first. A new
+/// secret key makes new transactionIds: a retry that spans a key change may reach Mindbox twice.
+pub fn transaction_id(secret: &[u8], id: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(b"mindbox-edge backend operation\0");
+    mac.update(id.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::v4_from_bytes(bytes)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +141,16 @@ async fn answer(
     for (i, raw) in body.operations.into_iter().enumerate() {
         match accept(raw, i, config, received) {
             Ok(d) => {
-                results.push(EventResult::accepted(&d.event.id));
+                let mut result = serde_json::to_value(EventResult::accepted(
+                    d.backend_id.as_deref().unwrap_or_default(),
+                ))?;
+                result["transactionId"] = Value::String(d.event.id.clone());
+                results.push(result);
                 messages.push(d.to_message());
             }
             Err(r) => {
                 bump(counts, &format!("rejected.{}", r.code), 1);
-                results.push(r.into());
+                results.push(serde_json::to_value(EventResult::from(r))?);
             }
         }
     }
@@ -150,11 +174,7 @@ async fn answer(
     } else {
         202
     };
-    Ok(Response::from_json(&BatchAnswer {
-        device_uuid: None,
-        results,
-    })?
-    .with_status(status))
+    Ok(Response::from_json(&serde_json::json!({ "results": results }))?.with_status(status))
 }
 
 fn reject(
@@ -207,7 +227,11 @@ fn accept(
         ));
     }
     let data = match op.data {
-        Some(d @ Value::Object(_)) => d,
+        Some(d @ Value::Object(_)) if depth(&d) <= MAX_DATA_DEPTH => d,
+        Some(Value::Object(_)) => {
+            let why = format!("data nests deeper than {MAX_DATA_DEPTH} levels");
+            return Err(reject(rid, "too_deep", format!("{path}.data"), &why));
+        }
         None => Value::Object(Default::default()),
         Some(_) => {
             let why = "data must be a JSON object (the Mindbox operation body)";
@@ -248,7 +272,7 @@ fn accept(
         ));
     }
     let mut event = Event {
-        id,
+        id: transaction_id(config.secret_key.expose().as_bytes(), &id),
         operation: op.operation,
         data,
         created_at: op.created_at,
@@ -265,9 +289,10 @@ fn accept(
     };
     let mut d = Delivery::new(event, &shopper, received, None, i as u32);
     d.backend = true;
+    d.backend_id = Some(id);
     if d.to_message().len() > crate::queue::MAX_MESSAGE {
         let why = "the operation is larger than a queue message (120 KiB)";
-        return Err(reject(d.event.id.clone().into(), "too_large", path, why));
+        return Err(reject(d.backend_id.clone(), "too_large", path, why));
     }
     Ok(d)
 }

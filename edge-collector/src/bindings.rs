@@ -23,6 +23,10 @@ pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
 pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";
 /// Browser events per device (Workers rate limiting), counted the same way.
 pub const DEVICE_RATE_LIMIT: &str = "DEVICE_RATE_LIMIT";
+/// Browser requests per client IP that name a device without the collector's device cookie (a new
+/// device, or one a script made up): each may create a device's state, so one address can create
+/// only so many (Workers rate limiting).
+pub const NEW_DEVICE_RATE_LIMIT: &str = "NEW_DEVICE_RATE_LIMIT";
 /// `IP_RATE_LIMIT`'s limit per minute (wrangler.toml), which the self-hosted profile applies itself:
 /// a busy office or a mobile carrier's NAT behind one address, well under Mindbox's 8 000 a minute
 /// per operation.
@@ -30,6 +34,9 @@ pub const IP_LIMIT_PER_MINUTE: u32 = 3000;
 /// `DEVICE_RATE_LIMIT`'s limit per minute (wrangler.toml), likewise: five events a second from one
 /// shopper's browser for a minute, or three full offline batches.
 pub const DEVICE_LIMIT_PER_MINUTE: u32 = 300;
+/// `NEW_DEVICE_RATE_LIMIT`'s limit per minute (wrangler.toml), likewise: ten new shoppers a second
+/// behind one address.
+pub const NEW_DEVICE_LIMIT_PER_MINUTE: u32 = 600;
 
 #[cfg(test)]
 mod tests {
@@ -46,6 +53,7 @@ mod tests {
             SEEN,
             IP_RATE_LIMIT,
             DEVICE_RATE_LIMIT,
+            NEW_DEVICE_RATE_LIMIT,
         ] {
             assert!(
                 toml.contains(&format!("\"{name}\"")),
@@ -55,6 +63,7 @@ mod tests {
         for (name, limit) in [
             (IP_RATE_LIMIT, IP_LIMIT_PER_MINUTE),
             (DEVICE_RATE_LIMIT, DEVICE_LIMIT_PER_MINUTE),
+            (NEW_DEVICE_RATE_LIMIT, NEW_DEVICE_LIMIT_PER_MINUTE),
         ] {
             let at = toml.find(&format!("name = \"{name}\"")).unwrap();
             assert!(

@@ -79,15 +79,17 @@ async fn answer(
     // Limits count events: the request took one from its IP's budget at admission.
     let events = checked.events.len().max(1) as u32;
     let device_key = format!("device:{}", shopper.device_uuid);
-    let ip_ok = admitted.ip == "unknown"
-        || within_limit(
-            env,
-            bindings::IP_RATE_LIMIT,
-            &admission::ip_key(&admitted.ip),
-            events - 1,
-        )
-        .await;
-    if !ip_ok || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await {
+    let ip_key = admission::ip_key(&admitted.ip);
+    let ip_ok = within_limit(env, bindings::IP_RATE_LIMIT, &ip_key, events - 1).await;
+    // A device without the collector's cookie may be new: its state is created below, and one
+    // address creates only so many.
+    let new_device = enrich::cookie_device(&req).is_none();
+    let creation_ok =
+        !new_device || within_limit(env, bindings::NEW_DEVICE_RATE_LIMIT, &ip_key, 1).await;
+    if !ip_ok
+        || !creation_ok
+        || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await
+    {
         bump(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }

@@ -19,6 +19,18 @@ pub fn allowed_origin(req: &Request, config: &Config) -> std::result::Result<Str
     }
 }
 
+/// The request's `Origin` when `ALLOWED_ORIGINS` writes it out: the admin routes QA's page calls
+/// answer CORS only for such an origin, never through `*`.
+pub fn listed_origin(req: &Request, config: &Config) -> Option<String> {
+    let origin = req.headers().get("Origin").ok().flatten()?;
+    listed(&origin, &config.allowed_origins).then_some(origin)
+}
+
+/// Whether `origin` is written out on `allowed` (a `*` entry does not count).
+pub fn listed(origin: &str, allowed: &[String]) -> bool {
+    allowed.iter().any(|a| a != "*" && a == origin)
+}
+
 fn forbidden(reason: &str) -> Response {
     Response::from_json(&serde_json::json!({"error": "origin_not_allowed", "reason": reason}))
         .map(|r| r.with_status(403))
@@ -61,4 +73,20 @@ pub fn admin_preflight(origin: &str) -> Result<Response> {
     )?;
     h.set("Access-Control-Max-Age", "86400")?;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_cors_needs_the_origin_written_out() {
+        let star = vec!["*".to_string()];
+        assert!(!listed("https://evil.example", &star));
+        assert!(!listed("*", &star));
+        let shop = vec!["https://shop.example".to_string(), "*".to_string()];
+        assert!(listed("https://shop.example", &shop));
+        assert!(!listed("https://SHOP.example", &shop));
+        assert!(!listed("https://shop.example.evil", &shop));
+    }
 }

@@ -356,7 +356,7 @@ fn now_ms() -> f64 {
 fn stamp(d: &Delivery) -> Stamp {
     Stamp {
         at: d.made_at(),
-        device_at: d.event.created_at.unwrap_or(0.0),
+        device_at: d.device_at,
         seq: d.seq,
         id: d.event.id.clone(),
     }
@@ -479,12 +479,14 @@ async fn settle<M: Taken>(
             min_delay_secs,
         } => {
             let delay = backoff_secs(delivery.attempts, random_unit(), min_delay_secs);
-            worker::console_log!("retrying {op} {id} in {delay}s: {reason}");
+            let said = crate::redact::mask_personal(&reason);
+            worker::console_log!("retrying {op} {id} in {delay}s: {said}");
             requeue(queue, message, delivery, delay, true).await;
             ("retried", Some(format!("{reason}; next try in {delay} s")))
         }
         Outcome::DeadLetter { reason } => {
-            worker::console_error!("dead-lettering {op} {id}: {reason}");
+            let said = crate::redact::mask_personal(&reason);
+            worker::console_error!("dead-lettering {op} {id}: {said}");
             let letter = DeadLetter {
                 delivery: Some(delivery.clone()),
                 raw: None,

@@ -59,9 +59,7 @@ impl Shopper {
     /// Reads the shopper from the request; `batch_device` is the tracker's own idea of the device id.
     pub fn from_request(req: &Request, batch_device: Option<&str>) -> Shopper {
         let header = |name: &str| req.headers().get(name).ok().flatten();
-        let cookie_device = header("Cookie").and_then(|c| cookie_value(&c, DEVICE_COOKIE));
-        let device_uuid = cookie_device
-            .filter(|d| uuid::is_canonical(d))
+        let device_uuid = cookie_device(req)
             .or_else(|| batch_device.map(String::from))
             .unwrap_or_else(new_uuid);
         Shopper {
@@ -92,6 +90,12 @@ pub fn device_cookie(id: &str, secure: bool, domain: Option<&str>) -> String {
         cookie.push_str("; Secure");
     }
     cookie
+}
+
+/// The device id of the collector's own cookie, when the request carries a valid one.
+pub fn cookie_device(req: &Request) -> Option<String> {
+    let cookies = req.headers().get("Cookie").ok().flatten()?;
+    cookie_value(&cookies, DEVICE_COOKIE).filter(|d| uuid::is_canonical(d))
 }
 
 /// The value of cookie `name` in a `Cookie` header.

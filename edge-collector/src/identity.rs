@@ -45,6 +45,15 @@ pub enum Mode {
     Trusted,
 }
 
+/// Whom an event's ticket vouched for, once [`authorize`] let it through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vouched {
+    /// No valid ticket named a customer: the event is anonymous (or from the trusted backend).
+    Nobody,
+    /// A valid ticket vouched for every identifier the event names, and it names at least one.
+    Customer,
+}
+
 /// Keys of a customer object that [`authorize`] reads, in their canonical spelling.
 const CUSTOMER_KEYS: &[&str] = &[
     "ids",
@@ -118,7 +127,7 @@ pub fn authorize(
     mode: Mode,
     secret: &[u8],
     now_secs: i64,
-) -> Result<(), Rejection> {
+) -> Result<Vouched, Rejection> {
     let operation = event.operation.clone();
     authorize_data(&mut event.data, &operation, path, mode, secret, now_secs).map_err(|r| {
         Rejection {
@@ -137,7 +146,7 @@ fn authorize_data(
     mode: Mode,
     secret: &[u8],
     now_secs: i64,
-) -> Result<(), Refusal> {
+) -> Result<Vouched, Refusal> {
     let root = format!("{path}.data");
     unambiguous(data, &root)?;
     let mut claims = Claims::default();
@@ -156,13 +165,13 @@ fn authorize_data(
         }
     };
     if mode == Mode::Trusted {
-        return Ok(());
+        return Ok(Vouched::Nobody);
     }
     let claimed = claims.first_path().map(String::from);
     let Some((ticket_path, ticket)) = ticket else {
         return match (mode, claimed) {
-            (Mode::Unverified, _) => subscribe_only(data, &root, operation),
-            (Mode::Verified, None) => Ok(()),
+            (Mode::Unverified, _) => subscribe_only(data, &root, operation).map(|_| Vouched::Nobody),
+            (Mode::Verified, None) => Ok(Vouched::Nobody),
             (Mode::Verified, Some(p)) => Err(refusal(
                 "ticket_missing",
                 p,
@@ -170,7 +179,7 @@ fn authorize_data(
                     "{operation} names a customer: add customer.authenticationTicket, issued by the shop's backend with the Mindbox secret key"
                 ),
             )),
-            (Mode::Trusted, _) => Ok(()),
+            (Mode::Trusted, _) => Ok(Vouched::Nobody),
             (Mode::Sync, p) => Err(refusal(
                 "ticket_missing",
                 p.unwrap_or_else(|| format!("{root}.customer")),
@@ -187,7 +196,12 @@ fn authorize_data(
             "a sync call names the customer the ticket vouches for (ids, email or mobilePhone)",
         ));
     }
-    bind(&identity, &claims)
+    bind(&identity, &claims)?;
+    Ok(if claimed.is_some() {
+        Vouched::Customer
+    } else {
+        Vouched::Nobody
+    })
 }
 
 /// Every identifier must be the one the ticket vouches for.
@@ -538,11 +552,50 @@ mod tests {
             data,
             created_at: None,
         };
-        let r = authorize(&mut e, "events[0]", mode, KEY, NOW).map_err(|r| (r.code, r.path));
+        let r = authorize(&mut e, "events[0]", mode, KEY, NOW)
+            .map(|_| ())
+            .map_err(|r| (r.code, r.path));
         (r, e.data)
     }
     fn code(mode: Mode, data: Value) -> Result<(), &'static str> {
         run(mode, data).0.map_err(|(c, _)| c)
+    }
+
+    fn vouched(data: Value) -> Result<Vouched, &'static str> {
+        let mut e = Event {
+            id: String::new(),
+            operation: "Website.CalculateUnauthorizedCart".into(),
+            data,
+            created_at: None,
+        };
+        authorize(&mut e, "request", Mode::Verified, KEY, NOW).map_err(|r| r.code)
+    }
+
+    #[test]
+    fn only_a_valid_ticket_with_the_identifier_it_vouches_for_is_a_customer() {
+        let t = external("u1");
+        for anonymous in [
+            json!({"customer": null, "order": {"ids": {"websiteID": "x"}}}),
+            json!({"customer": {}}),
+            json!({"customer": {"firstName": "Анна", "area": {"name": "x"}}}),
+            json!({"Customer": {"authenticationTicket": null}}),
+            json!({"customer": {"authenticationTicket": t}}),
+            json!({"order": {"discountCard": {"ids": {"number": "1"}}}}),
+        ] {
+            assert_eq!(
+                vouched(anonymous.clone()),
+                Ok(Vouched::Nobody),
+                "{anonymous}"
+            );
+        }
+        assert_eq!(
+            vouched(json!({"customer": {"ids": {"websiteID": "u1"}, "authenticationTicket": t}})),
+            Ok(Vouched::Customer)
+        );
+        assert_eq!(
+            vouched(json!({"customer": {"ids": {"websiteID": "u1"}}})),
+            Err("ticket_missing")
+        );
     }
 
     #[test]

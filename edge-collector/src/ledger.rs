@@ -5,8 +5,11 @@
 //! up): each is kept with its reason and Mindbox's answer until an operator redrives it (see
 //! [`crate::admin`]). A letter lives on the shard its key (the event id) hashes to, so it is found
 //! and deleted by id with one call; listing walks the shards in order with a cursor
-//! (`<shard>.<key>`). Each shard keeps at most its share of `DEAD_LETTER_CAP` (default 100 000): past
-//! it, the oldest letter is evicted and counted (`dead_letters_evicted`).
+//! (`<shard>.<key>`). Each shard keeps at most its share of `DEAD_LETTER_CAP` (default 100 000) letters
+//! of browser events: past it, the oldest is evicted and counted (`dead_letters_evicted`). Letters of
+//! the shop backend's operations (orders, statuses) have a cap and an age index of their own
+//! (`BACKEND_DEAD_LETTER_CAP`, default 100 000; `backend.dead_letters_evicted`), so no amount of
+//! browser traffic can push an order's letter out.
 //!
 //! Counters count what happened to events: `accepted`, `delivered`, `retried`, `dead_lettered`,
 //! `superseded`, `redriven`, `dead_letters_evicted` and `rejected.<code>` for every rejection reason.
@@ -29,8 +32,10 @@ pub const BINDING: &str = crate::bindings::LEDGER;
 pub const SHARDS: usize = 32;
 /// The one ledger object of earlier versions: read, never written.
 const LEGACY: &str = "ledger";
-/// Default for `DEAD_LETTER_CAP`, the most dead letters kept (over all shards).
+/// Default for `DEAD_LETTER_CAP`, the most dead letters of browser events kept (over all shards).
 pub const DEFAULT_DEAD_LETTER_CAP: usize = 100_000;
+/// Default for `BACKEND_DEAD_LETTER_CAP`, the most dead letters of backend operations kept.
+pub const DEFAULT_BACKEND_DEAD_LETTER_CAP: usize = 100_000;
 
 /// The shards' names, in listing order, the legacy object last.
 fn names() -> impl Iterator<Item = String> {
@@ -120,24 +125,25 @@ impl DurableObject for Ledger {
                 let mut letter = add.letter;
                 letter.key = Some(add.key.clone());
                 let key = storage_key(&letter, &add.key);
-                let was: Option<String> = storage.get(&key).await?;
-                if let Some(old) = was
-                    .as_deref()
-                    .and_then(|t| serde_json::from_str::<DeadLetter>(t).ok())
-                {
-                    storage.delete(&age_key(&old, &key)).await?;
+                let was: Option<DeadLetter> = storage
+                    .get::<String>(&key)
+                    .await?
+                    .and_then(|t| serde_json::from_str(&t).ok());
+                if let Some(old) = &was {
+                    storage.delete(&age_key(old, &key)).await?;
+                    let old_kept = kept_key(old);
+                    let n: usize = storage.get(old_kept).await?.unwrap_or(1);
+                    storage.put(old_kept, n.saturating_sub(1)).await?;
                 }
                 storage.put(&key, serde_json::to_string(&letter)?).await?;
                 storage.put(&age_key(&letter, &key), &key).await?;
-                let mut kept: usize = storage.get("kept").await?.unwrap_or(0);
-                if was.is_none() {
-                    kept += 1;
-                }
+                let kept_name = kept_key(&letter);
+                let mut kept: usize = storage.get(kept_name).await?.unwrap_or(0) + 1;
                 let mut evicted = 0u64;
                 while kept > add.cap.max(1) {
-                    // The oldest first: `age:` keys sort by the time the letter died.
+                    // The oldest of its own kind first: age keys sort by the time the letter died.
                     let oldest = storage
-                        .list_with_options(ListOptions::new().prefix(AGE).limit(1))
+                        .list_with_options(ListOptions::new().prefix(age_prefix(&letter)).limit(1))
                         .await?;
                     let Some((age, victim)) = first_entry(&oldest) else {
                         break;
@@ -146,13 +152,14 @@ impl DurableObject for Ledger {
                     kept -= 1;
                     evicted += 1;
                 }
-                storage.put("kept", kept).await?;
+                storage.put(kept_name, kept).await?;
                 if evicted > 0 {
-                    add_counters(
-                        &storage,
-                        BTreeMap::from([("dead_letters_evicted".into(), evicted)]),
-                    )
-                    .await?;
+                    let counter = if is_backend(&letter) {
+                        "backend.dead_letters_evicted"
+                    } else {
+                        "dead_letters_evicted"
+                    };
+                    add_counters(&storage, BTreeMap::from([(counter.into(), evicted)])).await?;
                 }
                 objects::json(&true)
             }
@@ -169,6 +176,7 @@ impl DurableObject for Ledger {
                     .map(|id| format!("{REDRIVABLE}{id}"))
                     .collect();
                 let mut gone = 0;
+                let mut gone_of: BTreeMap<&'static str, usize> = BTreeMap::new();
                 for (i, key) in keys.into_iter().enumerate() {
                     let Some(text) = storage.get::<String>(&key).await? else {
                         continue;
@@ -183,13 +191,14 @@ impl DurableObject for Ledger {
                     let mut doomed = vec![key.clone()];
                     if let Some(letter) = &letter {
                         doomed.push(age_key(letter, &key));
+                        *gone_of.entry(kept_key(letter)).or_default() += 1;
                     }
                     storage.delete_multiple(doomed).await?;
                     gone += 1;
                 }
-                if gone > 0 {
-                    let kept: usize = storage.get("kept").await?.unwrap_or(gone);
-                    storage.put("kept", kept.saturating_sub(gone)).await?;
+                for (name, n) in gone_of {
+                    let kept: usize = storage.get(name).await?.unwrap_or(n);
+                    storage.put(name, kept.saturating_sub(n)).await?;
                 }
                 objects::json(&gone)
             }
@@ -262,13 +271,41 @@ async fn add_counters(storage: &worker::Storage, add: BTreeMap<String, u64>) -> 
     storage.put("counters", &counters).await
 }
 
-/// The age index entry of a letter kept under `key`: `age:<dead_at, 15 digits>:<key>`, so listing
-/// `age:` gives the oldest first.
+/// The age index entry of a letter kept under `key`: `age:<dead_at, 15 digits>:<key>` (a backend
+/// operation's under `backend-age:`), so listing the prefix gives the oldest of its kind first.
 fn age_key(letter: &DeadLetter, key: &str) -> String {
-    format!("{AGE}{:015}:{key}", letter.dead_at.max(0.0) as u64)
+    format!(
+        "{}{:015}:{key}",
+        age_prefix(letter),
+        letter.dead_at.max(0.0) as u64
+    )
+}
+
+/// Whether a letter is of a backend operation (capped apart from the browser's).
+fn is_backend(letter: &DeadLetter) -> bool {
+    letter.delivery.as_ref().is_some_and(|d| d.backend)
+}
+
+/// The age index a letter is in: browser letters (and unreadable messages) or backend letters.
+fn age_prefix(letter: &DeadLetter) -> &'static str {
+    if is_backend(letter) {
+        BACKEND_AGE
+    } else {
+        AGE
+    }
+}
+
+/// The storage key counting the letters of a letter's kind on this shard.
+fn kept_key(letter: &DeadLetter) -> &'static str {
+    if is_backend(letter) {
+        "kept-backend"
+    } else {
+        "kept"
+    }
 }
 
 const AGE: &str = "age:";
+const BACKEND_AGE: &str = "backend-age:";
 
 /// Redrivable letters are kept under `dl:<event id>`, unreadable messages under `raw:<message id>`:
 /// apart, so an unreadable message can never fill the pages "redrive all" walks, nor be found (or
@@ -291,16 +328,21 @@ fn first_entry(map: &js_sys::Map) -> Option<(String, String)> {
     objects::entries(map).into_iter().next()
 }
 
-/// Keeps a dead letter in the ledger, on its key's shard, within `DEAD_LETTER_CAP` letters in all
-/// (read here, not from the collector's configuration: dead letters are kept even when that is
-/// broken).
+/// Keeps a dead letter in the ledger, on its key's shard, within `DEAD_LETTER_CAP` letters of browser
+/// events or `BACKEND_DEAD_LETTER_CAP` of backend operations in all (read here, not from the
+/// collector's configuration: dead letters are kept even when that is broken).
 pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Result<()> {
+    let (setting, default) = if is_backend(letter) {
+        ("BACKEND_DEAD_LETTER_CAP", DEFAULT_BACKEND_DEAD_LETTER_CAP)
+    } else {
+        ("DEAD_LETTER_CAP", DEFAULT_DEAD_LETTER_CAP)
+    };
     let cap = env
-        .var("DEAD_LETTER_CAP")
+        .var(setting)
         .ok()
         .and_then(|v| v.to_string().trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
-        .unwrap_or(DEFAULT_DEAD_LETTER_CAP);
+        .unwrap_or(default);
     let add = AddLetter {
         key: key.to_string(),
         letter: letter.clone(),

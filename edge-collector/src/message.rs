@@ -36,6 +36,16 @@ pub struct Delivery {
     /// The event's place in its batch, which keeps call order where times tie.
     #[serde(default)]
     pub seq: u32,
+    /// `createdAt` on the tracker's clock, only when the batch's `sentAt` vouches for it (present,
+    /// and not before `createdAt`): snapshots a moment apart are ordered by it
+    /// ([`crate::snapshot_order::Stamp::order`]). A client that sends no `sentAt` is ordered by when
+    /// the collector received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_at: Option<f64>,
+    /// The shop backend's own id for the operation (`/v1/backend/operations`): the event id is the
+    /// Mindbox `transactionId` made from it ([`crate::backend::transaction_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_id: Option<String>,
     /// Sent by the shop's backend (`/v1/backend/operations`), not a browser: counted apart.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backend: bool,
@@ -54,9 +64,15 @@ impl Delivery {
         sent_at: Option<f64>,
         seq: u32,
     ) -> Delivery {
+        let device_at = match (event.created_at, sent_at) {
+            (Some(c), Some(s)) if c <= s => Some(c),
+            _ => None,
+        };
         Delivery {
             at: event_time(event.created_at, sent_at, received),
             seq,
+            device_at,
+            backend_id: None,
             event,
             device_uuid: shopper.device_uuid.clone(),
             client_ip: shopper.client_ip.clone(),

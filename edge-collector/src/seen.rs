@@ -2,24 +2,41 @@
 //! already put on its queue is answered "accepted" without queueing it again: one Mindbox call per
 //! event when a tab closes with a request in flight and the next visit resends it.
 //!
-//! One Durable Object per device (`seen:<deviceUUID>`), never one that all traffic shares. Ids are
-//! recorded only after they are on the queue (so an id is never dropped as a resend of something
-//! that never got queued) and forgotten after [`REMEMBER_MS`]: a resend after that still reaches
-//! Mindbox, which answers a transactionId it has seen with `TransactionAlreadyProcessed`. Two copies
-//! of one event arriving at the same moment (before either is recorded) may both be queued: a second
-//! Mindbox call, never a loss. If the object cannot be reached, nothing is dropped.
+//! Devices are spread over [`SHARDS`] Durable Objects (`seen-0` … `seen-255`, by a hash of the device
+//! id), never one that all traffic shares, and never one per device: a device is keys in its shard
+//! (`<device>/s:<id>`, and QA's trace under `<device>/`), so however many device ids clients make up,
+//! the objects stay [`SHARDS`]. Ids are recorded only after they are on the queue (so an id is never
+//! dropped as a resend of something that never got queued) and forgotten after
+//! `DEVICE_STATE_SECONDS` (a week by default, [`device_state_ms`]); a device not seen for that long
+//! is forgotten whole ([`crate::expiry`]). A resend after that still reaches Mindbox, which answers a
+//! transactionId it has seen with `TransactionAlreadyProcessed`. Two copies of one event arriving at
+//! the same moment (before either is recorded) may both be queued: a second Mindbox call, never a
+//! loss. If the object cannot be reached, nothing is dropped.
 
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::{objects, trace};
+use crate::{expiry, objects, trace};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SEEN;
-/// How long an id is remembered: a week, longer than most shoppers take to come back.
+/// How many objects the devices are spread over.
+pub const SHARDS: usize = 256;
+/// How long an id is remembered by default: a week, longer than most shoppers take to come back.
 pub const REMEMBER_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
-/// How often a device's object forgets old ids.
-pub const PRUNE_EVERY_MS: i64 = 24 * 3600 * 1000;
+/// How often an active device's old ids are pruned (or sooner, when `DEVICE_STATE_SECONDS` is shorter).
+pub const PRUNE_EVERY_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+/// How long a device's state (its queued ids here, its snapshot-order slots) is kept after its last
+/// event: `DEVICE_STATE_SECONDS`, a week by default. Read here, not from the collector's
+/// configuration, so it holds while that is broken.
+pub fn device_state_ms(env: &Env) -> f64 {
+    env.var("DEVICE_STATE_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(REMEMBER_MS, |s| s * 1000.0)
+}
 
 #[derive(Serialize, Deserialize)]
 struct Ids {
@@ -39,12 +56,14 @@ pub struct Known {
     pub trace: bool,
 }
 
-/// One device's queued event ids.
+/// One shard of devices' queued event ids (and QA's trace of those devices).
 #[durable_object(alarm)]
 pub struct Seen {
     state: State,
     /// QA's trace: notes kept (`TRACE_KEEP`).
     keep: usize,
+    /// How long ids and devices are remembered ([`device_state_ms`]).
+    remember_ms: f64,
 }
 
 impl DurableObject for Seen {
@@ -52,44 +71,70 @@ impl DurableObject for Seen {
         Seen {
             state,
             keep: trace::keep(&env),
+            remember_ms: device_state_ms(&env),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
         let path = req.path();
+        let url = req.url()?;
+        let Some(device) = url
+            .query_pairs()
+            .find(|(k, _)| k == "device")
+            .map(|(_, v)| v.to_string())
+            .filter(|d| mindbox_tracker::uuid::is_canonical(d))
+        else {
+            return Response::error("a seen route names its ?device=", 400);
+        };
+        let prefix = format!("{device}/");
+        let now = worker::Date::now().as_millis() as f64;
         if path.starts_with("/trace/") {
-            return trace::serve(&storage, self.keep, &path, req).await;
+            let answer = trace::serve(&storage, self.keep, &prefix, &path, req).await?;
+            if path == "/trace/set" {
+                // The device (and its notes) lives at least until a day after its trace ends.
+                let ends = trace::kept_until(&storage, &prefix).await?;
+                let until = ends.max(now + self.remember_ms);
+                expiry::extend(&storage, &device, until, 0.0).await?;
+            }
+            return Ok(answer);
         }
         let q: Ids = objects::body(&mut req).await?;
-        let mut keys: Vec<String> = q.ids.iter().map(|id| format!("s:{id}")).collect();
+        let mut keys: Vec<String> = q.ids.iter().map(|id| format!("{prefix}s:{id}")).collect();
         match path.as_str() {
             "/check" => {
-                keys.push(trace::UNTIL.into());
+                let until_key = trace::until_key(&prefix);
+                keys.push(until_key.clone());
                 let found = storage.get_multiple(keys).await?;
-                let now = worker::Date::now().as_millis() as f64;
                 let mut known = Known::default();
                 found.for_each(&mut |value, key| match key.as_string() {
-                    Some(k) if k == trace::UNTIL => {
+                    Some(k) if k == until_key => {
                         known.trace = value.as_f64().is_some_and(|until| until > now)
                     }
-                    Some(k) => known.seen.push(k[2..].to_string()),
+                    Some(k) => known.seen.push(k[prefix.len() + 2..].to_string()),
                     None => {}
                 });
                 objects::json(&known)
             }
             "/record" => {
-                let now = worker::Date::now().as_millis() as f64;
                 let values = js_sys::Object::new();
                 for k in &keys {
                     js_sys::Reflect::set(&values, &k.into(), &now.into())?;
                 }
                 storage.put_multiple_raw(values).await?;
-                if storage.get_alarm().await?.is_none() {
-                    storage.set_alarm(PRUNE_EVERY_MS).await?;
+                let life = expiry::extend(
+                    &storage,
+                    &device,
+                    now + self.remember_ms,
+                    self.remember_ms / 8.0,
+                )
+                .await?;
+                if now - life.pruned > PRUNE_EVERY_MS.min(self.remember_ms) {
+                    self.prune(&storage, &prefix, now).await?;
+                    expiry::pruned(&storage, &device, life, now).await?;
                 }
                 // QA's notes come second, and their failure costs only the QA page a state.
-                if let Err(e) = trace::write(&storage, self.keep, q.notes).await {
+                if let Err(e) = trace::write(&storage, self.keep, &prefix, q.notes).await {
                     worker::console_error!("trace notes not written: {e}");
                 }
                 objects::json(&true)
@@ -100,28 +145,42 @@ impl DurableObject for Seen {
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
-        let old_before = worker::Date::now().as_millis() as f64 - REMEMBER_MS;
-        let all = storage
-            .list_with_options(ListOptions::new().prefix("s:"))
-            .await?;
-        let mut old = Vec::new();
-        let mut left = 0;
-        all.for_each(&mut |at, key| match (key.as_string(), at.as_f64()) {
-            (Some(k), Some(at)) if at < old_before => old.push(k),
-            _ => left += 1,
-        });
-        trace::delete_all(&storage, old).await?;
-        let traced = trace::prune(&storage, old_before + REMEMBER_MS).await?;
-        if left > 0 || traced {
-            storage.set_alarm(PRUNE_EVERY_MS).await?;
+        let now = worker::Date::now().as_millis() as f64;
+        for (index_key, device) in expiry::expired(&storage, now).await? {
+            expiry::delete_under(&storage, &format!("{device}/")).await?;
+            expiry::delete_all(&storage, expiry::doomed(index_key, &device).to_vec()).await?;
         }
+        expiry::rearm(&storage).await?;
         Response::ok("")
     }
 }
 
-/// The device's object's name.
-pub fn object_name(device: &str) -> String {
-    format!("seen:{device}")
+impl Seen {
+    /// Forgets an active device's ids older than the memory, and its trace a day after it ended.
+    async fn prune(&self, storage: &worker::Storage, prefix: &str, now: f64) -> Result<()> {
+        let listed = storage
+            .list_with_options(ListOptions::new().prefix(&format!("{prefix}s:")))
+            .await?;
+        let mut old = Vec::new();
+        listed.for_each(&mut |at, key| {
+            if let (Some(k), Some(at)) = (key.as_string(), at.as_f64()) {
+                if at < now - self.remember_ms {
+                    old.push(k);
+                }
+            }
+        });
+        expiry::delete_all(storage, old).await?;
+        trace::prune(storage, prefix, now).await?;
+        Ok(())
+    }
+}
+
+/// The shard a device's ids live on, and the route with the device named.
+pub fn route(device: &str, path: &str) -> (String, String) {
+    (
+        format!("seen-{}", expiry::shard_of(device, SHARDS)),
+        format!("{path}?device={device}"),
+    )
 }
 
 /// Which of `ids` this device's object says were queued before, and whether QA traces the device. On
@@ -134,7 +193,8 @@ pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Known {
         ids: ids.to_vec(),
         notes: Vec::new(),
     };
-    match objects::call(env, BINDING, &object_name(device), "/check", &q).await {
+    let (shard, path) = route(device, "/check");
+    match objects::call(env, BINDING, &shard, &path, &q).await {
         Ok(known) => known,
         Err(e) => {
             worker::console_error!("seen check failed, nothing dropped: {e}");
@@ -150,9 +210,8 @@ pub async fn record(env: &Env, device: &str, ids: Vec<String>, notes: Vec<trace:
         return;
     }
     let q = Ids { ids, notes };
-    if let Err(e) =
-        objects::call::<_, bool>(env, BINDING, &object_name(device), "/record", &q).await
-    {
+    let (shard, path) = route(device, "/record");
+    if let Err(e) = objects::call::<_, bool>(env, BINDING, &shard, &path, &q).await {
         worker::console_error!("seen record failed: {e}");
     }
 }

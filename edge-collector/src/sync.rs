@@ -57,16 +57,20 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
     } else {
         identity::Mode::Verified
     };
-    if let Err(r) = identity::authorize(&mut event, "request", mode, secret, now) {
-        let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
-            400
-        } else {
-            403
-        };
-        return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
-    }
-    if event.data.get("customer").is_none() {
-        // Without a verified customer, only the cart's lines go to Mindbox: no order ids, cards,
+    let vouched = match identity::authorize(&mut event, "request", mode, secret, now) {
+        Ok(v) => v,
+        Err(r) => {
+            let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
+                400
+            } else {
+                403
+            };
+            return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
+        }
+    };
+    if vouched == identity::Vouched::Nobody {
+        // Unless a valid ticket vouched for the customer it names, only the cart's lines go to
+        // Mindbox, whatever `customer` is (absent, null, empty, no identifier): no order ids, cards,
         // coupons or anything else a stranger could ask about with the shop's key.
         event.data = projection::anonymous_cart(&event.data);
     }
@@ -119,6 +123,13 @@ async fn read_call(
             return Ok(Err((400, "not_a_sync_request", why)));
         }
     };
+    if mindbox_tracker::check::depth(&call.data) > mindbox_tracker::check::MAX_DATA_DEPTH {
+        let why = format!(
+            "data nests deeper than {} levels",
+            mindbox_tracker::check::MAX_DATA_DEPTH
+        );
+        return Ok(Err((400, "too_deep", why)));
+    }
     let Some(op) = config
         .sync_operations
         .iter()

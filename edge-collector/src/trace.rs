@@ -3,8 +3,8 @@
 //!
 //! Only devices QA switches on (`POST /v1/admin/trace` with the admin token, for at most
 //! [`MAX_HOURS`]) are traced, so production traffic pays nothing for it:
-//! * the flag lives in the device's own [`crate::seen`] Durable Object, which the collector already
-//!   asks about every batch; its answer says whether the device is traced, in the same read;
+//! * the flag lives with the device's queued ids in its [`crate::seen`] shard, which the collector
+//!   already asks about every batch; its answer says whether the device is traced, in the same read;
 //! * a traced device's queue messages carry `trace: true` ([`crate::message::Delivery::trace`]), and
 //!   only for those does the consumer write a [`Note`] (one call per device per consumer batch);
 //! * an untraced message is unchanged (the field is left out).
@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use worker::{Env, ListOptions, Request, Response, Result, Storage};
 
+use crate::expiry::{self, delete_all, KEYS_PER_CALL};
 use crate::message::Delivery;
 use crate::objects;
 
@@ -172,10 +173,6 @@ struct Notes {
     notes: Vec<Note>,
 }
 
-fn name(device: &str) -> String {
-    crate::seen::object_name(device)
-}
-
 /// Switches the device's trace on for `hours` (capped at [`MAX_HOURS`]; 0 switches it off); returns
 /// until when it is on.
 pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {
@@ -186,14 +183,15 @@ pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {
         0.0
     };
     let q = Until { until };
-    objects::call::<_, bool>(env, crate::seen::BINDING, &name(device), "/trace/set", &q).await?;
+    let (shard, path) = crate::seen::route(device, "/trace/set");
+    objects::call::<_, bool>(env, crate::seen::BINDING, &shard, &path, &q).await?;
     Ok(until)
 }
 
 /// The device's trace.
 pub async fn read(env: &Env, device: &str) -> Result<Trace> {
-    let mut t: Trace =
-        objects::call(env, crate::seen::BINDING, &name(device), "/trace/read", &()).await?;
+    let (shard, path) = crate::seen::route(device, "/trace/read");
+    let mut t: Trace = objects::call(env, crate::seen::BINDING, &shard, &path, &()).await?;
     t.device_uuid = device.to_string();
     Ok(t)
 }
@@ -205,13 +203,12 @@ pub async fn note_all(env: &Env, notes: Vec<(String, Note)>) {
         by_device.entry(device).or_default().push(note);
     }
     for (device, notes) in by_device {
-        let name = name(&device);
+        let (shard, path) = crate::seen::route(&device, "/trace/note");
         for chunk in notes.chunks(KEYS_PER_CALL) {
             let q = Notes {
                 notes: chunk.to_vec(),
             };
-            let call =
-                objects::call::<_, bool>(env, crate::seen::BINDING, &name, "/trace/note", &q);
+            let call = objects::call::<_, bool>(env, crate::seen::BINDING, &shard, &path, &q);
             if let Err(e) = call.await {
                 worker::console_error!("trace note not written: {e}");
             }
@@ -219,11 +216,12 @@ pub async fn note_all(env: &Env, notes: Vec<(String, Note)>) {
     }
 }
 
-/// The trace routes of a device's object (`/trace/set`, `/trace/note`, `/trace/read`), keeping at
-/// most `keep` notes.
+/// The trace routes of a device in its [`crate::seen`] shard (`/trace/set`, `/trace/note`,
+/// `/trace/read`), its keys under `prefix` (`<device>/`), keeping at most `keep` notes.
 pub async fn serve(
     storage: &Storage,
     keep: usize,
+    prefix: &str,
     path: &str,
     mut req: Request,
 ) -> Result<Response> {
@@ -232,23 +230,20 @@ pub async fn serve(
             let q: Until = objects::body(&mut req).await?;
             // Switched off: it ended now, and its notes are kept a day from now.
             let until = if q.until > 0.0 { q.until } else { now() };
-            storage.put(UNTIL, until).await?;
-            if storage.get_alarm().await?.is_none() {
-                storage.set_alarm(crate::seen::PRUNE_EVERY_MS).await?;
-            }
+            storage.put(&until_key(prefix), until).await?;
             objects::json(&true)
         }
         "/trace/note" => {
             let q: Notes = objects::body(&mut req).await?;
             // Only while the device has a trace (switched on, not yet forgotten).
-            if storage.get::<f64>(UNTIL).await?.is_some() {
-                write(storage, keep, q.notes).await?;
+            if storage.get::<f64>(&until_key(prefix)).await?.is_some() {
+                write(storage, keep, prefix, q.notes).await?;
             }
             objects::json(&true)
         }
         "/trace/read" => {
-            let until: f64 = storage.get(UNTIL).await?.unwrap_or(0.0);
-            let mut events = all(storage).await?;
+            let until: f64 = storage.get(&until_key(prefix)).await?.unwrap_or(0.0);
+            let mut events = all(storage, prefix).await?;
             events.sort_by(|a, b| b.at.total_cmp(&a.at));
             events.truncate(keep);
             objects::json(&Trace {
@@ -265,21 +260,32 @@ fn now() -> f64 {
     worker::Date::now().as_millis() as f64
 }
 
-/// Storage key: until when the device is traced.
-pub const UNTIL: &str = "trace";
-/// Storage key: how many notes were written since the last prune.
-const WRITTEN: &str = "trace-written";
+/// Storage key: until when the device under `prefix` is traced.
+pub fn until_key(prefix: &str) -> String {
+    format!("{prefix}trace")
+}
 
-fn key(id: &str) -> String {
-    format!("t:{id}")
+/// Storage key: how many notes were written since the last prune.
+fn written_key(prefix: &str) -> String {
+    format!("{prefix}trace-written")
+}
+
+fn key(prefix: &str, id: &str) -> String {
+    format!("{prefix}t:{id}")
+}
+
+/// Until when the device under `prefix` keeps its trace (a day after it ends); 0 without one.
+pub async fn kept_until(storage: &Storage, prefix: &str) -> Result<f64> {
+    let until: Option<f64> = storage.get(&until_key(prefix)).await?;
+    Ok(until.map_or(0.0, |u| u + KEEP_AFTER_MS))
 }
 
 /// Merges and stores notes; past twice `keep` written, keeps only the newest `keep`.
-pub async fn write(storage: &Storage, keep: usize, notes: Vec<Note>) -> Result<()> {
+pub async fn write(storage: &Storage, keep: usize, prefix: &str, notes: Vec<Note>) -> Result<()> {
     if notes.is_empty() {
         return Ok(());
     }
-    let keys: Vec<String> = notes.iter().map(|n| key(&n.id)).collect();
+    let keys: Vec<String> = notes.iter().map(|n| key(prefix, &n.id)).collect();
     let mut old: BTreeMap<String, Note> = objects::entries(&storage.get_multiple(keys).await?)
         .into_iter()
         .filter_map(|(k, v)| Some((k, serde_json::from_str(&v).ok()?)))
@@ -287,7 +293,7 @@ pub async fn write(storage: &Storage, keep: usize, notes: Vec<Note>) -> Result<(
     let values = js_sys::Object::new();
     let mut merged: BTreeMap<String, Note> = BTreeMap::new();
     for n in notes {
-        let k = key(&n.id);
+        let k = key(prefix, &n.id);
         let before = merged.remove(&k).or_else(|| old.remove(&k));
         merged.insert(k, merge(before, n));
     }
@@ -295,22 +301,26 @@ pub async fn write(storage: &Storage, keep: usize, notes: Vec<Note>) -> Result<(
         js_sys::Reflect::set(&values, &k.into(), &serde_json::to_string(n)?.into())?;
     }
     storage.put_multiple_raw(values).await?;
-    let written: usize = storage.get(WRITTEN).await?.unwrap_or(0) + merged.len();
+    let written: usize = storage.get(&written_key(prefix)).await?.unwrap_or(0) + merged.len();
     if written > 2 * keep {
-        let mut notes = all(storage).await?;
+        let mut notes = all(storage, prefix).await?;
         notes.sort_by(|a, b| b.at.total_cmp(&a.at));
-        let doomed: Vec<String> = notes.iter().skip(keep).map(|n| key(&n.id)).collect();
+        let doomed: Vec<String> = notes
+            .iter()
+            .skip(keep)
+            .map(|n| key(prefix, &n.id))
+            .collect();
         delete_all(storage, doomed).await?;
-        storage.put(WRITTEN, keep).await?;
+        storage.put(&written_key(prefix), keep).await?;
     } else {
-        storage.put(WRITTEN, written).await?;
+        storage.put(&written_key(prefix), written).await?;
     }
     Ok(())
 }
 
-async fn all(storage: &Storage) -> Result<Vec<Note>> {
+async fn all(storage: &Storage, prefix: &str) -> Result<Vec<Note>> {
     let listed = storage
-        .list_with_options(ListOptions::new().prefix("t:"))
+        .list_with_options(ListOptions::new().prefix(&format!("{prefix}t:")))
         .await?;
     Ok(objects::entries(&listed)
         .into_iter()
@@ -318,37 +328,17 @@ async fn all(storage: &Storage) -> Result<Vec<Note>> {
         .collect())
 }
 
-/// The alarm's part: a day after the trace ended, forget it and its notes. Returns whether a trace
-/// is still kept (so the alarm must come again).
-pub async fn prune(storage: &Storage, now: f64) -> Result<bool> {
-    let Some(until) = storage.get::<f64>(UNTIL).await? else {
-        return Ok(false);
+/// A day after the device's trace ended, forgets it and its notes (a device that stays active keeps
+/// its ids; a device not seen for `DEVICE_STATE_SECONDS` is forgotten whole).
+pub async fn prune(storage: &Storage, prefix: &str, now: f64) -> Result<()> {
+    let Some(until) = storage.get::<f64>(&until_key(prefix)).await? else {
+        return Ok(());
     };
     if until + KEEP_AFTER_MS > now {
-        return Ok(true);
+        return Ok(());
     }
-    let listed = storage
-        .list_with_options(ListOptions::new().prefix("t:"))
-        .await?;
-    let mut doomed: Vec<String> = objects::entries(&listed)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    doomed.push(UNTIL.into());
-    doomed.push(WRITTEN.into());
-    delete_all(storage, doomed).await?;
-    Ok(false)
-}
-
-/// Keys one storage call takes at most.
-pub const KEYS_PER_CALL: usize = 128;
-
-/// Deletes `keys`, [`KEYS_PER_CALL`] at a time.
-pub async fn delete_all(storage: &Storage, keys: Vec<String>) -> Result<()> {
-    for chunk in keys.chunks(KEYS_PER_CALL) {
-        storage.delete_multiple(chunk.to_vec()).await?;
-    }
-    Ok(())
+    expiry::delete_under(storage, &format!("{prefix}t:")).await?;
+    delete_all(storage, vec![until_key(prefix), written_key(prefix)]).await
 }
 
 #[cfg(test)]

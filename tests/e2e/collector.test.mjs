@@ -441,7 +441,7 @@ test("the secret key appears in no response, tracker file or log line", async ()
   assert.ok(!stack.collectorLog().includes(stack.secretKey), "secret key in the collector's log");
 });
 
-test("the QA page's origin may call admin routes (CORS), still only with the token; other origins get no CORS", async () => {
+test("the QA page's origin may call QA's admin routes (CORS) with QA_TOKEN only; the admin token is never taken from a page", async () => {
   const preflight = (origin) =>
     timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters`, {
       method: "OPTIONS",
@@ -452,12 +452,32 @@ test("the QA page's origin may call admin routes (CORS), still only with the tok
   assert.equal(ok.headers.get("access-control-allow-origin"), stack.shopUrl);
   assert.match(ok.headers.get("access-control-allow-headers"), /Authorization/);
   assert.equal((await preflight("https://evil.example")).status, 403);
-  const noToken = await timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters?ids=x`, { headers: { origin: stack.shopUrl } });
+  const device = randomUUID();
+  const get = (path, token, origin = stack.shopUrl) =>
+    timedFetch(`${stack.collectorUrl}/v1/admin/${path}`, { headers: { origin, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const noToken = await get(`dead-letters?ids=x&device=${device}`);
   assert.equal(noToken.status, 401);
   assert.equal(noToken.headers.get("access-control-allow-origin"), stack.shopUrl, "the page can read why");
-  const foreign = await timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters?ids=x`, { headers: { origin: "https://evil.example", authorization: `Bearer ${stack.adminToken}` } });
+  const qa = await get(`dead-letters?ids=x&device=${device}`, stack.qaToken);
+  assert.equal(qa.status, 200);
+  assert.equal(qa.headers.get("access-control-allow-origin"), stack.shopUrl);
+  assert.deepEqual((await qa.json()).deadLetters, []);
+  // QA's token opens one device's letters and trace, nothing else.
+  for (const path of ["counters", "dead-letters", "dead-letters?ids=x", "health"]) {
+    const r = await get(path, stack.qaToken);
+    assert.equal(r.status, 403, path);
+    assert.equal(r.headers.get("access-control-allow-origin"), null, `${path}: no CORS outside QA's routes`);
+    assert.match((await r.json()).reason, /QA_TOKEN/);
+  }
+  // The admin token from a page (any Origin, the shop's too) is refused; from a terminal it works.
+  for (const origin of [stack.shopUrl, "https://evil.example"]) {
+    const r = await get(`dead-letters?ids=x&device=${device}`, stack.adminToken, origin);
+    assert.equal(r.status, 403, origin);
+    assert.match((await r.json()).reason, /never taken from a web page/);
+  }
+  const foreign = await get(`dead-letters?ids=x&device=${device}`, stack.qaToken, "https://evil.example");
   assert.equal(foreign.headers.get("access-control-allow-origin"), null);
-  assert.deepEqual((await foreign.json()).deadLetters, []);
+  assert.ok((await stack.admin("counters")).accepted >= 0);
 });
 
 test("admin routes need the bearer token, and the token appears in no log line", async () => {

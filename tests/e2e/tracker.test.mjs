@@ -774,7 +774,7 @@ test("the demo shop walked as a visitor: no page error, no failed request, live 
   await context.close();
 });
 
-test("QA page with the admin token: an event Mindbox refused shows as not taken, with Mindbox's reason", async () => {
+test("QA page with the QA token: an event Mindbox refused shows as not taken, with Mindbox's reason", async () => {
   const context = await browser.newContext();
   const qa = await open(context, "/qa.html");
   await stack.emulator.fail({ count: 1, mode: "validation" });
@@ -783,7 +783,7 @@ test("QA page with the admin token: an event Mindbox refused shows as not taken,
   await shop.evaluate((m) => mindbox("viewProduct", { productId: m }), marker);
   await waitFor("the dead letter", async () => (await stack.admin("dead-letters")).deadLetters.some((l) => l.delivery?.event?.data?.viewProduct?.product?.ids?.website === marker));
   await qa.bringToFront();
-  await qa.fill("#admin-token", stack.adminToken);
+  await qa.fill("#admin-token", stack.qaToken);
   await qa.dispatchEvent("#admin-token", "change");
   const row = qa.locator('#events tr[data-fate="dead-lettered"]');
   await row.first().waitFor({ timeout: 15000 });
@@ -793,7 +793,7 @@ test("QA page with the admin token: an event Mindbox refused shows as not taken,
   // A wrong token says so.
   await qa.fill("#admin-token", "wrong");
   await qa.dispatchEvent("#admin-token", "change");
-  await qa.waitForFunction(() => document.getElementById("collector").textContent === "Токен администратора не подошёл.");
+  await qa.waitForFunction(() => document.getElementById("collector").textContent === "Токен QA не подошёл.");
   // And what the right token showed is gone.
   await qa.waitForFunction(() => !document.querySelector('#events tr[data-fate="dead-lettered"]'));
   await context.close();
@@ -802,7 +802,7 @@ test("QA page with the admin token: an event Mindbox refused shows as not taken,
 test("QA page with the trace on: a retried event shows 'повторяется' then 'доставлено в Mindbox', an older cart 'заменено', and a dropped call its console message", async () => {
   const context = await browser.newContext();
   const qa = await open(context, "/qa.html");
-  await qa.fill("#admin-token", stack.adminToken);
+  await qa.fill("#admin-token", stack.qaToken);
   await qa.dispatchEvent("#admin-token", "change");
   await qa.waitForFunction(() => !document.getElementById("trace").disabled);
   await qa.check("#trace");

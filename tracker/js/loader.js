@@ -73,7 +73,7 @@ import { remember } from "./dropped.js";
         }
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
-      mindbox.qa = qa(core, outbox, sender);
+      mindbox.qa = qa(core, outbox, sender, collector);
       mindbox.deviceUUID = deviceId;
       var queued = stub.queue;
       w.mindbox = mindbox;

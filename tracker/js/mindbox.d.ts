@@ -165,6 +165,8 @@ export interface DroppedCall {
 }
 
 export interface QA {
+  /** The collector's base URL this tracker sends to (ends with `/`): where the QA page asks about its events. */
+  collector: string;
   list(): Promise<{ storage: "indexeddb" | "memory"; sender: boolean; evicted: number; events: OutboxRecord[]; dropped: DroppedCall[] }>;
   /** Sends copies (new ids) of these events; resolves to how many. */
   replay(ids: string[]): Promise<number>;

@@ -9,10 +9,13 @@ import { dropped, forget } from "./dropped.js";
  * @param {ReturnType<typeof import("./core.js").core>} core
  * @param {import("./outbox.js").Outbox} outbox
  * @param {ReturnType<typeof import("./sender.js").Sender>} sender
+ * @param {string} collector the collector's base URL, as this tracker sends to it
  * @returns {import("./mindbox").QA}
  */
-export function qa(core, outbox, sender) {
+export function qa(core, outbox, sender, collector) {
   return {
+    collector: collector,
+
     /**
      * `{storage, sender, evicted, events: [{id, operation, createdAt, data, state, attempts,
      * lastError, reason, settledAt, replayOf}], dropped: [{at, method, message}]}`, newest first,

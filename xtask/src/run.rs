@@ -164,6 +164,7 @@ const SELF_HOSTED_TOO: &[&str] = &[
     "budget",
     "collector",
     "delivery",
+    "gate",
     "ledger",
     "ratelimit",
     "trace",
@@ -203,13 +204,36 @@ fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<()
 
 /// The demo stack on fixed ports, until Ctrl-C; `--self-hosted` runs the collector in workerd with the
 /// Durable Object queue instead of `wrangler dev`.
+///
+/// Node runs every part in its own process group and stops them all when it ends (Ctrl-C, a part
+/// that died, or this process gone). Ctrl-C reaches node and this process alike: this one lets it
+/// pass and waits for node, so the ports are free when the prompt comes back.
 pub fn demo(args: &[String]) -> Result<(), String> {
     let mut node_args = vec!["tests/stack.mjs", "--demo"];
     if args.iter().any(|a| a == "--self-hosted") {
         node_args.push("--self-hosted");
     }
+    ignore_ctrl_c();
     run("node", &node_args)
 }
+
+/// Ignores SIGINT in this process (node, started after, handles it: it resets every signal's handling
+/// when it starts).
+#[cfg(unix)]
+fn ignore_ctrl_c() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGINT: i32 = 2;
+    const SIG_IGN: usize = 1;
+    // SAFETY: `signal` from the C library, with SIG_IGN: no handler code runs in this process.
+    unsafe {
+        signal(SIGINT, SIG_IGN);
+    }
+}
+
+#[cfg(not(unix))]
+fn ignore_ctrl_c() {}
 
 /// Benchmarks (numbers to write down, not pass/fail): the tracker's size, the checker natively, and
 /// the collector in local workerd.

@@ -32,8 +32,8 @@ pub enum Failure {
         /// The body to answer with instead of Mindbox's usual one for that status.
         body: Option<String>,
     },
-    /// Answer 200 `ValidationError`.
-    Validation,
+    /// Answer 200 `ValidationError` with this message.
+    Validation(String),
     /// Do not answer for this long, then drop the connection.
     Hang(Duration),
 }
@@ -255,12 +255,12 @@ fn answer(
                 }
                 finish(status, "InjectedFailure", reply)
             }
-            Failure::Validation => finish(
+            Failure::Validation(message) => finish(
                 200,
                 "ValidationError",
                 Reply::json(
                     200,
-                    json!({"status": "ValidationError", "validationMessages": [{"message": "emulated validation error", "location": "/"}]}),
+                    json!({"status": "ValidationError", "validationMessages": [{"message": message, "location": "/"}]}),
                 ),
             ),
             Failure::Hang(d) => finish(0, "Hang", Reply::Hang(d)),

@@ -11,7 +11,8 @@
 //! * `POST /__emulator/fail` — `{"count": N, "status": 500|502|503|504|429, "retryAfter": S}`,
 //!   `{"count": N, "status": 200..599, "body": "<text>"}` (that answer as it is: an empty or HTML 200
 //!   from a proxy, a `Success` body with an error status),
-//!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation"}`:
+//!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation",
+//!   "message"?: "…"}` (Mindbox's validation message, which can quote the event's data):
 //!   the next N requests fail that way, before any check.
 //! * `POST /__emulator/reset` — forget everything recorded and every queued failure.
 
@@ -85,7 +86,12 @@ fn parse_failure(body: &[u8]) -> Result<(usize, Failure), String> {
     let count = v["count"].as_u64().unwrap_or(1) as usize;
     let failure = match v["mode"].as_str() {
         Some("timeout") => Failure::Hang(Duration::from_millis(v["ms"].as_u64().unwrap_or(30_000))),
-        Some("validation") => Failure::Validation,
+        Some("validation") => Failure::Validation(
+            v["message"]
+                .as_str()
+                .unwrap_or("emulated validation error")
+                .to_string(),
+        ),
         Some(other) => return Err(format!("unknown mode {other:?}: use timeout or validation")),
         None => {
             let body = v["body"].as_str().map(String::from);

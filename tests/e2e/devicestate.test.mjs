@@ -1,0 +1,130 @@
+// What one client can make the self-hosted collector keep, and what it keeps without a client IP: a
+// device's state (seen ids, snapshot-order slots) is gone after DEVICE_STATE_SECONDS, one address
+// creates only so many devices a minute, and a request without the proxy's client-IP header is
+// refused (the rate limits could not hold) with the reason in /v1/admin/health.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { startStack, waitFor, timedFetch } from "../stack.mjs";
+
+/** Long enough for 5 000 devices to be accepted before the first is forgotten. */
+const TTL_SECONDS = 60;
+let stack;
+before(async () => {
+  // As behind a TLS proxy: a request has a client IP only when X-Real-IP says so.
+  stack = await startStack({ profile: "self-hosted", proxyless: false, vars: { DEVICE_STATE_SECONDS: String(TTL_SECONDS) } });
+}, { timeout: 180000 });
+after(async () => {
+  await stack?.stop();
+}, { timeout: 60000 });
+
+async function post(body, headers = {}) {
+  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+    method: "POST",
+    headers: { origin: stack.shopUrl, "content-type": "text/plain", ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, headers: res.headers };
+}
+const cart = () => ({ id: randomUUID(), operation: "Website.SetCart", data: { productList: [{ product: { ids: { website: "9" } }, count: 1 }] } });
+
+/**
+ * What the per-device state takes on disk: the Durable Object classes that keep it (Seen,
+ * SnapshotOrder), as SQLite files (`.sqlite`, with `-wal` and `-shm` beside it while open), their
+ * bytes, and the rows in them (read with Python's sqlite3, read-only, beside the running workerd).
+ */
+function onDisk() {
+  const files = [];
+  let bytes = 0;
+  for (const dir of readdirSync(stack.stateDir)) {
+    if (!/Seen|SnapshotOrder/.test(dir)) continue;
+    for (const f of readdirSync(join(stack.stateDir, dir))) {
+      // workerd deletes -wal and -shm files while this looks: a file gone is not counted.
+      const size = statSync(join(stack.stateDir, dir, f), { throwIfNoEntry: false })?.size;
+      if (size === undefined) continue;
+      bytes += size;
+      if (f.endsWith(".sqlite") && f !== "metadata.sqlite") files.push(join(stack.stateDir, dir, f));
+    }
+  }
+  const rows = Number(execFileSync("python3", ["-c", COUNT_ROWS, JSON.stringify(files)], { timeout: 60000 }).toString());
+  return { objects: files.length, bytes, rows };
+}
+/** Rows of workerd's key-value table in each SQLite file given (a JSON list), summed. */
+const COUNT_ROWS = `
+import sqlite3, sys, json
+total = 0
+for f in json.loads(sys.argv[1]):
+    try:
+        c = sqlite3.connect("file:" + f + "?mode=ro", uri=True)
+        total += c.execute("select count(*) from _cf_KV").fetchone()[0]
+        c.close()
+    except sqlite3.OperationalError:
+        pass
+print(total)
+`;
+
+/** Runs `task(i)` for i in 0..n, `width` at a time. */
+async function pool(n, width, task) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+test("without the proxy's client IP a browser request is refused (503) and health says why", async () => {
+  for (const headers of [{}, { "x-real-ip": "unknown" }, { "x-real-ip": "198.51.100.1; drop" }]) {
+    const r = await post({ deviceUUID: randomUUID(), events: [cart()] }, headers);
+    assert.equal(r.status, 503, `${JSON.stringify(headers)}: ${r.text}`);
+    assert.equal(JSON.parse(r.text).error, "client_ip_unknown");
+    assert.equal(r.headers.get("retry-after"), "60");
+  }
+  const health = await stack.admin("health");
+  assert.equal(health.ok, false);
+  assert.match(health.problem, /client IP|X-Real-IP/);
+  assert.equal((await post({ deviceUUID: randomUUID(), events: [cart()] }, { "x-real-ip": "198.51.100.1" })).status, 202);
+  assert.deepEqual((await stack.drain()).filter((q) => q.operation === "Website.SetCart").length, 1, "only the request with a client IP reached Mindbox");
+});
+
+test("one address creates at most 600 devices a minute; a device with the collector's cookie is not new", async () => {
+  const ip = "198.51.100.77";
+  let created = 0;
+  let refused = 0;
+  await pool(640, 16, async () => {
+    const r = await post({ deviceUUID: randomUUID(), events: [{ id: randomUUID(), operation: "Admin.NotAllowed", data: {} }] }, { "x-real-ip": ip });
+    if (r.status === 429) refused += 1;
+    else created += 1;
+  });
+  assert.equal(created, 600);
+  assert.equal(refused, 40);
+  const known = randomUUID();
+  const withCookie = await post({ deviceUUID: known, events: [cart()] }, { "x-real-ip": ip, cookie: `mindboxDeviceUUID=${known}` });
+  assert.equal(withCookie.status, 202, withCookie.text);
+  // Another address is not held back.
+  assert.equal((await post({ deviceUUID: randomUUID(), events: [cart()] }, { "x-real-ip": "198.51.100.78" })).status, 202);
+});
+
+test("5 000 fresh devices make no new objects, and their state is gone once it expires", async () => {
+  await stack.emulator.reset();
+  const started = Date.now();
+  // 50 addresses, 100 devices each: within the per-address creation limit.
+  await pool(5000, 24, async (i) => {
+    const r = await post({ deviceUUID: randomUUID(), events: [cart()] }, { "x-real-ip": `10.20.${Math.floor(i / 100)}.1` });
+    assert.equal(r.status, 202, r.text);
+  });
+  const accepting = Date.now() - started;
+  const full = onDisk();
+  // Devices are keys in 256 shards per class, not objects of their own.
+  assert.ok(full.objects <= 2 * 256, `objects: ${JSON.stringify(full)}`);
+  assert.ok(full.rows >= 5000, `each device's state is there: ${JSON.stringify(full)}`);
+  await waitFor("5 000 carts at Mindbox", async () => (await stack.emulator.count()).accepted >= 5000, { timeoutMs: 120000, intervalMs: 500 });
+  const expired = await waitFor("the devices' state expired", () => {
+    const now = onDisk();
+    return now.rows === 0 && now;
+  }, { timeoutMs: (TTL_SECONDS + 60) * 1000, intervalMs: 2000 });
+  assert.equal(expired.objects, full.objects, "no object more");
+  console.log(`# device state: 5 000 devices accepted in ${accepting} ms: ${full.objects} objects, ${full.rows} rows, ${full.bytes} B; ${TTL_SECONDS} s after: ${expired.rows} rows, ${expired.bytes} B`);
+});
