@@ -22,7 +22,8 @@
 //!   an `Origin` header (a web page's) is refused with the admin token: a page on the shop's origin
 //!   runs third-party scripts that could read it, and with it every customer's dead letters.
 //! * `QA_TOKEN` (what QA types into the QA page): only a device's trace (switch it, read it) and that
-//!   device's dead letters (`?ids=…&device=…`, `device` required); every other route is 403.
+//!   device's dead letters (`?ids=…&device=…`, `device` required), and only for the device whose
+//!   `mindboxDeviceUUID` cookie the request carries (QA's own browser); every other route is 403.
 //!
 //! The QA routes answer CORS (preflight included) for origins written out on `ALLOWED_ORIGINS`, never
 //! for `*`. Without either secret the routes answer 503; a wrong token gets 401. Bodies are at most
@@ -91,7 +92,12 @@ fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Respon
             .is_some_and(|t| crate::admission::same_secret(given, t.as_bytes()))
     };
     if matches(&admin) {
-        if req.headers().get("Origin")?.is_some() {
+        // Browsers send `Origin` (and `Sec-Fetch-Site`, same-origin GETs too); scripts and terminals do
+        // not (Node's fetch sends `Sec-Fetch-Mode` only).
+        let from_page = ["Origin", "Sec-Fetch-Site"]
+            .iter()
+            .any(|h| req.headers().get(h).ok().flatten().is_some());
+        if from_page {
             return Ok(Err(deny(
                 403,
                 "the admin token is never taken from a web page (any script on it could read it): the QA page takes QA_TOKEN",
@@ -156,6 +162,11 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             "QA_TOKEN opens only a device's trace and dead letters: this route takes ADMIN_TOKEN",
         );
     }
+    // QA's token is for QA's own browser: the device it names must be the one whose device cookie
+    // the request carries, so a token read off a page cannot follow other shoppers' devices.
+    let own_device = crate::enrich::cookie_device(&req);
+    let not_own = |device: &str| who == Caller::Qa && own_device.as_deref() != Some(device);
+    const NOT_OWN: &str = "QA_TOKEN opens only the device of the browser it comes from (its mindboxDeviceUUID cookie, sent with credentials)";
     match (req.method(), path.as_str()) {
         (worker::Method::Get, "/v1/admin/dead-letters") => {
             let url = req.url()?;
@@ -176,6 +187,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                     403,
                     "QA_TOKEN reads one device's dead letters: give ?ids=…&device=<deviceUUID>",
                 );
+            }
+            if only_device.as_deref().is_some_and(not_own) {
+                return deny(403, NOT_OWN);
             }
             if let Some(ids) = param("ids") {
                 // The letters of these event ids (the QA page asks about the events it shows).
@@ -244,6 +258,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let Some(device) = device(&body.device_uuid) else {
                 return deny(400, "deviceUUID must be a device id (a UUID)");
             };
+            if not_own(&device) {
+                return deny(403, NOT_OWN);
+            }
             let hours = body.hours.unwrap_or(24.0);
             if !hours.is_finite() || hours < 0.0 {
                 return deny(400, "hours must be a number from 0 (off) to 72");
@@ -257,6 +274,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let Some(device) = given.and_then(|(_, v)| device(&v)) else {
                 return deny(400, "give ?device=<deviceUUID>");
             };
+            if not_own(&device) {
+                return deny(403, NOT_OWN);
+            }
             Response::from_json(&trace::read(env, &device).await?)
         }
         (worker::Method::Get, "/v1/admin/health") => {

@@ -250,7 +250,14 @@ impl Window {
         let entry = self.counts.entry(key.to_string()).or_default();
         entry.0 = entry.0.saturating_add(cost);
         entry.1 = self.tick;
-        entry.0 <= limit
+        let within = entry.0 <= limit;
+        if self.order.len() > 2 * MAX_KEYS {
+            // One entry per ask: past twice the keys, keep only each key's latest.
+            let counts = &self.counts;
+            self.order
+                .retain(|(tick, k)| counts.get(k).is_some_and(|(_, last)| last == tick));
+        }
+        within
     }
 }
 
@@ -289,6 +296,11 @@ mod tests {
             !w.counts.contains_key("ip:fresh-0"),
             "the oldest fresh key went first"
         );
+        // One key asking over and over keeps the memory bounded.
+        for _ in 0..MAX_KEYS * 3 {
+            w.take(1, "ip:busy", u32::MAX, 1);
+        }
+        assert!(w.order.len() <= 2 * MAX_KEYS + 1, "{}", w.order.len());
     }
 
     #[test]

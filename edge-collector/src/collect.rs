@@ -81,15 +81,7 @@ async fn answer(
     let device_key = format!("device:{}", shopper.device_uuid);
     let ip_key = admission::ip_key(&admitted.ip);
     let ip_ok = within_limit(env, bindings::IP_RATE_LIMIT, &ip_key, events - 1).await;
-    // A device without the collector's cookie may be new: its state is created below, and one
-    // address creates only so many.
-    let new_device = enrich::cookie_device(&req).is_none();
-    let creation_ok =
-        !new_device || within_limit(env, bindings::NEW_DEVICE_RATE_LIMIT, &ip_key, 1).await;
-    if !ip_ok
-        || !creation_ok
-        || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await
-    {
+    if !ip_ok || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await {
         bump(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
@@ -99,6 +91,12 @@ async fn answer(
     // closed, sent again by the next visit) is accepted again, not queued again.
     let ids: Vec<String> = deliveries.iter().map(|(d, _)| d.event.id.clone()).collect();
     let known = seen::already_queued(env, &shopper.device_uuid, &ids).await;
+    // A device the collector keeps nothing for yet is created below (its queued ids, its slots):
+    // one address creates only so many a minute, whatever device ids or cookies it makes up.
+    if known.new_device && !within_limit(env, bindings::NEW_DEVICE_RATE_LIMIT, &ip_key, 1).await {
+        bump(counts, "rejected.rate_limited", 1);
+        return rate_limited(&origin);
+    }
     let again = known.seen;
     let mut fresh_ids = Vec::new();
     let mut fresh = Vec::new();

@@ -188,7 +188,16 @@ pub async fn handle_batch<M: Taken>(
         .map(|mut lane| {
             let config = &config;
             async move {
-                lane.sort_by(|a, b| stamp(&a.1).order(&stamp(&b.1)));
+                // A total order (the collector's clock, then the place in the batch, then the id):
+                // `Stamp::order` looks at the tracker's clock for near pairs only, which is not
+                // transitive over a lane, and a sort needs a total order. The slot still decides
+                // which snapshot is stale.
+                lane.sort_by(|a, b| {
+                    let (a, b) = (stamp(&a.1), stamp(&b.1));
+                    a.at.total_cmp(&b.at)
+                        .then(a.seq.cmp(&b.seq))
+                        .then(a.id.cmp(&b.id))
+                });
                 let mut settled = Vec::with_capacity(lane.len());
                 for (m, d) in lane {
                     let (name, reason) = deliver_one(m, &d, env, queue, config).await;
@@ -334,7 +343,8 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
     if kind != "order" {
         return Some((kind.to_string(), d.device_uuid.clone()));
     }
-    let ids = d.event.data.get("order")?.get("ids")?.as_object()?;
+    // Keys in any letter case, as Mindbox reads them: `Order.IDS.WebsiteID` is the same order.
+    let ids = field(field(&d.event.data, "order")?, "ids")?.as_object()?;
     let mut parts: Vec<String> = ids
         .iter()
         .map(|(k, v)| {
@@ -342,11 +352,20 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
                 .as_str()
                 .map(String::from)
                 .unwrap_or_else(|| v.to_string());
-            format!("{k}={v}")
+            format!("{}={v}", crate::identity::fold(k))
         })
         .collect();
     parts.sort();
     (!parts.is_empty()).then(|| (kind.to_string(), parts.join("&")))
+}
+
+/// The field `name` of object `v` in any letter case (.NET's `OrdinalIgnoreCase`).
+fn field<'v>(v: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
+    let name = crate::identity::fold(name);
+    v.as_object()?
+        .iter()
+        .find(|(k, _)| crate::identity::fold(k) == name)
+        .map(|(_, v)| v)
 }
 
 fn now_ms() -> f64 {

@@ -27,7 +27,8 @@ pub struct Life {
     pub pruned: f64,
 }
 
-fn life_key(name: &str) -> String {
+/// The storage key of `name`'s life record (present while anything is kept under the name).
+pub fn life_key(name: &str) -> String {
     format!("d:{name}")
 }
 

@@ -189,6 +189,11 @@ fn authorize_data(
     };
     let identity = ticket::verify(&ticket, secret, now_secs)
         .map_err(|e| refusal("ticket_invalid", ticket_path.clone(), e.to_string()))?;
+    // A ticket that vouches for a customer lets the whole event through, so a discount card anywhere
+    // in it (an order's too, not only a customer's) is a card the ticket would vouch for: never.
+    if claimed.is_some() {
+        cards_anywhere(data, &root, &mut claims.cards);
+    }
     if mode == Mode::Sync && claimed.is_none() {
         return Err(refusal(
             "ticket_missing",
@@ -252,6 +257,27 @@ fn bind(identity: &Identity, claims: &Claims) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// Collects the path of every non-null `discountCard` (any letter case), anywhere in `v`.
+fn cards_anywhere(v: &Value, path: &str, cards: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = format!("{path}.{k}");
+                if same_key(k, "discountCard") && !x.is_null() && !cards.contains(&p) {
+                    cards.push(p.clone());
+                }
+                cards_anywhere(x, &p, cards);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                cards_anywhere(x, &format!("{path}[{i}]"), cards);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Refuses any object, anywhere in `v`, with two keys that differ only by case.
@@ -595,6 +621,14 @@ mod tests {
         assert_eq!(
             vouched(json!({"customer": {"ids": {"websiteID": "u1"}}})),
             Err("ticket_missing")
+        );
+        // With a ticket, someone else's card under the order is not vouched for either.
+        assert_eq!(
+            vouched(
+                json!({"customer": {"ids": {"websiteID": "u1"}, "authenticationTicket": t},
+                "order": {"DiscountCard": {"ids": {"number": "4242"}}, "lines": []}})
+            ),
+            Err("ticket_mismatch")
         );
     }
 

@@ -130,7 +130,9 @@ impl DurableObject for Ledger {
                     .await?
                     .and_then(|t| serde_json::from_str(&t).ok());
                 if let Some(old) = &was {
-                    storage.delete(&age_key(old, &key)).await?;
+                    storage
+                        .delete_multiple(age_keys(old, &key).to_vec())
+                        .await?;
                     let old_kept = kept_key(old);
                     let n: usize = storage.get(old_kept).await?.unwrap_or(1);
                     storage.put(old_kept, n.saturating_sub(1)).await?;
@@ -148,6 +150,12 @@ impl DurableObject for Ledger {
                     let Some((age, victim)) = first_entry(&oldest) else {
                         break;
                     };
+                    if !is_backend(&letter) && self.reindex_backend(&age, &victim).await? {
+                        // A backend letter kept before backend letters had an index of their own:
+                        // moved there, never evicted by a browser letter.
+                        kept -= 1;
+                        continue;
+                    }
                     storage.delete_multiple(vec![age, victim]).await?;
                     kept -= 1;
                     evicted += 1;
@@ -190,7 +198,7 @@ impl DurableObject for Ledger {
                     }
                     let mut doomed = vec![key.clone()];
                     if let Some(letter) = &letter {
-                        doomed.push(age_key(letter, &key));
+                        doomed.extend(age_keys(letter, &key));
                         *gone_of.entry(kept_key(letter)).or_default() += 1;
                     }
                     storage.delete_multiple(doomed).await?;
@@ -218,6 +226,24 @@ impl DurableObject for Ledger {
 }
 
 impl Ledger {
+    /// When the letter under `victim` (listed in the browser letters' age index at `age`) is a
+    /// backend operation's, moves it to the backend index and count; whether it did.
+    async fn reindex_backend(&self, age: &str, victim: &str) -> Result<bool> {
+        let storage = self.state.storage();
+        let letter = storage
+            .get::<String>(victim)
+            .await?
+            .and_then(|t| serde_json::from_str::<DeadLetter>(&t).ok());
+        let Some(letter) = letter.filter(is_backend) else {
+            return Ok(false);
+        };
+        storage.delete(age).await?;
+        storage.put(&age_key(&letter, victim), victim).await?;
+        let kept: usize = storage.get("kept-backend").await?.unwrap_or(0);
+        storage.put("kept-backend", kept + 1).await?;
+        Ok(true)
+    }
+
     async fn letters(&self, q: Ids) -> Result<Page> {
         let storage = self.state.storage();
         let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
@@ -279,6 +305,16 @@ fn age_key(letter: &DeadLetter, key: &str) -> String {
         age_prefix(letter),
         letter.dead_at.max(0.0) as u64
     )
+}
+
+/// Both index entries a letter under `key` could have (its own kind's, and the other kind's, where
+/// letters kept before backend letters had their own index are).
+fn age_keys(letter: &DeadLetter, key: &str) -> [String; 2] {
+    let at = letter.dead_at.max(0.0) as u64;
+    [
+        format!("{AGE}{at:015}:{key}"),
+        format!("{BACKEND_AGE}{at:015}:{key}"),
+    ]
 }
 
 /// Whether a letter is of a backend operation (capped apart from the browser's).

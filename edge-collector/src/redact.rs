@@ -2,17 +2,18 @@
 //! the emails and phones of the event they refuse, and a log is read by more people than the ledger.
 
 /// `text` with every email-like word (`a@b`) masked as `***@***` and every run of seven or more
-/// digits (spaces, `-`, `.`, `(`, `)` and a leading `+` inside it) masked but for its last two.
+/// digits (with spaces, `-`, `.`, `(`, `)` and a leading `+` inside it, as phones are written) masked
+/// but for its last two.
 pub fn mask_personal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in split_keeping(text) {
         if word.contains('@') && !word.starts_with('@') && !word.ends_with('@') {
             out.push_str("***@***");
         } else {
-            out.push_str(&mask_digits(word));
+            out.push_str(word);
         }
     }
-    out
+    mask_digits(&out)
 }
 
 /// Splits `text` into words and the separators between them, both kept, so they join back to it.
@@ -35,41 +36,45 @@ fn split_keeping(text: &str) -> Vec<&str> {
     parts
 }
 
+/// Whether `c` may sit between the digits of a phone.
+fn inside_phone(c: char) -> bool {
+    " \u{a0}\t-.()".contains(c)
+}
+
 /// Masks runs of seven or more digits (a phone, with its usual punctuation) but for the last two.
-fn mask_digits(word: &str) -> String {
-    let chars: Vec<char> = word.chars().collect();
-    let mut out = String::with_capacity(word.len());
+fn mask_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        if chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()))
-        {
-            let mut j = i;
-            let mut digits = 0;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit()
-                    || (j > i && "-.()".contains(chars[j]))
-                    || (j == i && chars[j] == '+'))
-            {
-                digits += usize::from(chars[j].is_ascii_digit());
-                j += 1;
-            }
-            if digits >= 7 {
-                let tail: String = chars[i..j]
-                    .iter()
-                    .filter(|c| c.is_ascii_digit())
-                    .skip(digits - 2)
-                    .collect();
-                out.push_str("***");
-                out.push_str(&tail);
-            } else {
-                out.extend(&chars[i..j]);
-            }
-            i = j;
-        } else {
+        let starts = chars[i].is_ascii_digit()
+            || (matches!(chars[i], '+' | '(')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if !starts {
             out.push(chars[i]);
             i += 1;
+            continue;
         }
+        let mut j = i + 1;
+        while j < chars.len() && (chars[j].is_ascii_digit() || inside_phone(chars[j])) {
+            j += 1;
+        }
+        // What follows the last digit is not the phone's.
+        while j > i + 1 && !chars[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let digits: Vec<char> = chars[i..j]
+            .iter()
+            .copied()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if digits.len() >= 7 {
+            out.push_str("***");
+            out.extend(&digits[digits.len() - 2..]);
+        } else {
+            out.extend(&chars[i..j]);
+        }
+        i = j;
     }
     out
 }
@@ -80,7 +85,7 @@ mod tests {
 
     #[test]
     fn emails_and_phones_are_masked_and_the_rest_kept() {
-        let said = r#"Mindbox ValidationError: [{"message":"Клиент victim@example.com уже существует","location":"/customer/email"},{"message":"Телефон +7 (912) 345-67-89 / 79123456789 занят"}] HTTP 503, attempt 12"#;
+        let said = r#"Mindbox ValidationError: [{"message":"Клиент victim@example.com уже существует","location":"/customer/email"},{"message":"Телефон +7 (912) 345-67-89 / 79123456789 / 8 912 345 67 89 занят"}] HTTP 503, attempt 12"#;
         let masked = mask_personal(said);
         assert!(
             !masked.contains("victim") && !masked.contains("example.com"),
@@ -88,6 +93,10 @@ mod tests {
         );
         assert!(
             !masked.contains("79123456789") && !masked.contains("345-67"),
+            "{masked}"
+        );
+        assert!(
+            !masked.contains("912") && !masked.contains("345 67"),
             "{masked}"
         );
         assert!(

@@ -54,6 +54,9 @@ pub struct Known {
     /// The device is traced now: its messages carry `trace`.
     #[serde(default)]
     pub trace: bool,
+    /// Nothing is kept for the device yet: queueing its events creates its state.
+    #[serde(default)]
+    pub new_device: bool,
 }
 
 /// One shard of devices' queued event ids (and QA's trace of those devices).
@@ -104,13 +107,19 @@ impl DurableObject for Seen {
         match path.as_str() {
             "/check" => {
                 let until_key = trace::until_key(&prefix);
+                let life_key = expiry::life_key(&device);
                 keys.push(until_key.clone());
+                keys.push(life_key.clone());
                 let found = storage.get_multiple(keys).await?;
-                let mut known = Known::default();
+                let mut known = Known {
+                    new_device: true,
+                    ..Known::default()
+                };
                 found.for_each(&mut |value, key| match key.as_string() {
                     Some(k) if k == until_key => {
                         known.trace = value.as_f64().is_some_and(|until| until > now)
                     }
+                    Some(k) if k == life_key => known.new_device = false,
                     Some(k) => known.seen.push(k[prefix.len() + 2..].to_string()),
                     None => {}
                 });

@@ -5,9 +5,10 @@
 //! whole list at Mindbox, so only the newest matters. One slot per device and list kind
 //! (`<kind>:<deviceUUID>`; an order's status: `order:<its ids>`) serialises them, kept in one of
 //! [`SHARDS`] Durable Objects (`order-0` … `order-255`, by a hash of the slot's name; never one per
-//! device, so made-up device ids cannot grow the number of objects). A slot not claimed for
+//! device, so made-up device ids cannot grow the number of objects). A device's slot not claimed for
 //! `DEVICE_STATE_SECONDS` (a week by default, past the queue's four-day retention, so no message that
-//! could still arrive is older than what it forgets) is deleted ([`crate::expiry`]). Before a
+//! could still arrive is older than what it forgets) is deleted ([`crate::expiry`]); an order's slot
+//! is kept (a dead letter redriven weeks later still finds the newer status). Before a
 //! snapshot is sent it must *claim* the slot, which
 //! fails for one older than the newest claimed (it is superseded: acked and counted, the newer one
 //! carries the full state) and waits while another snapshot is in flight (so two can never race to
@@ -171,7 +172,11 @@ impl DurableObject for SnapshotOrder {
             _ => return Response::error("unknown snapshot-order route", 404),
         };
         storage.put(&key, &slot).await?;
-        expiry::extend(&storage, &ask.slot, now + self.idle_ms, self.idle_ms / 8.0).await?;
+        // An order's slot is kept: a dead letter redriven weeks later must still find the newer
+        // status. Orders come from the shop's backend, one slot per order, not from made-up devices.
+        if !ask.slot.starts_with("order:") {
+            expiry::extend(&storage, &ask.slot, now + self.idle_ms, self.idle_ms / 8.0).await?;
+        }
         objects::json(&answer)
     }
 

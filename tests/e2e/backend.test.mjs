@@ -30,7 +30,14 @@ const status = (orderId, value, createdAt) => ({
   createdAt,
   data: { order: { ids: { websiteID: orderId } }, orderLinesStatus: value },
 });
-const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
+/** Requests Mindbox accepted with this transactionId (the backend's answer gives it per operation). */
+const accepted = async (txId) => (await stack.emulator.requests()).filter((q) => q.transactionId === txId);
+/** Posts operations; their transactionIds, in order. */
+async function send(operations) {
+  const r = await stack.backend({ operations });
+  assert.equal(r.status, 202, r.text);
+  return r.json.results.map((x) => x.transactionId);
+}
 
 test("the route needs the bearer token: missing or wrong get 401, nothing is queued", async () => {
   for (const token of [null, "wrong", `${stack.backendToken}x`, stack.backendToken.slice(1)]) {
@@ -57,13 +64,15 @@ test("an order created through two 503s arrives exactly once, also when the back
   const o = order();
   const r = await stack.backend({ operations: [o] });
   assert.equal(r.status, 202, r.text);
-  assert.deepEqual(r.json.results, [{ id: o.id, status: "accepted" }]);
-  await waitFor("the order at Mindbox", async () => (await accepted(o.id)).length === 1, { timeoutMs: 30000 });
-  // The backend's own retry with the same id is idempotent: Mindbox answers TransactionAlreadyProcessed.
-  assert.equal((await stack.backend({ operations: [o] })).status, 202);
+  const [{ transactionId: tx }] = r.json.results;
+  assert.deepEqual(r.json.results, [{ id: o.id, status: "accepted", transactionId: tx }]);
+  await waitFor("the order at Mindbox", async () => (await accepted(tx)).length === 1, { timeoutMs: 30000 });
+  // The backend's own retry with the same id is idempotent: the same transactionId, which Mindbox
+  // answers with TransactionAlreadyProcessed.
+  assert.deepEqual(await send([o]), [tx]);
   await stack.drain();
-  const [req] = await accepted(o.id);
-  assert.equal((await accepted(o.id)).length, 1);
+  const [req] = await accepted(tx);
+  assert.equal((await accepted(tx)).length, 1);
   assert.equal(req.operation, "Website.CreateAuthorizedOrder");
   assert.equal(req.body.customer.mobilePhone, "79123456789", "the phone reaches Mindbox in one spelling");
   assert.equal(req.body.order.ids.websiteID, o.data.order.ids.websiteID);
@@ -78,7 +87,7 @@ test("an id is made when the backend gives none, and returned", async () => {
   assert.equal(r.status, 202, r.text);
   const made = r.json.results[0].id;
   assert.match(made, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  await waitFor("the order at Mindbox", async () => (await accepted(made)).length === 1);
+  await waitFor("the order at Mindbox", async () => (await accepted(r.json.results[0].transactionId)).length === 1);
 });
 
 test("order statuses never go back in time: an older status whose first try failed is not sent after a newer one", async () => {
@@ -88,23 +97,23 @@ test("order statuses never go back in time: an older status whose first try fail
   const newer = status(orderId, "Delivered", t + 1000);
   // Mindbox asks the older status to come back in 3 s: by then the newer one has been delivered.
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
-  assert.equal((await stack.backend({ operations: [older] })).status, 202);
-  await waitFor("the older status's failed try", async () => (await stack.emulator.attempts()).some((q) => q.transactionId === older.id));
-  assert.equal((await stack.backend({ operations: [newer] })).status, 202);
-  await waitFor("the newer status at Mindbox", async () => (await accepted(newer.id)).length === 1, { timeoutMs: 30000 });
+  const [olderTx] = await send([older]);
+  await waitFor("the older status's failed try", async () => (await stack.emulator.attempts()).some((q) => q.transactionId === olderTx));
+  const [newerTx] = await send([newer]);
+  await waitFor("the newer status at Mindbox", async () => (await accepted(newerTx)).length === 1, { timeoutMs: 30000 });
   // The older one's retry finds a newer status sent: superseded, never sent.
   await waitFor("the older status superseded", async () => (await stack.admin("counters"))["backend.superseded"] >= 1, { timeoutMs: 30000 });
   // Out of order in one request: sent oldest first by the backend's createdAt, so the newer ends last.
   const o2 = `o-${randomUUID().slice(0, 8)}`;
   const [a, b] = [status(o2, "Paid", t), status(o2, "Delivered", t + 1000)];
-  assert.equal((await stack.backend({ operations: [b, a] })).status, 202);
-  await waitFor("the newer of the second order", async () => (await accepted(b.id)).length === 1, { timeoutMs: 30000 });
+  const [bTx] = await send([b, a]);
+  await waitFor("the newer of the second order", async () => (await accepted(bTx)).length === 1, { timeoutMs: 30000 });
   await stack.drain();
   const sent = (await stack.emulator.requests()).filter((q) => q.operation === "Website.UpdateOrderStatus");
   const last = (id) => sent.filter((q) => q.body.order.ids.websiteID === id).at(-1).body.orderLinesStatus;
   assert.equal(last(orderId), "Delivered");
   assert.equal(last(o2), "Delivered");
-  assert.equal((await stack.emulator.attempts()).filter((q) => q.transactionId === older.id).length, 1, "the older status was never sent again");
+  assert.equal((await stack.emulator.attempts()).filter((q) => q.transactionId === olderTx).length, 1, "the older status was never sent again");
 });
 
 test("bad operations are rejected one by one with a path and reason; a browser may not send a backend operation", async () => {
@@ -134,5 +143,5 @@ test("bad operations are rejected one by one with a path and reason; a browser m
   assert.equal(browser.status, 422);
   assert.equal((await browser.json()).results[0].reason.includes("allowlist"), true);
   const others = await stack.drain();
-  assert.deepEqual(others.map((q) => q.transactionId), [good.id], "only the good operation reached Mindbox");
+  assert.deepEqual(others.map((q) => q.transactionId), [r.json.results[0].transactionId], "only the good operation reached Mindbox");
 });

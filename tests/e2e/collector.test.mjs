@@ -453,8 +453,8 @@ test("the QA page's origin may call QA's admin routes (CORS) with QA_TOKEN only;
   assert.match(ok.headers.get("access-control-allow-headers"), /Authorization/);
   assert.equal((await preflight("https://evil.example")).status, 403);
   const device = randomUUID();
-  const get = (path, token, origin = stack.shopUrl) =>
-    timedFetch(`${stack.collectorUrl}/v1/admin/${path}`, { headers: { origin, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const get = (path, token, origin = stack.shopUrl, cookie = `mindboxDeviceUUID=${device}`) =>
+    timedFetch(`${stack.collectorUrl}/v1/admin/${path}`, { headers: { origin, cookie, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
   const noToken = await get(`dead-letters?ids=x&device=${device}`);
   assert.equal(noToken.status, 401);
   assert.equal(noToken.headers.get("access-control-allow-origin"), stack.shopUrl, "the page can read why");
@@ -462,11 +462,12 @@ test("the QA page's origin may call QA's admin routes (CORS) with QA_TOKEN only;
   assert.equal(qa.status, 200);
   assert.equal(qa.headers.get("access-control-allow-origin"), stack.shopUrl);
   assert.deepEqual((await qa.json()).deadLetters, []);
-  // QA's token opens one device's letters and trace, nothing else.
+  // QA's token opens one device's letters and trace, nothing else; routes that are not QA's answer
+  // no CORS at all.
   for (const path of ["counters", "dead-letters", "dead-letters?ids=x", "health"]) {
     const r = await get(path, stack.qaToken);
     assert.equal(r.status, 403, path);
-    assert.equal(r.headers.get("access-control-allow-origin"), null, `${path}: no CORS outside QA's routes`);
+    if (!path.startsWith("dead-letters")) assert.equal(r.headers.get("access-control-allow-origin"), null, `${path}: no CORS outside QA's routes`);
     assert.match((await r.json()).reason, /QA_TOKEN/);
   }
   // The admin token from a page (any Origin, the shop's too) is refused; from a terminal it works.
@@ -477,6 +478,17 @@ test("the QA page's origin may call QA's admin routes (CORS) with QA_TOKEN only;
   }
   const foreign = await get(`dead-letters?ids=x&device=${device}`, stack.qaToken, "https://evil.example");
   assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  // QA's token follows only the device of the browser it comes from (its cookie).
+  for (const cookie of ["", `mindboxDeviceUUID=${randomUUID()}`]) {
+    for (const path of [`dead-letters?ids=x&device=${device}`, `trace?device=${device}`]) {
+      const r = await get(path, stack.qaToken, stack.shopUrl, cookie);
+      assert.equal(r.status, 403, `${path} with ${cookie || "no cookie"}`);
+      assert.match((await r.json()).reason, /browser it comes from/);
+    }
+  }
+  // The admin token from a same-origin page (no Origin, but Sec-Fetch-*) is refused too.
+  const sameOrigin = await timedFetch(`${stack.collectorUrl}/v1/admin/counters`, { headers: { authorization: `Bearer ${stack.adminToken}`, "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" } });
+  assert.equal(sameOrigin.status, 403);
   assert.ok((await stack.admin("counters")).accepted >= 0);
 });
 

@@ -65,7 +65,9 @@ test("the client IP comes only from the TLS proxy's header, never from a CF-Conn
     const req = await waitFor("the event at Mindbox", async () => (await stack.emulator.requests()).find((q) => q.transactionId === event.id));
     ips.push(req.headers["x-customer-ip"]);
   }
-  assert.deepEqual(ips, ["203.0.113.7", undefined, "203.0.113.8"]);
+  // Without X-Real-IP the request is from this machine (the test stack has no proxy in front; behind
+  // one, it would have no client IP and be refused): never the 6.6.6.6 the client claimed.
+  assert.deepEqual(ips, ["203.0.113.7", "127.0.0.1", "203.0.113.8"]);
   // The proxy's X-Forwarded-Proto makes the server-set device cookie Secure.
   for (const [proto, secure] of [["https", true], [undefined, false]]) {
     const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {

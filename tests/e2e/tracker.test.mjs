@@ -200,10 +200,11 @@ test("the demo backend's checkout: the customer comes from a ticket it signed, J
   }
   const orders = (await delivered(1)).filter((q) => q.operation === "Website.CreateUnauthorizedOrder");
   assert.equal(orders.length, 1);
-  assert.equal(orders[0].transactionId, checkoutId);
+  // The checkout id is the backend's operation id; Mindbox's transactionId is made from it.
+  assert.notEqual(orders[0].transactionId, checkoutId);
   assert.equal(orders[0].body.order.totalPrice, 4990);
   const attempts = (await stack.emulator.attempts()).filter((a) => a.operation === "Website.CreateUnauthorizedOrder");
-  assert.ok(attempts.every((a) => a.transactionId === checkoutId), "the retry reused the transactionId");
+  assert.ok(attempts.every((a) => a.transactionId === orders[0].transactionId), "the retry reused the transactionId");
   // A phone that is not one comes back to the shopper with the collector's reason.
   const bad = await checkout({ ...cart, checkoutId: "7d444840-9dc0-41c9-a8d5-a1f2b0f0a0c2", phone: "позвоните мне" });
   assert.equal(bad.status, 422);
@@ -776,6 +777,23 @@ test("the demo shop walked as a visitor: no page error, no failed request, live 
 
 test("QA page with the QA token: an event Mindbox refused shows as not taken, with Mindbox's reason", async () => {
   const context = await browser.newContext();
+  // Another script named tracker.js on the page (a third party's) comes first: the page still asks the
+  // collector its own tracker sends to, never that script's origin (which would get QA's token).
+  const foreign = [];
+  await context.addInitScript(() => {
+    new MutationObserver((_, watch) => {
+      if (!document.head) return;
+      watch.disconnect();
+      const s = document.createElement("script");
+      s.src = "http://127.0.0.2:9999/third-party/tracker.js";
+      s.async = true;
+      document.head.prepend(s);
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await context.route("http://127.0.0.2:9999/**", (route) => {
+    foreign.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: "text/javascript", body: "" });
+  });
   const qa = await open(context, "/qa.html");
   await stack.emulator.fail({ count: 1, mode: "validation" });
   const shop = await open(context, "/index.html");
@@ -796,6 +814,8 @@ test("QA page with the QA token: an event Mindbox refused shows as not taken, wi
   await qa.waitForFunction(() => document.getElementById("collector").textContent === "Токен QA не подошёл.");
   // And what the right token showed is gone.
   await qa.waitForFunction(() => !document.querySelector('#events tr[data-fate="dead-lettered"]'));
+  assert.ok(foreign.length >= 1, "the third party's script was on the page");
+  assert.deepEqual(foreign.filter((u) => u.includes("/v1/")), [], "the third party's origin never got an admin call");
   await context.close();
 });
 
