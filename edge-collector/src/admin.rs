@@ -139,7 +139,7 @@ struct TraceOn {
 /// The device a trace route names, when it is a canonical device id.
 fn device(given: &str) -> Option<String> {
     let d = given.trim().to_ascii_lowercase();
-    mindbox_tracker::uuid::is_canonical(&d).then_some(d)
+    mindbox_model::uuid::is_canonical(&d).then_some(d)
 }
 
 #[derive(Deserialize)]

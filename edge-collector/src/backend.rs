@@ -20,10 +20,10 @@
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
-use mindbox_tracker::check::{depth, MAX_DATA_DEPTH};
-use mindbox_tracker::event::Event;
-use mindbox_tracker::uuid;
-use mindbox_tracker::wire::EventResult;
+use mindbox_model::check::{depth, MAX_DATA_DEPTH};
+use mindbox_model::event::Event;
+use mindbox_model::uuid;
+use mindbox_model::wire::EventResult;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
@@ -182,8 +182,8 @@ fn reject(
     code: &'static str,
     path: String,
     reason: &str,
-) -> mindbox_tracker::check::Rejection {
-    mindbox_tracker::check::Rejection {
+) -> mindbox_model::check::Rejection {
+    mindbox_model::check::Rejection {
         id,
         code,
         path,
@@ -197,7 +197,7 @@ fn accept(
     i: usize,
     config: &Config,
     received: f64,
-) -> std::result::Result<Delivery, mindbox_tracker::check::Rejection> {
+) -> std::result::Result<Delivery, mindbox_model::check::Rejection> {
     let path = format!("operations[{i}]");
     let op: Operation = serde_json::from_value(raw).map_err(|e| {
         reject(

@@ -1,7 +1,7 @@
 //! `POST /v1/events`: admit, read and check the batch, authorize each event, enrich, enqueue, answer.
 //!
 //! Answers (all JSON, all with a reason a developer can act on; the statuses are the wire contract's,
-//! `mindbox_tracker::wire`):
+//! `mindbox_model::wire`):
 //! * `202` `{"deviceUUID", "results": [...]}` — at least one event accepted (or an empty batch); each
 //!   accepted event is on the `EVENTS` queue, rejected ones carry `path` and `reason`;
 //! * `422` — same body, every event was rejected (also every event of a batch for another endpoint);
@@ -11,9 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use mindbox_tracker::check::{self, BatchError, CheckedBatch, Rejection};
-use mindbox_tracker::event::Event;
-use mindbox_tracker::wire::{BatchAnswer, EventResult, SETTLED_STATUSES};
+use mindbox_model::check::{self, BatchError, CheckedBatch, Rejection};
+use mindbox_model::event::Event;
+use mindbox_model::wire::{BatchAnswer, EventResult, SETTLED_STATUSES};
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::admission::{self, rate_limited, refuse, within_limit};
@@ -186,7 +186,7 @@ fn accept_events(
                     bump(counts, "rejected.too_large", 1);
                     results.push(EventResult {
                         id: Some(d.event.id.clone()),
-                        status: mindbox_tracker::wire::EventStatus::Rejected,
+                        status: mindbox_model::wire::EventStatus::Rejected,
                         path: Some(format!("events[{i}]")),
                         reason: Some("the event with its request's headers is larger than a queue message (120 KiB)".into()),
                     });

@@ -4,7 +4,7 @@ use std::cell::OnceCell;
 use std::fmt;
 use std::rc::Rc;
 
-use mindbox_tracker::check::{Limits, Policy};
+use mindbox_model::check::{Limits, Policy};
 
 use crate::projection::{self, SyncOperation};
 use worker::Env;
@@ -212,10 +212,10 @@ impl Config {
             .filter(|s| !s.is_empty())
             .collect();
         let operations =
-            mindbox_tracker::operation::parse_list(var(env, "ALLOWED_OPERATIONS").as_deref())
+            mindbox_model::operation::parse_list(var(env, "ALLOWED_OPERATIONS").as_deref())
                 .map_err(|e| invalid("ALLOWED_OPERATIONS", e))?;
         let unverified_operations = match var(env, "UNVERIFIED_OPERATIONS") {
-            Some(list) => mindbox_tracker::operation::parse_list(Some(&list))
+            Some(list) => mindbox_model::operation::parse_list(Some(&list))
                 .map_err(|e| invalid("UNVERIFIED_OPERATIONS", e))?,
             None => vec!["Website.SubscribeCustomer".to_string()],
         };
@@ -246,7 +246,7 @@ impl Config {
             }),
             None => 10_000,
         };
-        let backend_operations = mindbox_tracker::operation::parse_list(Some(
+        let backend_operations = mindbox_model::operation::parse_list(Some(
             &var(env, "BACKEND_OPERATIONS").unwrap_or_else(|| DEFAULT_BACKEND_OPERATIONS.into()),
         ))
         .map_err(|e| invalid("BACKEND_OPERATIONS", e))?;
@@ -257,8 +257,8 @@ impl Config {
         .map_err(|e| invalid("SYNC_OPERATIONS", e))?;
         let product_id_system = match var(env, "PRODUCT_ID_SYSTEM").map(|s| s.trim().to_string()) {
             None => None,
-            Some(s) if s.is_empty() || s == mindbox_tracker::page::DEFAULT_ID_SYSTEM => None,
-            Some(s) if mindbox_tracker::operation::is_valid_name(&s) && s.len() <= 64 => Some(s),
+            Some(s) if s.is_empty() || s == mindbox_model::DEFAULT_ID_SYSTEM => None,
+            Some(s) if mindbox_model::operation::is_valid_name(&s) && s.len() <= 64 => Some(s),
             Some(s) => {
                 return Err(invalid(
                     "PRODUCT_ID_SYSTEM",

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::stream::{self, StreamExt};
-use mindbox_tracker::backoff;
+use mindbox_model::backoff;
 use worker::{Env, Result};
 
 use crate::config::Config;

@@ -10,7 +10,7 @@
 //!
 //! Nothing else from the request (its cookies, its other headers) is carried upstream.
 
-use mindbox_tracker::uuid;
+use mindbox_model::uuid;
 use serde_json::Value;
 use worker::Request;
 
@@ -30,7 +30,7 @@ pub fn product_id_system(data: &mut Value, system: &str) {
                 if matches!(k.as_str(), "product" | "productGroup" | "productCategory") {
                     if let Some(Value::Object(ids)) = v.get_mut("ids") {
                         if ids.len() == 1 {
-                            if let Some(id) = ids.remove(mindbox_tracker::page::DEFAULT_ID_SYSTEM) {
+                            if let Some(id) = ids.remove(mindbox_model::DEFAULT_ID_SYSTEM) {
                                 ids.insert(system.to_string(), id);
                             }
                         }

@@ -11,7 +11,7 @@
 //!   `discountCard`, `authenticationTicket`, `subscriptions` and a subscription's fields) is renamed to
 //!   its canonical spelling, wherever a `customer` object is (any depth);
 //! * identifiers are made text: an integer id or phone becomes its digits, phones and emails take the
-//!   spelling of [`mindbox_tracker::contact`] (non-ASCII digits are refused); a boolean, a fraction, an
+//!   spelling of [`mindbox_model::contact`] (non-ASCII digits are refused); a boolean, a fraction, an
 //!   object or an array where an identifier belongs is refused (`invalid_identifier`); `null` is no
 //!   identifier. What is forwarded is this rewritten data.
 //!
@@ -24,9 +24,9 @@
 //! `isSubscribed: true` (and `pointOfContact`, `brand`, `topic`): anything else needs a ticket
 //! (`ticket_required`). `/v1/sync` always needs a ticket and an identifier it vouches for.
 
-use mindbox_tracker::check::Rejection;
-use mindbox_tracker::contact;
-use mindbox_tracker::event::Event;
+use mindbox_model::check::Rejection;
+use mindbox_model::contact;
+use mindbox_model::event::Event;
 use serde_json::{Map, Value};
 
 use crate::ticket::{self, Identity};

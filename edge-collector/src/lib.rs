@@ -4,7 +4,7 @@
 //! Every event walks one path, and each step has a module named after it:
 //!
 //! 1. [`collect`] — `POST /v1/events`: [`admission`] (origin, rate limit), the size cap, then the shared event model
-//!    ([`mindbox_tracker::check`]) checks every event of the batch;
+//!    ([`mindbox_model::check`]) checks every event of the batch;
 //! 2. [`enrich`] — adds what only the server knows (client IP, user agent, the server-set device id)
 //!    and turns each event into a [`message::Delivery`], the queue message;
 //! 3. the `EVENTS` Cloudflare Queue — the answer `202` is given only after the queue took the events;

@@ -5,7 +5,7 @@
 //! `serde-wasm-bindgen` a `serde_json::Value` object becomes a JS `Map`, which does not come back from
 //! the queue as an object; text always does.
 
-use mindbox_tracker::event::Event;
+use mindbox_model::event::Event;
 use serde::{Deserialize, Serialize};
 
 use crate::enrich::{event_time, Shopper};

@@ -129,7 +129,7 @@ pub fn parse(list: &str) -> Result<Vec<SyncOperation>, String> {
             ));
         };
         let name = name.trim();
-        if !mindbox_tracker::operation::is_valid_name(name) {
+        if !mindbox_model::operation::is_valid_name(name) {
             return Err(format!("{name:?} is not an operation name"));
         }
         let projection = match projection.trim() {

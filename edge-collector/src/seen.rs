@@ -86,7 +86,7 @@ impl DurableObject for Seen {
             .query_pairs()
             .find(|(k, _)| k == "device")
             .map(|(_, v)| v.to_string())
-            .filter(|d| mindbox_tracker::uuid::is_canonical(d))
+            .filter(|d| mindbox_model::uuid::is_canonical(d))
         else {
             return Response::error("a seen route names its ?device=", 400);
         };

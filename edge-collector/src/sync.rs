@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Request, Response, Result};
 
-use mindbox_tracker::event::Event;
-use mindbox_tracker::uuid;
+use mindbox_model::event::Event;
+use mindbox_model::uuid;
 
 use crate::admission::{self, refuse};
 use crate::config::Config;
@@ -44,7 +44,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         Err((status, code, reason)) => return refused(status, code, &reason),
     };
     let (call, projection) = (call.request, call.projection);
-    let mut event = mindbox_tracker::event::Event {
+    let mut event = mindbox_model::event::Event {
         id: String::new(),
         operation: call.operation.clone(),
         data: call.data,
@@ -123,10 +123,10 @@ async fn read_call(
             return Ok(Err((400, "not_a_sync_request", why)));
         }
     };
-    if mindbox_tracker::check::depth(&call.data) > mindbox_tracker::check::MAX_DATA_DEPTH {
+    if mindbox_model::check::depth(&call.data) > mindbox_model::check::MAX_DATA_DEPTH {
         let why = format!(
             "data nests deeper than {} levels",
-            mindbox_tracker::check::MAX_DATA_DEPTH
+            mindbox_model::check::MAX_DATA_DEPTH
         );
         return Ok(Err((400, "too_deep", why)));
     }

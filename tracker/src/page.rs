@@ -33,7 +33,7 @@ pub struct Page {
 }
 
 /// The product id system when the page names none (the collector's `PRODUCT_ID_SYSTEM` renames it).
-pub const DEFAULT_ID_SYSTEM: &str = "website";
+pub use mindbox_model::DEFAULT_ID_SYSTEM;
 
 impl Page {
     /// A page whose script tag names `endpoint_id`.

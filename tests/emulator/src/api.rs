@@ -333,7 +333,7 @@ fn answer(
         );
     }
     if let Some(d) = q("deviceUUID") {
-        if !mindbox_tracker::uuid::is_canonical(d) {
+        if !mindbox_model::uuid::is_canonical(d) {
             return finish(
                 400,
                 "ProtocolError",

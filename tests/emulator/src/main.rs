@@ -108,7 +108,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
         operations: {
             // The browser defaults, the sync operation the collector's /v1/sync serves, and what a
             // shop's backend sends (orders, statuses, customer updates).
-            let mut ops = mindbox_tracker::operation::parse_list(None)?;
+            let mut ops = mindbox_model::operation::parse_list(None)?;
             for op in [
                 "Website.GetCustomerBalance",
                 "Website.GetCustomerBonusPointsHistory",
@@ -135,7 +135,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
             "--endpoint-id" => config.endpoint_id = value()?,
             "--secret-key" => config.secret_key = value()?,
             "--operations" => {
-                config.operations = mindbox_tracker::operation::parse_list(Some(&value()?))?
+                config.operations = mindbox_model::operation::parse_list(Some(&value()?))?
             }
             other => {
                 return Err(format!(

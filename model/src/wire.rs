@@ -1,5 +1,6 @@
 //! The wire contract between the tracker and the collector, defined once: both sides use this module,
-//! and the JS shell's half of it (`tracker/js/contract.js`) is checked against it by a test here.
+//! and the JS shell's half of it (`tracker/js/contract.js`) is checked against it by the tracker's
+//! `tests/contract.rs`.
 //!
 //! **Request**, `POST /v1/events` (JSON in a `text/plain` body: a CORS "simple request", no preflight;
 //! `sendBeacon` sends the same):
@@ -31,7 +32,7 @@ pub const MAX_BATCH_EVENTS: usize = 100;
 
 /// A request's frame as the collector reads it, each field left as raw JSON text: one event the JSON
 /// reader refuses (a lone surrogate, nesting too deep) is then rejected alone
-/// ([`crate::check::check_batch`]).
+/// (the collector's reader, `check::check_batch`).
 #[derive(Deserialize)]
 pub struct Frame<'a> {
     /// The tracker's `mindboxDeviceUUID`; the collector prefers its own cookie when it has one.
@@ -113,17 +114,6 @@ impl EventResult {
             status: EventStatus::Accepted,
             path: None,
             reason: None,
-        }
-    }
-}
-
-impl From<crate::check::Rejection> for EventResult {
-    fn from(r: crate::check::Rejection) -> EventResult {
-        EventResult {
-            id: r.id,
-            status: EventStatus::Rejected,
-            path: Some(r.path),
-            reason: Some(r.reason),
         }
     }
 }
@@ -332,30 +322,6 @@ mod tests {
             crate::check::BatchError::TooManyEvents { count: 1, max: 0 },
         ] {
             assert_eq!(answer_kind(e.http_status()), AnswerKind::Split, "{e}");
-        }
-    }
-
-    /// The JS shell's half of the contract (`tracker/js/contract.js`) says what this module says.
-    #[test]
-    fn the_js_contract_matches() {
-        let js = include_str!("../js/contract.js");
-        let list = |name: &str| -> Vec<u16> {
-            let start = js
-                .find(&format!("export var {name} = ["))
-                .unwrap_or_else(|| panic!("contract.js has no {name}"));
-            let rest = &js[start..];
-            let inner = &rest[rest.find('[').unwrap() + 1..rest.find(']').unwrap()];
-            inner
-                .split(',')
-                .map(|n| n.trim().parse().unwrap())
-                .collect()
-        };
-        assert_eq!(list("SETTLED"), SETTLED_STATUSES);
-        assert_eq!(list("SPLIT"), SPLIT_STATUSES);
-        for status in ["\"accepted\"", "\"rejected\""] {
-            let rust = serde_json::to_string(&serde_json::from_str::<EventStatus>(status).unwrap())
-                .unwrap();
-            assert!(js.contains(&rust), "contract.js names {rust}");
         }
     }
 

@@ -368,6 +368,17 @@ fn reject(id: Option<String>, code: &'static str, path: &str, reason: &str) -> R
     }
 }
 
+impl From<Rejection> for wire::EventResult {
+    fn from(r: Rejection) -> wire::EventResult {
+        wire::EventResult {
+            id: r.id,
+            status: wire::EventStatus::Rejected,
+            path: Some(r.path),
+            reason: Some(r.reason),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,10 @@
 //! valid events survive the wire unchanged.
 #![cfg(not(target_arch = "wasm32"))]
 
-use mindbox_tracker::check::{check_batch, Limits, Policy};
-use mindbox_tracker::event::Event;
-use mindbox_tracker::operation::DEFAULT_OPERATIONS;
-use mindbox_tracker::uuid;
+use mindbox_model::check::{check_batch, Limits, Policy};
+use mindbox_model::event::Event;
+use mindbox_model::operation::DEFAULT_OPERATIONS;
+use mindbox_model::uuid;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
