@@ -7,15 +7,15 @@ pub const EVENTS: &str = "EVENTS";
 pub const EVENTS_QUEUE: &str = "mindbox-edge-events";
 /// The dead-letter queue: messages the events queue gave up on land there, and its consumer keeps them.
 pub const DEAD_LETTER_QUEUE: &str = "mindbox-edge-dead-letters";
-/// The ledger Durable Object: dead letters and counters ([`crate::ledger`]).
+/// The ledger Durable Object: dead letters and counters ([`crate::store::ledger`]).
 pub const LEDGER: &str = "LEDGER";
-/// The per-device snapshot order Durable Object ([`crate::snapshot_order`]).
+/// The per-device snapshot order Durable Object ([`crate::store::snapshot_order`]).
 pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
-/// The per-device Durable Object of event ids already queued ([`crate::seen`]).
+/// The per-device Durable Object of event ids already queued ([`crate::store::seen`]).
 pub const SEEN: &str = "SEEN";
-/// The per-operation Mindbox budget Durable Object ([`crate::rate_budget`]).
+/// The per-operation Mindbox budget Durable Object ([`crate::store::rate_budget`]).
 pub const RATE_BUDGET: &str = "RATE_BUDGET";
-/// The self-hosted profile's queue: shards of [`crate::shard_queue`] (not in wrangler.toml; the
+/// The self-hosted profile's queue: shards of [`crate::store::shard_queue`] (not in wrangler.toml; the
 /// self-hosted configuration binds it, and Cloudflare uses its Queues instead).
 pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
 /// Browser events per client IP, an IPv6 client by its /64 (Workers rate limiting; a request counts

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use mindbox_model::check::{Limits, Policy};
 
-use crate::projection::{self, SyncOperation};
+use crate::routes::projection::{self, SyncOperation};
 use worker::Env;
 
 /// Everything the collector needs to know, read from the environment.

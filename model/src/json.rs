@@ -329,6 +329,15 @@ pub fn push_u64(out: &mut String, n: u64) {
     out.push((b'0' + (n % 10) as u8) as char);
 }
 
+/// String concatenation without `format!` (which costs kilobytes of wasm).
+pub fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

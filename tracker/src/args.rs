@@ -1,8 +1,7 @@
 //! Reading the typed API's arguments (a [`Json`] tree of the page's argument) into the model's types,
 //! with messages that say what was expected.
 
-use crate::json::Json;
-use crate::page::cat;
+use crate::json::{concat, Json};
 use crate::payload::{self, Customer, Line, Product};
 
 /// An optional number field, as its JSON text.
@@ -10,7 +9,7 @@ fn opt_num(v: &Json, what: &str) -> Result<Option<String>, String> {
     match v.field(what) {
         None => Ok(None),
         Some(Json::Num(n)) => Ok(Some(n.clone())),
-        Some(_) => Err(cat(&[what, ": expected a number"])),
+        Some(_) => Err(concat(&[what, ": expected a number"])),
     }
 }
 
@@ -19,7 +18,7 @@ pub fn number(v: &Json, what: &str, default: &str) -> Result<String, String> {
     match opt_num(v, what)? {
         None => Ok(default.to_string()),
         Some(n) if payload::positive(&n) && n.bytes().all(|c| c.is_ascii_digit()) => Ok(n),
-        Some(_) => Err(cat(&[what, ": expected a whole number ≥ 1"])),
+        Some(_) => Err(concat(&[what, ": expected a whole number ≥ 1"])),
     }
 }
 

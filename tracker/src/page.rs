@@ -6,7 +6,7 @@
 use crate::args;
 use crate::check::MAX_DATA_DEPTH;
 use crate::contact;
-use crate::json::{self, Json};
+use crate::json::{self, concat, Json};
 use crate::operation;
 use crate::payload::{self, Kind};
 
@@ -50,7 +50,7 @@ impl Page {
     pub fn call(&mut self, method: &str, arg: &str) -> Result<Option<Made>, String> {
         // The argument's own object plus the data inside it.
         let arg = json::parse_or_why(arg, MAX_DATA_DEPTH + 1)
-            .map_err(|why| cat(&["mindbox(\"", method, "\"): the argument ", why]))?;
+            .map_err(|why| concat(&["mindbox(\"", method, "\"): the argument ", why]))?;
         match method {
             "create" => self.create(&arg).map(|_| None),
             "async" => raw(arg).map(Some),
@@ -58,8 +58,8 @@ impl Page {
                 Some(kind) => self
                     .typed(kind, &arg)
                     .map(Some)
-                    .map_err(|e| cat(&["mindbox(\"", kind.method(), "\"): ", &e])),
-                None => Err(cat(&[
+                    .map_err(|e| concat(&["mindbox(\"", kind.method(), "\"): ", &e])),
+                None => Err(concat(&[
                     "unknown method \"",
                     other,
                     "\"; see mindbox.d.ts for the calls this tracker takes",
@@ -94,7 +94,7 @@ impl Page {
                         if !wrong.is_empty() {
                             wrong.push_str("; ");
                         }
-                        wrong.push_str(&cat(&[
+                        wrong.push_str(&concat(&[
                             "create: operations.",
                             k,
                             " must name a typed method and a Mindbox operation",
@@ -161,7 +161,7 @@ impl Page {
             }
         };
         // Custom fields nest inside the payload: the built data must stay within the collector's depth.
-        json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| cat(&["the data ", why]))?;
+        json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| concat(&["the data ", why]))?;
         Ok(Made {
             operation,
             data,
@@ -187,7 +187,7 @@ fn raw(mut arg: Json) -> Result<Made, String> {
     let data = match data {
         None => "{}".to_string(),
         Some(d @ Json::Obj(_)) => {
-            contacts(d, false).map_err(|e| cat(&["mindbox(\"async\"): data…customer.", &e]))?;
+            contacts(d, false).map_err(|e| concat(&["mindbox(\"async\"): data…customer.", &e]))?;
             text(d)
         }
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
@@ -213,7 +213,7 @@ fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
                         continue;
                     }
                 };
-                *child = Json::Str(normal.map_err(|why| cat(&[k, ": ", why]))?);
+                *child = Json::Str(normal.map_err(|why| concat(&[k, ": ", why]))?);
             }
         }
         Json::Arr(items) => {
@@ -238,15 +238,6 @@ fn text(v: &Json) -> String {
     let mut out = String::new();
     json::write(&mut out, v);
     out
-}
-
-/// String concatenation without `format!` (which costs kilobytes of wasm).
-pub fn cat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! the browser layer can print one clear console message and drop the call.
 
 use crate::contact;
-use crate::json::push_str;
+use crate::json::{concat, push_str};
 
 /// An event kind of the typed API, named as a page calls it: `mindbox("viewProduct", {...})`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,11 +249,10 @@ pub fn check_line(line: &Line) -> Result<(), String> {
 /// Checks customer fields, and puts the email and phone in Mindbox's spelling ([`contact`]).
 pub fn check_customer(c: &mut Customer) -> Result<(), String> {
     if let Some(e) = &mut c.email {
-        *e = contact::normalize_email(e).map_err(|why| crate::page::cat(&["email: ", why]))?;
+        *e = contact::normalize_email(e).map_err(|why| concat(&["email: ", why]))?;
     }
     if let Some(p) = &mut c.mobile_phone {
-        *p =
-            contact::normalize_phone(p).map_err(|why| crate::page::cat(&["mobilePhone: ", why]))?;
+        *p = contact::normalize_phone(p).map_err(|why| concat(&["mobilePhone: ", why]))?;
     }
     if let Some(d) = &c.birth_date {
         let b = d.as_bytes();

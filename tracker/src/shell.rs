@@ -16,7 +16,8 @@
 //! (`tracker/js/wasm.js`): generated glue that reads JS objects field by field cost kilobytes every
 //! shopper downloads (see the README's measurements).
 
-use crate::page::{cat, Page};
+use crate::json::concat;
+use crate::page::Page;
 use crate::{backoff, json, wire};
 
 /// Separates the fields of a record (and of a made event, and a batch's range from its body).
@@ -51,7 +52,7 @@ impl Tracker {
             Ok(Some(made)) if made.question => {
                 // A question has no id: the shell sends it to `/v1/sync` instead of storing it.
                 let f = FIELD.to_string();
-                cat(&[&f, &made.operation, &f, "0", &f, &made.data])
+                concat(&[&f, &made.operation, &f, "0", &f, &made.data])
             }
             Ok(Some(made)) => {
                 // Strictly increasing within the tab: events of one millisecond keep call order.
@@ -64,7 +65,7 @@ impl Tracker {
                 let size =
                     wire::EVENT_OVERHEAD + made.operation.len() + time.len() + made.data.len();
                 if !wire::fits_a_batch(size) {
-                    return cat(&[
+                    return concat(&[
                         &MESSAGE.to_string(),
                         "mindbox(\"",
                         method,
@@ -73,7 +74,7 @@ impl Tracker {
                 }
                 self.last_at = at;
                 let f = FIELD.to_string();
-                cat(&[&id, &f, &made.operation, &f, &time, &f, &made.data])
+                concat(&[&id, &f, &made.operation, &f, &time, &f, &made.data])
             }
             Ok(None) => String::new(),
             Err(message) => {

@@ -7,7 +7,7 @@
 //! [`SHARDS`] Durable Objects (`order-0` … `order-255`, by a hash of the slot's name; never one per
 //! device, so made-up device ids cannot grow the number of objects). A device's slot not claimed for
 //! `DEVICE_STATE_SECONDS` (a week by default, past the queue's four-day retention, so no message that
-//! could still arrive is older than what it forgets) is deleted ([`crate::expiry`]); an order's slot
+//! could still arrive is older than what it forgets) is deleted ([`crate::store::expiry`]); an order's slot
 //! is kept (a dead letter redriven weeks later still finds the newer status). Before a
 //! snapshot is sent it must *claim* the slot, which
 //! fails for one older than the newest claimed (it is superseded: acked and counted, the newer one
@@ -17,7 +17,8 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::{expiry, objects};
+use crate::store::expiry;
+use crate::store::objects;
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SNAPSHOT_ORDER;
@@ -37,11 +38,11 @@ pub const REMEMBERED: usize = 64;
 /// A snapshot's place in time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stamp {
-    /// When it was made, on the collector's clock ([`crate::enrich::event_time`]): no client clock
+    /// When it was made, on the collector's clock ([`crate::gate::enrich::event_time`]): no client clock
     /// can put it after the moment it reached the collector.
     pub at: f64,
     /// `createdAt` on the tracker's clock (microseconds kept), only when its batch's `sentAt`
-    /// vouched for it ([`crate::message::Delivery::device_at`]).
+    /// vouched for it ([`crate::delivery::message::Delivery::device_at`]).
     #[serde(default)]
     pub device_at: Option<f64>,
     /// Place in its batch: call order where times tie.
@@ -138,7 +139,7 @@ impl Slot {
 #[durable_object(alarm)]
 pub struct SnapshotOrder {
     state: State,
-    /// How long an idle slot is kept ([`crate::seen::device_state_ms`]).
+    /// How long an idle slot is kept ([`crate::store::seen::device_state_ms`]).
     idle_ms: f64,
 }
 
@@ -153,7 +154,7 @@ impl DurableObject for SnapshotOrder {
     fn new(state: State, env: Env) -> Self {
         SnapshotOrder {
             state,
-            idle_ms: crate::seen::device_state_ms(&env),
+            idle_ms: crate::store::seen::device_state_ms(&env),
         }
     }
 

@@ -3,12 +3,12 @@
 use std::fmt;
 
 /// A failure that is not Mindbox's verdict on the event. Its variant decides the message's fate in
-/// [`crate::deliver`]; its text is for the log and the dead letter.
+/// [`crate::delivery::consumer`]; its text is for the log and the dead letter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
     /// The collector itself is broken (its configuration, a Durable Object, a binding): not the event's
     /// fault, so the message waits for the fix, minutes to an hour apart
-    /// ([`crate::deliver::broken_collector_delay_secs`]), and never counts against the event.
+    /// ([`crate::delivery::consumer::broken_collector_delay_secs`]), and never counts against the event.
     Collector(String),
     /// No answer from Mindbox (a connection error, a timeout): retried on the backoff schedule.
     NoAnswer(String),

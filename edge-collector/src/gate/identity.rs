@@ -1,5 +1,5 @@
 //! Identity: customer data in an event reaches Mindbox only as an authentication ticket (see
-//! [`crate::ticket`]) allows ([`authorize`]), and what this check reads is exactly what Mindbox will read.
+//! [`crate::gate::ticket`]) allows ([`authorize`]), and what this check reads is exactly what Mindbox will read.
 //!
 //! Mindbox is a .NET API: we assume its JSON binding ignores the case of property names (.NET's
 //! `OrdinalIgnoreCase`, under which `ı` is `I` and `ſ` is `S`) and turns numbers into strings. So,
@@ -29,7 +29,7 @@ use mindbox_model::contact;
 use mindbox_model::event::Event;
 use serde_json::{Map, Value};
 
-use crate::ticket::{self, Identity};
+use crate::gate::ticket::{self, Identity};
 
 /// What an operation may do without a ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,14 +18,14 @@ use mindbox_model::backoff;
 use worker::{Env, Result};
 
 use crate::config::Config;
-use crate::error::Failure;
-use crate::ledger::{self, DeadLetter};
-use crate::message::Delivery;
-use crate::mindbox;
-use crate::queue::{Producer, Source, Taken};
-use crate::rate_budget;
-use crate::snapshot_order::{self, Claim, Stamp};
-use crate::trace::{self, Note};
+use crate::delivery::failure::Failure;
+use crate::delivery::message::Delivery;
+use crate::delivery::mindbox;
+use crate::qa_trace::{self, Note};
+use crate::store::ledger::{self, DeadLetter};
+use crate::store::queue::{Producer, Source, Taken};
+use crate::store::rate_budget;
+use crate::store::snapshot_order::{self, Claim, Stamp};
 
 /// Retries stop (and the event is dead-lettered) this long after it was accepted: within Cloudflare
 /// Queues' default 4-day retention.
@@ -240,14 +240,14 @@ impl Tally {
                 "delivered" | "retried" | "dead_lettered" => d.attempts + 1,
                 _ => d.attempts,
             };
-            let note = Note::at(d, trace::state_of(name), calls, reason, at);
+            let note = Note::at(d, qa_trace::state_of(name), calls, reason, at);
             self.notes.push((d.device_uuid.clone(), note));
         }
     }
 
     async fn write(self, env: &Env) {
         if !self.notes.is_empty() {
-            trace::note_all(env, self.notes).await;
+            qa_trace::note_all(env, self.notes).await;
         }
         ledger::count(env, self.counts).await;
     }
@@ -268,7 +268,7 @@ async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) 
             let why = format!("the collector's configuration is broken: {problem}");
             tally.notes.push((
                 d.device_uuid.clone(),
-                Note::of(&d, trace::WAITING, d.attempts, Some(why)),
+                Note::of(&d, qa_trace::TraceState::Waiting, d.attempts, Some(why)),
             ));
         }
     }
@@ -352,7 +352,7 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
                 .as_str()
                 .map(String::from)
                 .unwrap_or_else(|| v.to_string());
-            format!("{}={v}", crate::identity::fold(k))
+            format!("{}={v}", crate::gate::identity::fold(k))
         })
         .collect();
     parts.sort();
@@ -361,10 +361,10 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
 
 /// The field `name` of object `v` in any letter case (.NET's `OrdinalIgnoreCase`).
 fn field<'v>(v: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
-    let name = crate::identity::fold(name);
+    let name = crate::gate::identity::fold(name);
     v.as_object()?
         .iter()
-        .find(|(k, _)| crate::identity::fold(k) == name)
+        .find(|(k, _)| crate::gate::identity::fold(k) == name)
         .map(|(_, v)| v)
 }
 
@@ -498,13 +498,13 @@ async fn settle<M: Taken>(
             min_delay_secs,
         } => {
             let delay = backoff_secs(delivery.attempts, random_unit(), min_delay_secs);
-            let said = crate::redact::mask_personal(&reason);
+            let said = crate::delivery::redact::mask_personal(&reason);
             worker::console_log!("retrying {op} {id} in {delay}s: {said}");
             requeue(queue, message, delivery, delay, true).await;
             ("retried", Some(format!("{reason}; next try in {delay} s")))
         }
         Outcome::DeadLetter { reason } => {
-            let said = crate::redact::mask_personal(&reason);
+            let said = crate::delivery::redact::mask_personal(&reason);
             worker::console_error!("dead-lettering {op} {id}: {said}");
             let letter = DeadLetter {
                 delivery: Some(delivery.clone()),
@@ -587,7 +587,12 @@ async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
                     d.attempts
                 );
                 if d.trace {
-                    let note = Note::of(&d, trace::DEAD_LETTERED, d.attempts, Some(reason.clone()));
+                    let note = Note::of(
+                        &d,
+                        qa_trace::TraceState::DeadLettered,
+                        d.attempts,
+                        Some(reason.clone()),
+                    );
                     tally.notes.push((d.device_uuid.clone(), note));
                 }
                 let key = d.event.id.clone();

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::objects;
+use crate::store::objects;
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::RATE_BUDGET;

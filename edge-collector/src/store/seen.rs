@@ -8,7 +8,7 @@
 //! the objects stay [`SHARDS`]. Ids are recorded only after they are on the queue (so an id is never
 //! dropped as a resend of something that never got queued) and forgotten after
 //! `DEVICE_STATE_SECONDS` (a week by default, [`device_state_ms`]); a device not seen for that long
-//! is forgotten whole ([`crate::expiry`]). A resend after that still reaches Mindbox, which answers a
+//! is forgotten whole ([`crate::store::expiry`]). A resend after that still reaches Mindbox, which answers a
 //! transactionId it has seen with `TransactionAlreadyProcessed`. Two copies of one event arriving at
 //! the same moment (before either is recorded) may both be queued: a second Mindbox call, never a
 //! loss. If the object cannot be reached, nothing is dropped.
@@ -16,7 +16,9 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::{expiry, objects, trace};
+use crate::store::expiry;
+use crate::store::objects;
+use crate::store::trace_notes;
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SEEN;
@@ -43,7 +45,7 @@ struct Ids {
     ids: Vec<String>,
     /// QA's trace notes for these ids ("queued"), when the device is traced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    notes: Vec<trace::Note>,
+    notes: Vec<trace_notes::Note>,
 }
 
 /// What a check answers: the ids queued before, and whether QA traces the device.
@@ -73,7 +75,7 @@ impl DurableObject for Seen {
     fn new(state: State, env: Env) -> Self {
         Seen {
             state,
-            keep: trace::keep(&env),
+            keep: trace_notes::keep(&env),
             remember_ms: device_state_ms(&env),
         }
     }
@@ -93,10 +95,10 @@ impl DurableObject for Seen {
         let prefix = format!("{device}/");
         let now = worker::Date::now().as_millis() as f64;
         if path.starts_with("/trace/") {
-            let answer = trace::serve(&storage, self.keep, &prefix, &path, req).await?;
+            let answer = trace_notes::serve(&storage, self.keep, &prefix, &path, req).await?;
             if path == "/trace/set" {
                 // The device (and its notes) lives at least until a day after its trace ends.
-                let ends = trace::kept_until(&storage, &prefix).await?;
+                let ends = trace_notes::kept_until(&storage, &prefix).await?;
                 let until = ends.max(now + self.remember_ms);
                 expiry::extend(&storage, &device, until, 0.0).await?;
             }
@@ -106,7 +108,7 @@ impl DurableObject for Seen {
         let mut keys: Vec<String> = q.ids.iter().map(|id| format!("{prefix}s:{id}")).collect();
         match path.as_str() {
             "/check" => {
-                let until_key = trace::until_key(&prefix);
+                let until_key = trace_notes::until_key(&prefix);
                 let life_key = expiry::life_key(&device);
                 keys.push(until_key.clone());
                 keys.push(life_key.clone());
@@ -143,7 +145,7 @@ impl DurableObject for Seen {
                     expiry::pruned(&storage, &device, life, now).await?;
                 }
                 // QA's notes come second, and their failure costs only the QA page a state.
-                if let Err(e) = trace::write(&storage, self.keep, &prefix, q.notes).await {
+                if let Err(e) = trace_notes::write(&storage, self.keep, &prefix, q.notes).await {
                     worker::console_error!("trace notes not written: {e}");
                 }
                 objects::json(&true)
@@ -179,7 +181,7 @@ impl Seen {
             }
         });
         expiry::delete_all(storage, old).await?;
-        trace::prune(storage, prefix, now).await?;
+        trace_notes::prune(storage, prefix, now).await?;
         Ok(())
     }
 }
@@ -214,7 +216,7 @@ pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Known {
 
 /// Remembers `ids` as queued for this device, with QA's "queued" notes when it is traced. A failure
 /// only means a later resend is queued again.
-pub async fn record(env: &Env, device: &str, ids: Vec<String>, notes: Vec<trace::Note>) {
+pub async fn record(env: &Env, device: &str, ids: Vec<String>, notes: Vec<trace_notes::Note>) {
     if ids.is_empty() {
         return;
     }

@@ -16,8 +16,9 @@ use std::collections::{HashMap, VecDeque};
 
 use worker::{Env, Request, Response, Result};
 
+use crate::bindings;
 use crate::config::Config;
-use crate::{bindings, cors};
+use crate::gate::cors;
 
 /// Seconds a rate-limited client should wait (the limiters' period).
 const RATE_LIMIT_RETRY_AFTER: &str = "60";

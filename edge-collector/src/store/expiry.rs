@@ -1,5 +1,5 @@
-//! When a device's state is forgotten, inside the sharded Durable Objects that keep it ([`crate::seen`],
-//! [`crate::snapshot_order`]): each thing kept under a name (a device, a snapshot slot) has a life
+//! When a device's state is forgotten, inside the sharded Durable Objects that keep it ([`crate::store::seen`],
+//! [`crate::store::snapshot_order`]): each thing kept under a name (a device, a snapshot slot) has a life
 //! record `d:<name>` and an index entry `x:<expiry ms, 15 digits>:<name>`, so the object's alarm finds
 //! what has expired by listing the index up to now, oldest first, and never walks what is still live.
 //!
@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{ListOptions, Result, Storage};
 
-use crate::objects;
+use crate::store::objects;
 
 /// Keys one storage call takes at most.
 pub const KEYS_PER_CALL: usize = 128;

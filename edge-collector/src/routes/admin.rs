@@ -9,7 +9,7 @@
 //! * `POST /v1/admin/dead-letters/redrive` — `{"ids": [...]}` (at most 1 000) or `{"all": true}`: put them back on the
 //!   queue (attempts start again) and forget them; "all" takes up to 300 at a time and says `more`
 //!   when there are others to call it again for;
-//! * `POST /v1/admin/trace` — `{"deviceUUID", "hours"}`: QA's trace of one device ([`crate::trace`])
+//! * `POST /v1/admin/trace` — `{"deviceUUID", "hours"}`: QA's trace of one device ([`crate::qa_trace`])
 //!   on for `hours` (default 24, at most 72; 0 switches it off); answers `{"deviceUUID", "until"}`;
 //! * `GET  /v1/admin/trace?device=<uuid>` — `{"deviceUUID", "until", "events"}`: what became of that
 //!   device's traced events after the collector (state, Mindbox calls, reason, when), newest first;
@@ -35,9 +35,10 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
-use crate::ledger;
-use crate::queue::{EventsQueue, Producer};
-use crate::trace::{self, Note};
+use crate::qa_trace::{self, Note};
+use crate::store::events_queue::EventsQueue;
+use crate::store::ledger;
+use crate::store::queue::Producer;
 
 /// An admin refusal `{"error": "admin", "reason"}`.
 fn deny(status: u16, reason: &str) -> Result<Response> {
@@ -89,7 +90,7 @@ fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Respon
     let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
     let matches = |t: &Option<String>| {
         t.as_ref()
-            .is_some_and(|t| crate::admission::same_secret(given, t.as_bytes()))
+            .is_some_and(|t| crate::gate::admission::same_secret(given, t.as_bytes()))
     };
     if matches(&admin) {
         // Browsers send `Origin` (and `Sec-Fetch-Site`, same-origin GETs too); scripts and terminals do
@@ -116,7 +117,7 @@ async fn body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
     expected: &str,
 ) -> Result<std::result::Result<T, Response>> {
-    let Ok(bytes) = crate::body::read_capped(req, MAX_BODY).await? else {
+    let Ok(bytes) = crate::gate::body::read_capped(req, MAX_BODY).await? else {
         return Ok(Err(deny(413, "an admin request body is at most 64 KiB")?));
     };
     match serde_json::from_slice(&bytes) {
@@ -164,7 +165,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     }
     // QA's token is for QA's own browser: the device it names must be the one whose device cookie
     // the request carries, so a token read off a page cannot follow other shoppers' devices.
-    let own_device = crate::enrich::cookie_device(&req);
+    let own_device = crate::gate::enrich::cookie_device(&req);
     let not_own = |device: &str| who == Caller::Qa && own_device.as_deref() != Some(device);
     const NOT_OWN: &str = "QA_TOKEN opens only the device of the browser it comes from (its mindboxDeviceUUID cookie, sent with credentials)";
     match (req.method(), path.as_str()) {
@@ -265,7 +266,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             if !hours.is_finite() || hours < 0.0 {
                 return deny(400, "hours must be a number from 0 (off) to 72");
             }
-            let until = trace::switch(env, &device, hours).await?;
+            let until = qa_trace::switch(env, &device, hours).await?;
             Response::from_json(&json!({ "deviceUUID": device, "until": until }))
         }
         (worker::Method::Get, "/v1/admin/trace") => {
@@ -277,14 +278,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             if not_own(&device) {
                 return deny(403, NOT_OWN);
             }
-            Response::from_json(&trace::read(env, &device).await?)
+            Response::from_json(&qa_trace::read(env, &device).await?)
         }
         (worker::Method::Get, "/v1/admin/health") => {
             let problem = match crate::config::Config::get(env) {
                 Ok(c) => c.delivery_problem(),
                 Err(e) => Some(e.to_string()),
             }
-            .or_else(crate::admission::client_ip_problem);
+            .or_else(crate::gate::admission::client_ip_problem);
             Response::from_json(&json!({"ok": problem.is_none(), "problem": problem}))
         }
         (worker::Method::Get, "/v1/admin/counters") => {
@@ -315,7 +316,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
             break;
         }
         if delivery.trace {
-            let note = Note::of(&delivery, trace::REDRIVEN, 0, None);
+            let note = Note::of(&delivery, qa_trace::TraceState::Redriven, 0, None);
             notes.push((delivery.device_uuid.clone(), note));
         }
         if let Err(e) = ledger::delete_dead_letters(env, vec![(key.clone(), letter.dead_at)]).await
@@ -326,7 +327,7 @@ async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Res
         redriven.push(key);
     }
     // What was put back is noted for QA's trace even when a later letter failed.
-    trace::note_all(env, notes).await;
+    qa_trace::note_all(env, notes).await;
     if let Some(e) = failed {
         return Err(e);
     }

@@ -1,5 +1,5 @@
 //! The queue message: one accepted event and everything needed to deliver it, written by
-//! [`crate::collect`] and the admin redrive, read by [`crate::deliver`] and the dead-letter consumer.
+//! [`crate::routes::events`] and the admin redrive, read by [`crate::delivery::consumer`] and the dead-letter consumer.
 //!
 //! It never holds the secret key (added at delivery time). It is JSON text: through
 //! `serde-wasm-bindgen` a `serde_json::Value` object becomes a JS `Map`, which does not come back from
@@ -8,7 +8,7 @@
 use mindbox_model::event::Event;
 use serde::{Deserialize, Serialize};
 
-use crate::enrich::{event_time, Shopper};
+use crate::gate::enrich::{event_time, Shopper};
 
 /// One queue message: an accepted event and everything needed to deliver it, except the secret key
 /// (which is added at delivery time and never stored on the queue).
@@ -38,18 +38,18 @@ pub struct Delivery {
     pub seq: u32,
     /// `createdAt` on the tracker's clock, only when the batch's `sentAt` vouches for it (present,
     /// and not before `createdAt`): snapshots a moment apart are ordered by it
-    /// ([`crate::snapshot_order::Stamp::order`]). A client that sends no `sentAt` is ordered by when
+    /// ([`crate::store::snapshot_order::Stamp::order`]). A client that sends no `sentAt` is ordered by when
     /// the collector received it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_at: Option<f64>,
     /// The shop backend's own id for the operation (`/v1/backend/operations`): the event id is the
-    /// Mindbox `transactionId` made from it ([`crate::backend::transaction_id`]).
+    /// Mindbox `transactionId` made from it ([`crate::routes::backend::transaction_id`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_id: Option<String>,
     /// Sent by the shop's backend (`/v1/backend/operations`), not a browser: counted apart.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backend: bool,
-    /// QA traces this device ([`crate::trace`]): the consumer notes what becomes of the event.
+    /// QA traces this device ([`crate::qa_trace`]): the consumer notes what becomes of the event.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trace: bool,
 }

@@ -28,12 +28,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
 
-use crate::admission::{refuse, same_secret};
 use crate::config::Config;
-use crate::enrich::Shopper;
-use crate::message::Delivery;
-use crate::queue::{EventsQueue, Producer};
-use crate::{identity, ledger};
+use crate::delivery::message::Delivery;
+use crate::gate::admission::{refuse, same_secret};
+use crate::gate::enrich::Shopper;
+use crate::gate::identity;
+use crate::store::events_queue::EventsQueue;
+use crate::store::ledger;
+use crate::store::queue::Producer;
 
 /// Most operations in one request.
 pub const MAX_OPERATIONS: usize = 100;
@@ -107,7 +109,7 @@ async fn answer(
     // The body is read (up to the cap) before any answer, a refusal too: an answer to a request whose
     // body was left unread makes the server drop the connection, and a client reusing it fails its
     // next call.
-    let bytes = crate::body::read_capped(&mut req, MAX_BODY).await?;
+    let bytes = crate::gate::body::read_capped(&mut req, MAX_BODY).await?;
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
     if !same_secret(given.as_bytes(), token.as_bytes()) {
@@ -214,7 +216,7 @@ fn accept(
                 "id must be a lower-case hyphenated UUID (it becomes the Mindbox transactionId)";
             return Err(reject(None, "invalid_id", format!("{path}.id"), why));
         }
-        None => crate::enrich::new_uuid(),
+        None => crate::gate::enrich::new_uuid(),
     };
     let rid = Some(id.clone());
     if !config.backend_operations.iter().any(|o| o == &op.operation) {
@@ -280,17 +282,17 @@ fn accept(
     let now_secs = (received / 1000.0) as i64;
     identity::authorize(&mut event, &path, identity::Mode::Trusted, &[], now_secs)?;
     if let Some(system) = &config.product_id_system {
-        crate::enrich::product_id_system(&mut event.data, system);
+        crate::gate::enrich::product_id_system(&mut event.data, system);
     }
     let shopper = Shopper {
-        device_uuid: op.device_uuid.unwrap_or_else(crate::enrich::new_uuid),
+        device_uuid: op.device_uuid.unwrap_or_else(crate::gate::enrich::new_uuid),
         client_ip: op.customer_ip,
         user_agent: None,
     };
     let mut d = Delivery::new(event, &shopper, received, None, i as u32);
     d.backend = true;
     d.backend_id = Some(id);
-    if d.to_message().len() > crate::queue::MAX_MESSAGE {
+    if d.to_message().len() > crate::store::queue::MAX_MESSAGE {
         let why = "the operation is larger than a queue message (120 KiB)";
         return Err(reject(d.backend_id.clone(), "too_large", path, why));
     }

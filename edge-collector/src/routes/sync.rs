@@ -1,5 +1,5 @@
 //! `POST /v1/sync`: the sync operations a browser may ask (`SYNC_OPERATIONS`), answered with only
-//! the fields their projection keeps ([`crate::projection`]), never Mindbox's body as it is.
+//! the fields their projection keeps ([`crate::routes::projection`]), never Mindbox's body as it is.
 //!
 //! The request is `{"operation": "Website.GetCustomerBalance", "data": {"customer": {"ids": {…},
 //! "authenticationTicket": "…"}}, "deviceUUID"?}`. The customer must be vouched for by a valid ticket,
@@ -13,11 +13,13 @@ use worker::{Env, Request, Response, Result};
 use mindbox_model::event::Event;
 use mindbox_model::uuid;
 
-use crate::admission::{self, refuse};
 use crate::config::Config;
-use crate::enrich::Shopper;
-use crate::projection::{self, Projection};
-use crate::{cors, identity, mindbox};
+use crate::delivery::mindbox;
+use crate::gate::admission::{self, refuse};
+use crate::gate::cors;
+use crate::gate::enrich::Shopper;
+use crate::gate::identity;
+use crate::routes::projection::{self, Projection};
 
 /// Largest `/v1/sync` body.
 const MAX_BODY: usize = 16 * 1024;
@@ -75,7 +77,7 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         event.data = projection::anonymous_cart(&event.data);
     }
     if let Some(system) = &config.product_id_system {
-        crate::enrich::product_id_system(&mut event.data, system);
+        crate::gate::enrich::product_id_system(&mut event.data, system);
     }
     let device = call.device_uuid.as_deref();
     let shopper = Shopper::from_request(&req, device.filter(|d| uuid::is_canonical(d)));
@@ -112,7 +114,7 @@ async fn read_call(
     req: &mut Request,
     config: &Config,
 ) -> Result<std::result::Result<Call, (u16, &'static str, String)>> {
-    let Ok(body) = crate::body::read_capped(req, MAX_BODY).await? else {
+    let Ok(body) = crate::gate::body::read_capped(req, MAX_BODY).await? else {
         let why = "a sync request is at most 16 KiB".to_string();
         return Ok(Err((413, "body_too_large", why)));
     };

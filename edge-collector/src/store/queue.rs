@@ -1,8 +1,8 @@
 //! The events queue as acceptance, delivery and redrive see it: one interface ([`Producer`] to put
-//! messages on it, [`Taken`] for a message taken off it), whatever carries the messages. Today that is
-//! Cloudflare Queues ([`CloudflareQueue`], and `worker::Message` as [`Taken`]); the self-hosted profile
-//! (issue 14) puts a Durable Object queue behind the same two traits, and the delivery code does not
-//! know which one it runs on.
+//! messages on it, [`Taken`] for a message taken off it), whatever carries the messages: Cloudflare
+//! Queues here ([`CloudflareQueue`], and `worker::Message` as [`Taken`]), Durable Object shards on
+//! the self-hosted profile ([`crate::store::shard_queue`]). The delivery code does not know which one
+//! it runs on; [`crate::store::events_queue`] picks the deployment's.
 
 use worker::{Env, Message, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result};
 
@@ -31,7 +31,7 @@ impl Source {
 /// A message taken off the queue for delivery. It gets exactly one of [`Taken::ack`] (done, forget
 /// it) or [`Taken::retry_in`] (give it back, to be taken again later).
 pub trait Taken {
-    /// The message: a [`crate::message::Delivery`] as JSON text.
+    /// The message: a [`crate::delivery::message::Delivery`] as JSON text.
     fn body(&self) -> &str;
     /// The queue's id for it.
     fn id(&self) -> String;
@@ -159,43 +159,6 @@ impl Producer for CloudflareQueue {
             }
         }
         Ok(())
-    }
-}
-
-/// The events queue of this deployment: Cloudflare Queues where the `EVENTS` binding exists, else the
-/// Durable Object queue of the self-hosted profile ([`crate::shard_queue`]).
-pub enum EventsQueue {
-    /// Cloudflare Queues.
-    Cloudflare(CloudflareQueue),
-    /// Durable Object shards on local disk.
-    Shards(crate::shard_queue::ShardQueue),
-}
-
-impl EventsQueue {
-    /// The queue this deployment has.
-    pub fn of(env: &Env) -> Result<EventsQueue> {
-        match CloudflareQueue::events(env) {
-            Ok(q) => Ok(EventsQueue::Cloudflare(q)),
-            Err(_) => Ok(EventsQueue::Shards(crate::shard_queue::ShardQueue::new(
-                env,
-            )?)),
-        }
-    }
-}
-
-impl Producer for EventsQueue {
-    async fn send(&self, body: String, delay_secs: u32) -> Result<()> {
-        match self {
-            EventsQueue::Cloudflare(q) => q.send(body, delay_secs).await,
-            EventsQueue::Shards(q) => q.send(body, delay_secs).await,
-        }
-    }
-
-    async fn send_all(&self, bodies: Vec<String>) -> std::result::Result<(), Unsent> {
-        match self {
-            EventsQueue::Cloudflare(q) => q.send_all(bodies).await,
-            EventsQueue::Shards(q) => q.send_all(bodies).await,
-        }
     }
 }
 

@@ -11,7 +11,7 @@ use futures_util::future::{select, Either};
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Url};
 
 use crate::config::Config;
-use crate::error::Failure;
+use crate::delivery::failure::Failure;
 
 /// Which Mindbox endpoint.
 #[derive(Clone, Copy, Debug)]

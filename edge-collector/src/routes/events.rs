@@ -16,12 +16,18 @@ use mindbox_model::event::Event;
 use mindbox_model::wire::{BatchAnswer, EventResult, SETTLED_STATUSES};
 use worker::{Context, Env, Request, Response, Result};
 
-use crate::admission::{self, rate_limited, refuse, within_limit};
+use crate::bindings;
 use crate::config::Config;
-use crate::enrich::{self, Shopper};
-use crate::message::Delivery;
-use crate::queue::{EventsQueue, Producer};
-use crate::{bindings, cors, identity, ledger, seen, trace};
+use crate::delivery::message::Delivery;
+use crate::gate::admission::{self, rate_limited, refuse, within_limit};
+use crate::gate::cors;
+use crate::gate::enrich::{self, Shopper};
+use crate::gate::identity;
+use crate::qa_trace;
+use crate::store::events_queue::EventsQueue;
+use crate::store::ledger;
+use crate::store::queue::Producer;
+use crate::store::seen;
 
 /// What happened, by counter name; counted in the ledger after the answer.
 type Counts = BTreeMap<String, u64>;
@@ -32,7 +38,7 @@ type Counts = BTreeMap<String, u64>;
 struct After {
     counts: Counts,
     queued: Option<(String, Vec<String>)>,
-    notes: Vec<trace::Note>,
+    notes: Vec<qa_trace::Note>,
 }
 
 /// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
@@ -108,9 +114,12 @@ async fn answer(
         if known.trace {
             // QA traces this device: the message says so, and the consumer notes what becomes of it.
             d.trace = true;
-            after
-                .notes
-                .push(trace::Note::of(&d, trace::QUEUED, 0, None));
+            after.notes.push(qa_trace::Note::of(
+                &d,
+                qa_trace::TraceState::Queued,
+                0,
+                None,
+            ));
             fresh.push(d.to_message());
         } else {
             fresh.push(message);
@@ -138,14 +147,14 @@ async fn answer(
     respond(&req, config, &origin, &shopper, results, accepted)
 }
 
-/// Reads the body (at most the cap plus one byte, [`crate::body::read_capped`]) and checks it with
+/// Reads the body (at most the cap plus one byte, [`crate::gate::body::read_capped`]) and checks it with
 /// the shared model.
 async fn read_batch(
     req: &mut Request,
     config: &Config,
 ) -> Result<std::result::Result<CheckedBatch, BatchError>> {
     let max = config.limits.max_body_bytes;
-    match crate::body::read_capped(req, max).await? {
+    match crate::gate::body::read_capped(req, max).await? {
         Ok(body) => Ok(check::check_batch(&body, &config.limits, &config.policy)),
         Err(long) => Ok(Err(BatchError::TooLarge {
             size: long.declared.map_or(max + 1, |d| d as usize),
@@ -181,7 +190,7 @@ fn accept_events(
             Ok(event) => {
                 let d = Delivery::new(event, shopper, received, checked.sent_at, i as u32);
                 let message = d.to_message();
-                if message.len() > crate::queue::MAX_MESSAGE {
+                if message.len() > crate::store::queue::MAX_MESSAGE {
                     // Only with an outsized User-Agent: the event itself fits a 64 KiB batch.
                     bump(counts, "rejected.too_large", 1);
                     results.push(EventResult {

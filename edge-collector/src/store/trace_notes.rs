@@ -1,33 +1,20 @@
-//! QA's trace: what became of one device's events after the collector accepted them (queued,
-//! delivered, retrying, waiting, dead-lettered, superseded, redriven), for the QA page.
-//!
-//! Only devices QA switches on (`POST /v1/admin/trace` with the admin token, for at most
-//! [`MAX_HOURS`]) are traced, so production traffic pays nothing for it:
-//! * the flag lives with the device's queued ids in its [`crate::seen`] shard, which the collector
-//!   already asks about every batch; its answer says whether the device is traced, in the same read;
-//! * a traced device's queue messages carry `trace: true` ([`crate::message::Delivery::trace`]), and
-//!   only for those does the consumer write a [`Note`] (one call per device per consumer batch);
-//! * an untraced message is unchanged (the field is left out).
-//!
-//! A device keeps at most [`KEEP`] notes (`TRACE_KEEP`), newest kept, and forgets them a day after its trace ends.
-//! Notes carry the operation, the state, attempts and the reason, never the event's data.
+//! QA's trace notes as the [`crate::store::seen`] shards keep them: under `<device>/` in the device's
+//! shard, until when the device is traced (`<device>/trace`) and a [`Note`] per event
+//! (`<device>/t:<id>`), at most `TRACE_KEEP` of them, the newest, forgotten a day after the trace
+//! ended. What QA's trace is and who writes the notes: [`crate::qa_trace`].
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use worker::{Env, ListOptions, Request, Response, Result, Storage};
+use worker::{ListOptions, Request, Response, Result, Storage};
 
-use crate::expiry::{self, delete_all, KEYS_PER_CALL};
-use crate::message::Delivery;
-use crate::objects;
+use crate::store::expiry::{self, delete_all};
+use crate::store::objects;
 
-/// The longest trace QA may switch on at once.
-pub const MAX_HOURS: f64 = 72.0;
 /// Notes kept per device, the newest, unless `TRACE_KEEP` says otherwise.
 pub const KEEP: usize = 500;
-
 /// Notes kept per device: `TRACE_KEEP`, else [`KEEP`].
-pub fn keep(env: &Env) -> usize {
+pub fn keep(env: &worker::Env) -> usize {
     env.var("TRACE_KEEP")
         .ok()
         .and_then(|v| v.to_string().trim().parse::<usize>().ok())
@@ -36,22 +23,30 @@ pub fn keep(env: &Env) -> usize {
 }
 /// Notes are forgotten this long after the trace ended.
 pub const KEEP_AFTER_MS: f64 = 24.0 * 3600.0 * 1000.0;
+/// A reason is cut to this many bytes: Mindbox's validation messages can be long (and may echo what
+/// the shopper typed).
+pub const MAX_REASON_BYTES: usize = 1024;
 
-/// On the queue (accepted by the collector).
-pub const QUEUED: &str = "queued";
-/// Mindbox took it.
-pub const DELIVERED: &str = "delivered";
-/// Mindbox (or the way there) failed for now; it is tried again.
-pub const RETRYING: &str = "retrying";
-/// Waiting on the queue for a reason not its own: Mindbox's rate budget, a snapshot being sent, the
-/// collector's configuration.
-pub const WAITING: &str = "waiting";
-/// Mindbox refused it, or retries ran out: kept in the ledger with the reason.
-pub const DEAD_LETTERED: &str = "dead_lettered";
-/// An older cart or wishlist snapshot, not sent because a newer one was.
-pub const SUPERSEDED: &str = "superseded";
-/// Put back on the queue from the dead letters by an operator.
-pub const REDRIVEN: &str = "redriven";
+/// What became of an event after the collector, as the QA page names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceState {
+    /// On the queue (accepted by the collector).
+    Queued,
+    /// Mindbox took it.
+    Delivered,
+    /// Mindbox (or the way there) failed for now; it is tried again.
+    Retrying,
+    /// Waiting on the queue for a reason not its own: Mindbox's rate budget, a snapshot being sent,
+    /// the collector's configuration.
+    Waiting,
+    /// Mindbox refused it, or retries ran out: kept in the ledger with the reason.
+    DeadLettered,
+    /// An older cart or wishlist snapshot, not sent because a newer one was.
+    Superseded,
+    /// Put back on the queue from the dead letters by an operator.
+    Redriven,
+}
 
 /// What became of one event, as the QA page reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,8 +56,8 @@ pub struct Note {
     pub id: String,
     /// Its operation.
     pub operation: String,
-    /// One of the states above.
-    pub state: String,
+    /// What became of it.
+    pub state: TraceState,
     /// Mindbox calls made so far.
     #[serde(default)]
     pub attempts: u32,
@@ -73,32 +68,25 @@ pub struct Note {
     pub at: f64,
 }
 
-/// A reason is cut to this many bytes: Mindbox's validation messages can be long (and may echo what
-/// the shopper typed).
-pub const MAX_REASON_BYTES: usize = 1024;
-
 impl Note {
-    /// A note for `d` in `state`, reached `at` (ms).
-    pub fn at(d: &Delivery, state: &str, attempts: u32, reason: Option<String>, at: f64) -> Note {
+    /// A note `state` for event `id` of `operation`, reached `at` (ms), its reason cut to
+    /// [`MAX_REASON_BYTES`].
+    pub fn new(
+        id: &str,
+        operation: &str,
+        state: TraceState,
+        attempts: u32,
+        reason: Option<String>,
+        at: f64,
+    ) -> Note {
         Note {
-            id: d.event.id.clone(),
-            operation: d.event.operation.clone(),
-            state: state.to_string(),
+            id: id.to_string(),
+            operation: operation.to_string(),
+            state,
             attempts,
             reason: reason.map(|r| cut(r, MAX_REASON_BYTES)),
             at,
         }
-    }
-
-    /// A note for `d` in `state`, now.
-    pub fn of(d: &Delivery, state: &str, attempts: u32, reason: Option<String>) -> Note {
-        Note::at(
-            d,
-            state,
-            attempts,
-            reason,
-            worker::Date::now().as_millis() as f64,
-        )
     }
 }
 
@@ -115,17 +103,6 @@ fn cut(mut s: String, max: usize) -> String {
     s
 }
 
-/// The state a consumer counter stands for (`delivered`, `retried`, …; see [`crate::deliver`]).
-pub fn state_of(counter: &str) -> &'static str {
-    match counter {
-        "delivered" => DELIVERED,
-        "retried" => RETRYING,
-        "dead_lettered" => DEAD_LETTERED,
-        "superseded" => SUPERSEDED,
-        _ => WAITING,
-    }
-}
-
 /// Which note stands when `new` arrives for an event that has `old`. Notes can arrive out of order
 /// (the collector's "queued" note is written after its answer, and two consumer invocations can hold
 /// copies of one event), so:
@@ -134,11 +111,11 @@ pub fn state_of(counter: &str) -> &'static str {
 /// * otherwise the note with more Mindbox calls made wins, and on a tie the later one.
 pub fn merge(old: Option<Note>, new: Note) -> Note {
     let Some(old) = old else { return new };
-    let keep_old = if new.state == QUEUED {
+    let keep_old = if new.state == TraceState::Queued {
         true
-    } else if new.state == REDRIVEN {
+    } else if new.state == TraceState::Redriven {
         old.at > new.at
-    } else if old.state == DELIVERED || old.state == SUPERSEDED {
+    } else if matches!(old.state, TraceState::Delivered | TraceState::Superseded) {
         true
     } else {
         (old.attempts, old.at) > (new.attempts, new.at)
@@ -163,60 +140,21 @@ pub struct Trace {
     pub events: Vec<Note>,
 }
 
+/// The body that switches a trace: until when (ms; 0 switches it off).
 #[derive(Serialize, Deserialize)]
-struct Until {
-    until: f64,
+pub struct Until {
+    /// Until when the device is traced.
+    pub until: f64,
 }
 
+/// The body that adds notes.
 #[derive(Serialize, Deserialize)]
-struct Notes {
-    notes: Vec<Note>,
+pub struct Notes {
+    /// The notes, merged with those kept ([`merge`]).
+    pub notes: Vec<Note>,
 }
 
-/// Switches the device's trace on for `hours` (capped at [`MAX_HOURS`]; 0 switches it off); returns
-/// until when it is on.
-pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {
-    let now = worker::Date::now().as_millis() as f64;
-    let until = if hours > 0.0 {
-        now + hours.min(MAX_HOURS) * 3600.0 * 1000.0
-    } else {
-        0.0
-    };
-    let q = Until { until };
-    let (shard, path) = crate::seen::route(device, "/trace/set");
-    objects::call::<_, bool>(env, crate::seen::BINDING, &shard, &path, &q).await?;
-    Ok(until)
-}
-
-/// The device's trace.
-pub async fn read(env: &Env, device: &str) -> Result<Trace> {
-    let (shard, path) = crate::seen::route(device, "/trace/read");
-    let mut t: Trace = objects::call(env, crate::seen::BINDING, &shard, &path, &()).await?;
-    t.device_uuid = device.to_string();
-    Ok(t)
-}
-
-/// Writes notes, one call per device. A failure only leaves the QA page a state behind.
-pub async fn note_all(env: &Env, notes: Vec<(String, Note)>) {
-    let mut by_device: BTreeMap<String, Vec<Note>> = BTreeMap::new();
-    for (device, note) in notes {
-        by_device.entry(device).or_default().push(note);
-    }
-    for (device, notes) in by_device {
-        let (shard, path) = crate::seen::route(&device, "/trace/note");
-        for chunk in notes.chunks(KEYS_PER_CALL) {
-            let q = Notes {
-                notes: chunk.to_vec(),
-            };
-            let call = objects::call::<_, bool>(env, crate::seen::BINDING, &shard, &path, &q);
-            if let Err(e) = call.await {
-                worker::console_error!("trace note not written: {e}");
-            }
-        }
-    }
-}
-
-/// The trace routes of a device in its [`crate::seen`] shard (`/trace/set`, `/trace/note`,
+/// The trace routes of a device in its [`crate::store::seen`] shard (`/trace/set`, `/trace/note`,
 /// `/trace/read`), its keys under `prefix` (`<device>/`), keeping at most `keep` notes.
 pub async fn serve(
     storage: &Storage,
@@ -344,73 +282,74 @@ pub async fn prune(storage: &Storage, prefix: &str, now: f64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use TraceState::*;
 
-    fn note(state: &str, attempts: u32, at: f64) -> Note {
+    fn note(state: TraceState, attempts: u32, at: f64) -> Note {
         Note {
             id: "e".into(),
             operation: "Website.SetCart".into(),
-            state: state.into(),
+            state,
             attempts,
             reason: None,
             at,
         }
     }
 
-    fn after(old: Note, new: Note) -> String {
+    fn after(old: Note, new: Note) -> TraceState {
         merge(Some(old), new).state
     }
 
     #[test]
     fn the_later_state_stands_and_queued_never_replaces_another() {
-        assert_eq!(merge(None, note(QUEUED, 0, 1.0)).state, QUEUED);
+        assert_eq!(merge(None, note(Queued, 0, 1.0)).state, Queued);
         assert_eq!(
-            after(note(QUEUED, 0, 1.0), note(RETRYING, 1, 2.0)),
-            RETRYING
+            after(note(Queued, 0, 1.0), note(Retrying, 1, 2.0)),
+            Retrying
         );
         assert_eq!(
-            after(note(RETRYING, 1, 2.0), note(DELIVERED, 2, 3.0)),
-            DELIVERED
+            after(note(Retrying, 1, 2.0), note(Delivered, 2, 3.0)),
+            Delivered
         );
         assert_eq!(
-            after(note(RETRYING, 1, 2.0), note(WAITING, 1, 3.0)),
-            WAITING
+            after(note(Retrying, 1, 2.0), note(Waiting, 1, 3.0)),
+            Waiting
         );
         // The collector's "queued" note is written after its answer, possibly after delivery.
         assert_eq!(
-            after(note(DELIVERED, 1, 3.0), note(QUEUED, 0, 4.0)),
-            DELIVERED
+            after(note(Delivered, 1, 3.0), note(Queued, 0, 4.0)),
+            Delivered
         );
         // A note that arrives late does not undo a newer one.
         assert_eq!(
-            after(note(DELIVERED, 2, 3.0), note(RETRYING, 1, 2.0)),
-            DELIVERED
+            after(note(Delivered, 2, 3.0), note(Retrying, 1, 2.0)),
+            Delivered
         );
         // Nor one stamped later by a slower consumer invocation: more calls made is newer, and
         // delivered is final.
         assert_eq!(
-            merge(Some(note(RETRYING, 2, 3.0)), note(RETRYING, 1, 4.0)).attempts,
+            merge(Some(note(Retrying, 2, 3.0)), note(Retrying, 1, 4.0)).attempts,
             2
         );
         assert_eq!(
-            after(note(DELIVERED, 2, 3.0), note(RETRYING, 1, 4.0)),
-            DELIVERED
+            after(note(Delivered, 2, 3.0), note(Retrying, 1, 4.0)),
+            Delivered
         );
         assert_eq!(
-            after(note(SUPERSEDED, 1, 3.0), note(WAITING, 1, 4.0)),
-            SUPERSEDED
+            after(note(Superseded, 1, 3.0), note(Waiting, 1, 4.0)),
+            Superseded
         );
         // A redrive after a dead letter is newer, and its delivery after it.
         assert_eq!(
-            after(note(DEAD_LETTERED, 1, 3.0), note(REDRIVEN, 0, 5.0)),
-            REDRIVEN
+            after(note(DeadLettered, 1, 3.0), note(Redriven, 0, 5.0)),
+            Redriven
         );
         assert_eq!(
-            after(note(REDRIVEN, 0, 5.0), note(DELIVERED, 1, 6.0)),
-            DELIVERED
+            after(note(Redriven, 0, 5.0), note(Delivered, 1, 6.0)),
+            Delivered
         );
         assert_eq!(
-            after(note(DEAD_LETTERED, 1, 6.0), note(REDRIVEN, 0, 5.0)),
-            DEAD_LETTERED
+            after(note(DeadLettered, 1, 6.0), note(Redriven, 0, 5.0)),
+            DeadLettered
         );
     }
 
@@ -427,11 +366,11 @@ mod tests {
 
     #[test]
     fn consumer_counters_map_to_states() {
-        assert_eq!(state_of("delivered"), DELIVERED);
-        assert_eq!(state_of("retried"), RETRYING);
-        assert_eq!(state_of("dead_lettered"), DEAD_LETTERED);
-        assert_eq!(state_of("superseded"), SUPERSEDED);
-        assert_eq!(state_of("waited"), WAITING);
-        assert_eq!(state_of("rate_limited"), WAITING);
+        assert_eq!(crate::qa_trace::state_of("delivered"), Delivered);
+        assert_eq!(crate::qa_trace::state_of("retried"), Retrying);
+        assert_eq!(crate::qa_trace::state_of("dead_lettered"), DeadLettered);
+        assert_eq!(crate::qa_trace::state_of("superseded"), Superseded);
+        assert_eq!(crate::qa_trace::state_of("waited"), Waiting);
+        assert_eq!(crate::qa_trace::state_of("rate_limited"), Waiting);
     }
 }

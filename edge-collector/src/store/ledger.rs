@@ -3,7 +3,7 @@
 //!
 //! Dead letters are events Mindbox will never take as they are (validation errors, 4xx, retries given
 //! up): each is kept with its reason and Mindbox's answer until an operator redrives it (see
-//! [`crate::admin`]). A letter lives on the shard its key (the event id) hashes to, so it is found
+//! [`crate::routes::admin`]). A letter lives on the shard its key (the event id) hashes to, so it is found
 //! and deleted by id with one call; listing walks the shards in order with a cursor
 //! (`<shard>.<key>`). Each shard keeps at most its share of `DEAD_LETTER_CAP` (default 100 000) letters
 //! of browser events: past it, the oldest is evicted and counted (`dead_letters_evicted`). Letters of
@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::message::Delivery;
-use crate::objects;
+use crate::delivery::message::Delivery;
+use crate::store::objects;
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::LEDGER;

@@ -1,0 +1,86 @@
+//! The collector's routes: what each HTTP request is answered with. [`route`] is the route table; each route reads its request, runs it through the [`crate::gate`], and hands what it accepts
+//! to the queue ([`crate::store::queue`]) or asks Mindbox at once ([`sync`]).
+
+pub mod admin;
+pub mod backend;
+pub mod events;
+pub mod projection;
+pub mod sync;
+
+use worker::{Context, Env, Request, Response, Result};
+
+use crate::config::Config;
+use crate::gate::{admission, cors};
+
+/// The route table: a request to its route. `/v1/health` and the admin routes answer whatever the
+/// Mindbox configuration says; the rest needs it.
+pub async fn route(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let method = req.method();
+    if path.starts_with("/v1/admin/") {
+        // The QA page (on an origin ALLOWED_ORIGINS writes out) may call QA's routes with QA_TOKEN.
+        let origin = Config::get(&env)
+            .ok()
+            .and_then(|c| cors::listed_origin(&req, &c));
+        if method == worker::Method::Options {
+            return match origin {
+                Some(o) => cors::admin_preflight(&o),
+                None => Response::error(
+                    "admin preflight from an origin not written out on ALLOWED_ORIGINS",
+                    403,
+                ),
+            };
+        }
+        let origin = origin.filter(|_| admin::is_qa_route(&method, &path));
+        let mut resp = admin::handle(req, &env).await?;
+        if let Some(o) = origin {
+            cors::add_headers(resp.headers_mut(), &o)?;
+        }
+        return Ok(resp);
+    }
+    if (method.clone(), path.as_str()) == (worker::Method::Get, "/v1/health") {
+        return health(&env);
+    }
+    let config = match Config::get(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("configuration error: {e}");
+            let mut resp = admission::refuse(
+                503,
+                "misconfigured",
+                "the collector is misconfigured; keep the events and send them again later",
+                None,
+            )?;
+            resp.headers_mut().set("Retry-After", "60")?;
+            return Ok(resp);
+        }
+    };
+    match (method, path.as_str()) {
+        (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
+        (worker::Method::Post, "/v1/events") => events::handle(req, env, &ctx, &config).await,
+        (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
+        (worker::Method::Post, "/v1/backend/operations") => {
+            backend::handle(req, env, &ctx, &config).await
+        }
+        _ => Response::error(
+            "not found: the collector serves POST /v1/events, POST /v1/sync and the tracker files",
+            404,
+        ),
+    }
+}
+
+/// `GET /v1/health`: `{"ok": true}`, or 503 `{"ok": false, "status": "misconfigured"}` without
+/// saying which setting is wrong (the admin route `/v1/admin/health` says).
+fn health(env: &Env) -> Result<Response> {
+    let broken = match Config::get(env) {
+        Ok(c) => !c.delivery_problems.is_empty(),
+        Err(_) => true,
+    };
+    if broken {
+        return Ok(Response::from_json(
+            &serde_json::json!({"ok": false, "status": "misconfigured"}),
+        )?
+        .with_status(503));
+    }
+    Response::from_json(&serde_json::json!({"ok": true, "status": "ok"}))
+}
