@@ -1,4 +1,13 @@
-//! The worker's configuration: `[vars]` in wrangler.toml plus the `MINDBOX_SECRET_KEY` secret.
+//! The worker's configuration, every setting in one place ([`SETTINGS`]): `[vars]` in wrangler.toml
+//! and the secrets, read through one lookup function, so that each is tested on the host.
+//!
+//! * [`Config`] — what the routes and the consumer need; it fails without the secret key or with a
+//!   malformed operation list (the collector then accepts nothing), and notes settings only delivery
+//!   needs in [`Config::delivery_problems`].
+//! * [`StorageSettings`] — what the storage objects need (caps, how long state is kept); it never
+//!   fails, so dead letters are kept and state expires even when the rest is broken.
+//! * [`Tokens`] — the bearer tokens of the admin, QA and backend routes; each route is off without
+//!   its token, whatever the rest says.
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -45,6 +54,8 @@ pub struct Config {
     pub product_id_system: Option<String>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
     pub cookie_domain: Option<String>,
+    /// What the storage objects need (also read by the objects themselves).
+    pub storage: StorageSettings,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
     /// `MINDBOX_RATE_LIMIT_PER_MINUTE`, `MINDBOX_TIMEOUT_MS`, `SNAPSHOT_OPERATIONS`). The collector
     /// still accepts events (they wait on the queue) while there is any; the consumer does not deliver.
@@ -103,11 +114,137 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|v| !v.trim().is_empty())
+/// Whether a setting is a variable (`[vars]`) or a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A plain variable: wrangler.toml `[vars]`, `--var`, the dashboard.
+    Var,
+    /// A secret: `wrangler secret put`, the environment on the self-hosted profile.
+    Secret,
+}
+
+/// Every setting, with its kind: the collector's, and the self-hosted router's `CLIENT_IP_HEADER`.
+/// The operators' table (`docs/operate.md`, "Configuration") lists exactly these (a test checks).
+pub const SETTINGS: &[(&str, Kind)] = &[
+    ("MINDBOX_API_BASE", Kind::Var),
+    ("MINDBOX_ENDPOINT_ID", Kind::Var),
+    ("MINDBOX_SECRET_KEY", Kind::Secret),
+    ("ADMIN_TOKEN", Kind::Secret),
+    ("QA_TOKEN", Kind::Secret),
+    ("BACKEND_TOKEN", Kind::Secret),
+    ("BACKEND_OPERATIONS", Kind::Var),
+    ("ALLOWED_ORIGINS", Kind::Var),
+    ("ALLOWED_OPERATIONS", Kind::Var),
+    ("UNVERIFIED_OPERATIONS", Kind::Var),
+    ("SYNC_OPERATIONS", Kind::Var),
+    ("TRACE_KEEP", Kind::Var),
+    ("DEAD_LETTER_CAP", Kind::Var),
+    ("BACKEND_DEAD_LETTER_CAP", Kind::Var),
+    ("DEVICE_STATE_SECONDS", Kind::Var),
+    ("PRODUCT_ID_SYSTEM", Kind::Var),
+    ("SNAPSHOT_OPERATIONS", Kind::Var),
+    ("MINDBOX_RATE_LIMIT_PER_MINUTE", Kind::Var),
+    ("MINDBOX_TIMEOUT_MS", Kind::Var),
+    ("COOKIE_DOMAIN", Kind::Var),
+    ("CLIENT_IP_HEADER", Kind::Var),
+];
+
+/// A setting's value: what `lookup` gives for `name`, unless blank.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn var(lookup: Lookup, name: &str) -> Option<String> {
+    lookup(name).filter(|v| !v.trim().is_empty())
+}
+
+/// The worker's environment as a lookup: a variable, else a secret, by name.
+fn env_lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        env.var(name)
+            .map(|v| v.to_string())
+            .or_else(|_| env.secret(name).map(|s| s.to_string()))
+            .ok()
+    }
+}
+
+/// Default for `TRACE_KEEP`: QA's trace notes kept per traced device, the newest.
+pub const DEFAULT_TRACE_KEEP: usize = 500;
+/// Default for `DEAD_LETTER_CAP`, the most dead letters of browser events kept (over all shards).
+pub const DEFAULT_DEAD_LETTER_CAP: usize = 100_000;
+/// Default for `BACKEND_DEAD_LETTER_CAP`, the most dead letters of backend operations kept.
+pub const DEFAULT_BACKEND_DEAD_LETTER_CAP: usize = 100_000;
+/// Default for `DEVICE_STATE_SECONDS`: a week, past the queue's four-day retention, and longer than
+/// most shoppers take to come back.
+pub const DEFAULT_DEVICE_STATE_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// What the storage objects need. Read by the objects themselves ([`StorageSettings::from_env`]) and
+/// never failing: a value that is not a positive number is its default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StorageSettings {
+    /// QA's trace notes kept per traced device (`TRACE_KEEP`).
+    pub trace_keep: usize,
+    /// Dead letters of browser events kept in all (`DEAD_LETTER_CAP`).
+    pub dead_letter_cap: usize,
+    /// Dead letters of backend operations kept in all (`BACKEND_DEAD_LETTER_CAP`).
+    pub backend_dead_letter_cap: usize,
+    /// How long a device's state is kept after its last event, in ms (`DEVICE_STATE_SECONDS`).
+    pub device_state_ms: f64,
+}
+
+impl StorageSettings {
+    /// Reads them through `lookup`.
+    pub fn from_lookup(lookup: Lookup) -> StorageSettings {
+        let count = |name: &str, default: usize| {
+            var(lookup, name)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(default)
+        };
+        let seconds = var(lookup, "DEVICE_STATE_SECONDS")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(DEFAULT_DEVICE_STATE_SECONDS);
+        StorageSettings {
+            trace_keep: count("TRACE_KEEP", DEFAULT_TRACE_KEEP),
+            dead_letter_cap: count("DEAD_LETTER_CAP", DEFAULT_DEAD_LETTER_CAP),
+            backend_dead_letter_cap: count(
+                "BACKEND_DEAD_LETTER_CAP",
+                DEFAULT_BACKEND_DEAD_LETTER_CAP,
+            ),
+            device_state_ms: seconds * 1000.0,
+        }
+    }
+
+    /// Reads them from the worker's environment.
+    pub fn from_env(env: &Env) -> StorageSettings {
+        StorageSettings::from_lookup(&env_lookup(env))
+    }
+}
+
+/// The bearer tokens; a route whose token is unset is off.
+pub struct Tokens {
+    /// The operator's admin token (`ADMIN_TOKEN`).
+    pub admin: Option<SecretKey>,
+    /// QA's token for the QA page (`QA_TOKEN`).
+    pub qa: Option<SecretKey>,
+    /// The shop backend's token (`BACKEND_TOKEN`).
+    pub backend: Option<SecretKey>,
+}
+
+impl Tokens {
+    /// Reads them through `lookup`.
+    pub fn from_lookup(lookup: Lookup) -> Tokens {
+        let token = |name: &str| lookup(name).filter(|t| !t.is_empty()).map(SecretKey);
+        Tokens {
+            admin: token("ADMIN_TOKEN"),
+            qa: token("QA_TOKEN"),
+            backend: token("BACKEND_TOKEN"),
+        }
+    }
+
+    /// Reads them from the worker's environment.
+    pub fn from_env(env: &Env) -> Tokens {
+        Tokens::from_lookup(&env_lookup(env))
+    }
 }
 
 /// What is wrong with one setting. Its text names the setting and how to fix it, never a secret's value.
@@ -174,10 +311,15 @@ impl Config {
         })
     }
 
-    /// Reads the configuration; the error names the missing or bad setting the collector cannot accept
-    /// events without (the secret key, the operation lists) and how to fix it. Settings only delivery
-    /// needs are reported in [`Config::delivery_problems`] instead.
+    /// Reads the configuration from the worker's environment ([`Config::from_lookup`]).
     pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        Config::from_lookup(&env_lookup(env))
+    }
+
+    /// Reads the configuration through `lookup`; the error names the missing or bad setting the
+    /// collector cannot accept events without (the secret key, the operation lists) and how to fix it.
+    /// Settings only delivery needs are reported in [`Config::delivery_problems`] instead.
+    pub fn from_lookup(env: Lookup) -> Result<Config, ConfigError> {
         let mut problems: Vec<ConfigError> = Vec::new();
         let api_base = var(env, "MINDBOX_API_BASE")
             .unwrap_or_else(|| "https://api.mindbox.ru".into())
@@ -196,15 +338,13 @@ impl Config {
             });
             String::new()
         });
-        let secret_key = env
-            .secret("MINDBOX_SECRET_KEY")
-            .ok()
-            .map(|s| s.to_string())
-            .filter(|s| !s.is_empty())
-            .ok_or(ConfigError::Missing {
-                name: "MINDBOX_SECRET_KEY",
-                fix: "run `wrangler secret put MINDBOX_SECRET_KEY` (locally: .dev.vars)",
-            })?;
+        let secret_key =
+            env("MINDBOX_SECRET_KEY")
+                .filter(|s| !s.is_empty())
+                .ok_or(ConfigError::Missing {
+                    name: "MINDBOX_SECRET_KEY",
+                    fix: "run `wrangler secret put MINDBOX_SECRET_KEY` (locally: .dev.vars)",
+                })?;
         let allowed_origins = var(env, "ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
@@ -282,7 +422,145 @@ impl Config {
             product_id_system,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
+            storage: StorageSettings::from_lookup(env),
             delivery_problems: problems,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_and_what_each_part_needs() {
+        let none = lookup(&[]);
+        let Err(ConfigError::Missing { name, .. }) = Config::from_lookup(&none) else {
+            panic!("the secret key is required");
+        };
+        assert_eq!(name, "MINDBOX_SECRET_KEY");
+        // Without it, the storage settings and the tokens are still read.
+        let storage = StorageSettings::from_lookup(&none);
+        assert_eq!(storage.trace_keep, DEFAULT_TRACE_KEEP);
+        assert_eq!(
+            storage.device_state_ms,
+            DEFAULT_DEVICE_STATE_SECONDS * 1000.0
+        );
+        assert!(Tokens::from_lookup(&none).admin.is_none());
+        let c = Config::from_lookup(&lookup(&[
+            ("MINDBOX_SECRET_KEY", "k"),
+            ("MINDBOX_ENDPOINT_ID", "shop"),
+            ("DEAD_LETTER_CAP", "32"),
+            ("DEVICE_STATE_SECONDS", "60"),
+            ("TRACE_KEEP", "not a number"),
+        ]))
+        .unwrap();
+        assert_eq!(c.api_base, "https://api.mindbox.ru");
+        assert!(c.delivery_problems.is_empty());
+        assert_eq!(c.storage.dead_letter_cap, 32);
+        assert_eq!(c.storage.device_state_ms, 60_000.0);
+        assert_eq!(
+            c.storage.trace_keep, DEFAULT_TRACE_KEEP,
+            "a bad count is its default"
+        );
+        assert_eq!(c.snapshot_kind("Website.UpdateOrderStatus"), Some("order"));
+        let bad = Config::from_lookup(&lookup(&[
+            ("MINDBOX_SECRET_KEY", "k"),
+            ("MINDBOX_TIMEOUT_MS", "soon"),
+        ]))
+        .unwrap();
+        let problem = bad.delivery_problem().unwrap();
+        assert!(problem.contains("MINDBOX_ENDPOINT_ID") && problem.contains("MINDBOX_TIMEOUT_MS"));
+        let tokens = Tokens::from_lookup(&lookup(&[("QA_TOKEN", "q"), ("ADMIN_TOKEN", "")]));
+        assert!(tokens.admin.is_none(), "an empty token is no token");
+        assert_eq!(tokens.qa.unwrap().expose(), "q");
+    }
+
+    /// The operators' table in docs/operate.md lists every setting and nothing else, with its kind;
+    /// wrangler.toml's `[vars]` are settings, and the defaults it writes out are the code's.
+    #[test]
+    fn the_operators_table_and_wrangler_toml_agree_with_the_code() {
+        let docs = include_str!("../../docs/operate.md");
+        let table = docs
+            .split("## Configuration")
+            .nth(1)
+            .expect("docs/operate.md has a Configuration section");
+        let rows: Vec<(String, String, String)> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .map(|l| {
+                let cells: Vec<&str> = l.split(" | ").collect();
+                let name = cells[0].trim_start_matches('|').trim().trim_matches('`');
+                (
+                    name.to_string(),
+                    cells[1].trim().to_string(),
+                    cells[2..].join(" | "),
+                )
+            })
+            .collect();
+        let documented: Vec<&str> = rows.iter().map(|(n, _, _)| n.as_str()).collect();
+        for (name, kind) in SETTINGS {
+            let row = rows
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .unwrap_or_else(|| panic!("docs/operate.md's table has no {name}"));
+            let said = if *kind == Kind::Secret {
+                "**secret**"
+            } else {
+                "var"
+            };
+            assert_eq!(row.1, said, "{name}'s kind");
+        }
+        for name in &documented {
+            assert!(
+                SETTINGS.iter().any(|(n, _)| n == name),
+                "docs/operate.md lists {name}, which nothing reads"
+            );
+        }
+        let row_of = |name: &str| &rows.iter().find(|(n, _, _)| n == name).unwrap().2;
+        assert!(
+            row_of("SNAPSHOT_OPERATIONS").contains(DEFAULT_SNAPSHOT_OPERATIONS),
+            "the table's SNAPSHOT_OPERATIONS default is the code's"
+        );
+        let toml = include_str!("../wrangler.toml");
+        let vars = toml
+            .split("[vars]")
+            .nth(1)
+            .unwrap()
+            .split("\n[")
+            .next()
+            .unwrap();
+        for line in vars
+            .lines()
+            .filter(|l| l.contains(" = ") && !l.starts_with('#'))
+        {
+            let (name, value) = line.split_once(" = ").unwrap();
+            let value = value.trim_matches('"');
+            assert!(
+                SETTINGS.iter().any(|(n, k)| *n == name && *k == Kind::Var),
+                "wrangler.toml sets {name}, which is not a variable the collector reads"
+            );
+            let default = match name {
+                "SNAPSHOT_OPERATIONS" => DEFAULT_SNAPSHOT_OPERATIONS,
+                "BACKEND_OPERATIONS" => DEFAULT_BACKEND_OPERATIONS,
+                "SYNC_OPERATIONS" => projection::DEFAULT_SYNC_OPERATIONS,
+                _ => continue,
+            };
+            assert_eq!(
+                value, default,
+                "wrangler.toml's {name} is the code's default"
+            );
+        }
     }
 }

@@ -20,7 +20,7 @@ use worker::{Env, Result};
 use crate::delivery::message::Delivery;
 use crate::store::expiry::KEYS_PER_CALL;
 use crate::store::objects;
-pub use crate::store::trace_notes::{keep, Note, Trace, TraceState};
+pub use crate::store::trace_notes::{Note, Trace, TraceState};
 use crate::store::trace_notes::{Notes, Until};
 
 /// The longest trace QA may switch on at once.

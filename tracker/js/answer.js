@@ -1,7 +1,10 @@
 // @ts-check
 // Reading the collector's answer to one batch (the wire contract: contract.js, tracker/src/wire.rs).
 
-import { SETTLED, SPLIT, ACCEPTED } from "./contract.js";
+import { SETTLED, SPLIT, ACCEPTED, REJECTED } from "./contract.js";
+
+/** Why nothing was settled when no answer came (the page's `sync` callbacks get it too). */
+export var UNREACHABLE = "the collector is unreachable";
 
 /**
  * What an answer means, as one of:
@@ -34,7 +37,7 @@ export function answer(records, status, text) {
   body = body || {};
   var why = status
     ? "collector answered HTTP " + status + ": " + (body.reason || text)
-    : "the collector is unreachable";
+    : UNREACHABLE;
   if (SPLIT.indexOf(status) >= 0) return { split: why };
   if (SETTLED.indexOf(status) < 0) return { error: why };
   /** @type {{id?: string, status?: string, path?: string, reason?: string}[]} */
@@ -48,7 +51,7 @@ export function answer(records, status, text) {
       if (!x && results[i] && results[i].id == null) x = results[i];
       if (!x) return "the collector's answer had no result for this event";
       if (x.status === ACCEPTED) return null;
-      return x.reason ? (x.path || "") + ": " + x.reason : "rejected";
+      return x.reason ? (x.path || "") + ": " + x.reason : REJECTED;
     }),
   };
 }

@@ -1,6 +1,8 @@
 // @ts-check
 // The page's callbacks (`onSuccess`, `onError`) of this tab's events, called once when each settles.
 
+import { SENT, REJECTED } from "./outbox.js";
+
 /**
  * Calls `f(arg)` if it is a function; what it throws stays out of the tracker.
  *
@@ -50,8 +52,8 @@ export class Callbacks {
       var cb = this.pending_.get(r.id);
       if (!cb) continue;
       this.pending_.delete(r.id);
-      if (r.state === "sent") call(cb[0]);
-      else call(cb[1], r.reason || "rejected");
+      if (r.state === SENT) call(cb[0]);
+      else call(cb[1], r.reason || REJECTED);
     }
   }
 }

@@ -1,16 +1,12 @@
 // @ts-check
 // The Rust half (tracker.wasm: tracker/src/shell.rs, through wasm.js) as the shell uses it. Only text
 // and numbers cross between the two: the page's argument goes in as `JSON.stringify` text (which
-// leaves out the callbacks), events and batches come back as text in the small formats below.
+// leaves out the callbacks), events and batches come back as text framed by the separators of
+// wasm.js (`FIELD`, `RECORD`, `MESSAGE`).
 
-/** Separates fields (and a batch's range from its body). */
-var FIELD = "\u0001";
-/** Separates records (and batches). */
-var RECORD = "\u0000";
-/** Starts a message: the call was dropped, and this says what was expected. */
-var MESSAGE = "\u0002";
+import { FIELD, RECORD, MESSAGE } from "./wasm.js";
 
-/** @typedef {import("./flush.js").Record} Record */
+/** @typedef {import("./outbox.js").Record} Record */
 
 /** @typedef {ReturnType<typeof import("./wasm.js").rust>} Wasm */
 
@@ -98,7 +94,7 @@ export function core(wasm) {
 
     /**
      * Whether a record QA imports can be an event: a canonical id, an operation name, a number time
-     * and JSON text data without the separators above.
+     * and JSON text data without the separators (`RECORD`, `FIELD`, `MESSAGE`: U+0000 to U+0002).
      *
      * @param {any} r
      */

@@ -10,23 +10,9 @@
 // delays come from the Rust half; this file does the I/O and reads the answers (answer.js).
 
 import { answer } from "./answer.js";
+import { SENT, REJECTED } from "./outbox.js";
 
-/**
- * An event as the outbox keeps it (made by sender.js `track` from what the Rust half returns;
- * mindbox.d.ts `OutboxRecord` is the same record as QA lists it, checked by types.check.js).
- *
- * @typedef {object} Record
- * @property {string} id
- * @property {string} operation
- * @property {number} createdAt
- * @property {string} data the operation's body as JSON text
- * @property {"pending" | "sent" | "rejected"} state
- * @property {number} attempts
- * @property {string | null} lastError
- * @property {string | null} reason
- * @property {number | null} settledAt
- * @property {string | null} replayOf
- */
+/** @typedef {import("./outbox.js").Record} Record */
 
 /**
  * The Rust half's decisions the loop needs (core.js over tracker/src/shell.rs).
@@ -73,7 +59,7 @@ import { answer } from "./answer.js";
  */
 export function mark(r, reason) {
   return Object.assign({}, r, {
-    state: reason == null ? "sent" : "rejected",
+    state: reason == null ? SENT : REJECTED,
     reason: reason == null ? null : reason,
     settledAt: Date.now(),
   });
@@ -235,7 +221,7 @@ export class Flusher {
   settle_(records) {
     var d = this.d_;
     records.forEach(function (r) {
-      if (r.state === "rejected") d.core.warn("event " + r.operation + " rejected: " + r.reason);
+      if (r.state === REJECTED) d.core.warn("event " + r.operation + " rejected: " + r.reason);
     });
     return d.outbox.settle(records).then(function () {
       d.settled(records);

@@ -43,7 +43,7 @@ import { remember } from "./dropped.js";
     w.mindbox = stub;
   }
 
-  Promise.all([load(base + "tracker.wasm"), openOutbox(3000)])
+  Promise.all([load(base + "tracker.wasm"), openOutbox()])
     .then(function (r) {
       ensure();
       r[0].init(endpointId);

@@ -142,7 +142,10 @@ export type TypedMethod =
   | "authorize" | "register" | "editCustomer" | "subscribe"
   | "getBalance" | "getPointsHistory" | "getTier" | "calculateCart";
 
-/** A record of the tracker's outbox, as the QA API lists it. */
+/**
+ * A record of the tracker's outbox, as the QA API lists it. The outbox keeps the same record with
+ * `data` as JSON text (outbox.js `Record` is defined from this one).
+ */
 export interface OutboxRecord {
   id: string;
   operation: string;

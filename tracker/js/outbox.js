@@ -5,25 +5,74 @@
 //
 // IndexedDB holds it, shared by all tabs of the shop. When IndexedDB is missing, blocked, throws
 // (`InvalidStateError` in private modes) or fails a write (quota), the event is kept in memory
-// instead and the tracker goes on: no storage error ever reaches the page. Records are the objects
-// sender.js makes from what the Rust half returns (flush.js `Record`); which of them to evict is the
-// Rust half's decision too (tracker/src/eviction.rs).
+// instead and the tracker goes on: no storage error ever reaches the page. Which pending events to
+// evict is the Rust half's decision (tracker/src/eviction.rs).
+//
+// This module also defines the record and its states for the whole shell (sender.js, flush.js,
+// qa.js, callbacks.js import them). It imports nothing at run time: tracker/tests/browser.rs loads it
+// on its own.
 
-/** @typedef {import("./flush.js").Record} Record */
+/**
+ * An event as the outbox keeps it: mindbox.d.ts `OutboxRecord` (the record as QA lists it), with
+ * `data`, the operation's body, kept as JSON text.
+ *
+ * @typedef {Omit<import("./mindbox").OutboxRecord, "data"> & {data: string}} Record
+ */
+/** @typedef {Record["state"]} State */
 
-var DB = "mindbox-edge";
+/** Not settled yet: stored, waiting for the collector's answer. @type {State} */
+export var PENDING = "pending";
+/** Accepted by the collector (on its queue for Mindbox). @type {State} */
+export var SENT = "sent";
+/** Will never be accepted as it is (the collector's or the shell's reason in `reason`). @type {State} */
+export var REJECTED = "rejected";
+
+/** Most pending events kept: the Rust half's bound (tracker/src/eviction.rs `MAX_EVENTS`). */
+export var MAX_PENDING = 1000;
+/** Sent events kept for QA. */
+export var MAX_SENT = 200;
+/** Rejected events kept. */
+export var MAX_REJECTED = 500;
+
+/** The tracker's name in the browser: its IndexedDB database and its BroadcastChannel (tabs.js). */
+export var NAME = "mindbox-edge";
 /** Pending events, keyed by event id. */
 var OUTBOX = "outbox";
 /** Sent (recent) and rejected events, keyed by event id. */
 var HISTORY = "history";
 /** Counters (`evicted`). */
 var META = "meta";
-/** Sent events kept for QA. */
-var MAX_SENT = 200;
-/** Rejected events kept. */
-var MAX_REJECTED = 500;
+/** How long opening IndexedDB may take (it waits while another tab blocks an upgrade). */
+var OPEN_MS = 3000;
 
-/** Opens the outbox: IndexedDB (giving up after `ms`, e.g. when blocked), else memory. */
+/**
+ * The pending record of an event the Rust half made.
+ *
+ * @param {[string, string, number, string]} made `[id, operation, createdAt, data]`
+ * @param {string | null} [replayOf] the event a QA replay repeats
+ * @returns {Record}
+ */
+export function pending(made, replayOf) {
+  return {
+    id: made[0],
+    operation: made[1],
+    createdAt: made[2],
+    data: made[3],
+    state: PENDING,
+    attempts: 0,
+    lastError: null,
+    reason: null,
+    settledAt: null,
+    replayOf: replayOf || null,
+  };
+}
+
+/**
+ * Opens the outbox: IndexedDB (giving up after `ms`, default OPEN_MS), else memory.
+ *
+ * @param {number} [ms]
+ * @returns {Promise<Outbox>}
+ */
 export function openOutbox(ms) {
   return new Promise(function (resolve) {
     var done = false;
@@ -35,9 +84,9 @@ export function openOutbox(ms) {
       done = true;
       resolve(new Outbox(db));
     }
-    setTimeout(finish, ms || 3000);
+    setTimeout(finish, ms || OPEN_MS);
     try {
-      var r = indexedDB.open(DB, 1);
+      var r = indexedDB.open(NAME, 1);
       r.onupgradeneeded = function () {
         var db = r.result;
         db.createObjectStore(OUTBOX, { keyPath: "id" });
@@ -77,7 +126,7 @@ function overflow(history) {
   /** @type {Record[]} */
   var out = [];
   /** @type {[string, number][]} */
-  var bounds = [["sent", MAX_SENT], ["rejected", MAX_REJECTED]];
+  var bounds = [[SENT, MAX_SENT], [REJECTED, MAX_REJECTED]];
   bounds.forEach(function (b) {
     var of = history.filter(function (r) {
       return r.state === b[0];
@@ -221,9 +270,9 @@ Outbox.prototype = {
     return this.tx_([OUTBOX, HISTORY], true, function (o, h) {
       settled.forEach(function (r) {
         if (!onlyPending || inMemory[r.id]) return h.put(r);
-        var pending = o.get(r.id);
-        pending.onsuccess = function () {
-          if (pending.result) {
+        var held = o.get(r.id);
+        held.onsuccess = function () {
+          if (held.result) {
             o.delete(r.id);
             h.put(r);
           }
@@ -245,7 +294,15 @@ Outbox.prototype = {
         });
       },
       function () {
-        var h = self.memHistory_.concat(settled).sort(byTime);
+        // IndexedDB did not take them: the history in memory does, but of settled events only those
+        // this tab still held (the others stay pending in IndexedDB, or were forgotten).
+        var h = self.memHistory_
+          .concat(
+            settled.filter(function (r) {
+              return !onlyPending || inMemory[r.id];
+            })
+          )
+          .sort(byTime);
         self.memHistory_ = without(h, overflow(h).map(function (r) {
           return r.id;
         }));
@@ -269,9 +326,9 @@ Outbox.prototype = {
     // Only onto events still pending: one the outbox forgot meanwhile is not brought back.
     return this.tx_([OUTBOX], true, function (s) {
       stored.forEach(function (r) {
-        var pending = s.get(r.id);
-        pending.onsuccess = function () {
-          if (pending.result) s.put(r);
+        var held = s.get(r.id);
+        held.onsuccess = function () {
+          if (held.result) s.put(r);
         };
       });
     }).catch(function () {});

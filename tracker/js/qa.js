@@ -2,6 +2,7 @@
 // The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states and the calls dropped for
 // bad arguments, replay chosen events, export and import them as JSON, flush now, clear the history.
 import { dropped, forget } from "./dropped.js";
+import { pending, SENT, REJECTED } from "./outbox.js";
 
 /**
  * The QA API over the Rust half `core`, the `outbox` and the `sender`, as mindbox.d.ts declares it.
@@ -17,9 +18,8 @@ export function qa(core, outbox, sender, collector) {
     collector: collector,
 
     /**
-     * `{storage, sender, evicted, events: [{id, operation, createdAt, data, state, attempts,
-     * lastError, reason, settledAt, replayOf}], dropped: [{at, method, message}]}`, newest first,
-     * `data` parsed.
+     * `{storage, sender, evicted, events, dropped}`: the records (mindbox.d.ts `OutboxRecord`) and
+     * the dropped calls, newest first, `data` parsed.
      */
     list: function () {
       return Promise.all([outbox.all(), outbox.evicted()]).then(function (r) {
@@ -94,19 +94,14 @@ export function qa(core, outbox, sender, collector) {
           })
           .map(function (r) {
             // Pending here means "not sent from this browser": kept as rejected until QA replays it.
-            var pending = r.state !== "sent" && r.state !== "rejected";
-            return {
-              id: r.id,
-              operation: r.operation,
-              createdAt: r.createdAt,
-              data: r.data,
-              state: pending ? "rejected" : r.state,
+            var unsent = r.state !== SENT && r.state !== REJECTED;
+            return Object.assign(pending([r.id, r.operation, r.createdAt, r.data], typeof r.replayOf === "string" ? r.replayOf : null), {
+              state: unsent ? REJECTED : r.state,
               attempts: +r.attempts || 0,
               lastError: typeof r.lastError === "string" ? r.lastError : null,
-              reason: pending ? "imported: replay to send it from this browser" : typeof r.reason === "string" ? r.reason : null,
+              reason: unsent ? "imported: replay to send it from this browser" : typeof r.reason === "string" ? r.reason : null,
               settledAt: typeof r.settledAt === "number" ? r.settledAt : null,
-              replayOf: typeof r.replayOf === "string" ? r.replayOf : null,
-            };
+            });
           });
         return outbox.remember(fresh).then(function () {
           return fresh.length;

@@ -19,10 +19,11 @@ import { Callbacks, call } from "./callbacks.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
 import { forget as forgetDropped } from "./dropped.js";
 import { Flusher, poster } from "./flush.js";
+import { pending, MAX_PENDING } from "./outbox.js";
 import { SenderRole } from "./role.js";
 import { tabs } from "./tabs.js";
 
-/** @typedef {import("./flush.js").Record} Record */
+/** @typedef {import("./outbox.js").Record} Record */
 /** @typedef {ReturnType<typeof import("./core.js").core>} Core */
 /** @typedef {import("./outbox.js").Outbox} Outbox */
 
@@ -210,24 +211,12 @@ export function Sender(core, outbox, collector) {
         // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
         return call(onError, "collection is off: consent was withdrawn");
       }
-      /** @type {Record} */
-      var r = {
-        id: made[0],
-        operation: made[1],
-        createdAt: made[2],
-        data: made[3],
-        state: "pending",
-        attempts: 0,
-        lastError: null,
-        reason: null,
-        settledAt: null,
-        replayOf: replayOf || null,
-      };
+      var r = pending(made, replayOf);
       callbacks.add(r.id, onSuccess, onError);
       if (role.leader || !role.decided) {
         own.push(r);
         // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
-        if (own.length > 1000) own.shift();
+        if (own.length > MAX_PENDING) own.shift();
       }
       // Events made in the same task are written in one transaction, right after it (a microtask):
       // the page's call returns at once, and nothing is sent before the write has committed.

@@ -6,6 +6,7 @@
 
 import { call } from "./callbacks.js";
 import { deviceId } from "./device.js";
+import { UNREACHABLE } from "./answer.js";
 
 /**
  * @param {string} collector the collector's base URL (ends with `/`)
@@ -46,7 +47,7 @@ export function ask(collector, operation, data, onSuccess, onError) {
         });
     },
     function () {
-      call(onError, "the collector is unreachable");
+      call(onError, UNREACHABLE);
     }
   );
 }

@@ -3,6 +3,8 @@
 // the background, where Chromium throttles its timers to once a minute), "settled" lets a tab with
 // callbacks waiting look at the shared history, "consent" / "no-consent" carry the visitor's choice.
 
+import { NAME } from "./outbox.js";
+
 /** @typedef {"written" | "settled" | "consent" | "no-consent"} TabMessage */
 
 /**
@@ -12,7 +14,7 @@
  */
 export function tabs(onMessage) {
   /** @type {BroadcastChannel | null} */
-  var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("mindbox-edge") : null;
+  var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(NAME) : null;
   if (channel) {
     channel.onmessage = function (m) {
       onMessage(m.data);

@@ -19,8 +19,13 @@
  * @property {() => number} is_event input: id␁operation
  */
 
-/** Separates the strings of one input (`shell::FIELD`). */
-var FIELD = "\u0001";
+// The separators of the text on both sides (tracker/src/shell.rs `FIELD`, `RECORD`, `MESSAGE`).
+/** Separates the strings of one input, the fields of an output, and a batch's range from its body. */
+export var FIELD = "\u0001";
+/** Separates records (and batches). */
+export var RECORD = "\u0000";
+/** Starts a message: the call was dropped, and this says what was expected. */
+export var MESSAGE = "\u0002";
 
 /**
  * Fetches and instantiates the module (streaming where the server sends `application/wasm`).

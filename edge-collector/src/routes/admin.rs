@@ -69,17 +69,10 @@ pub fn is_qa_route(method: &worker::Method, path: &str) -> bool {
     )
 }
 
-fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|t| !t.is_empty())
-}
-
 /// The caller a request's bearer token names, or the answer refusing it.
 fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Response>> {
-    let admin = secret(env, "ADMIN_TOKEN");
-    let qa = secret(env, "QA_TOKEN");
+    let tokens = crate::config::Tokens::from_env(env);
+    let (admin, qa) = (tokens.admin, tokens.qa);
     if admin.is_none() && qa.is_none() {
         return Ok(Err(deny(
             503,
@@ -88,9 +81,9 @@ fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Respon
     }
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
-    let matches = |t: &Option<String>| {
+    let matches = |t: &Option<crate::config::SecretKey>| {
         t.as_ref()
-            .is_some_and(|t| crate::gate::admission::same_secret(given, t.as_bytes()))
+            .is_some_and(|t| crate::gate::admission::same_secret(given, t.expose().as_bytes()))
     };
     if matches(&admin) {
         // Browsers send `Origin` (and `Sec-Fetch-Site`, same-origin GETs too); scripts and terminals do

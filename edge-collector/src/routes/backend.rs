@@ -97,12 +97,7 @@ async fn answer(
     config: &Config,
     counts: &mut BTreeMap<String, u64>,
 ) -> Result<Response> {
-    let Some(token) = env
-        .secret("BACKEND_TOKEN")
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|t| !t.is_empty())
-    else {
+    let Some(token) = crate::config::Tokens::from_env(env).backend else {
         let why = "the backend route is off: set the BACKEND_TOKEN secret";
         return refuse(503, "backend_off", why, None);
     };
@@ -112,7 +107,7 @@ async fn answer(
     let bytes = crate::gate::body::read_capped(&mut req, MAX_BODY).await?;
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
-    if !same_secret(given.as_bytes(), token.as_bytes()) {
+    if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
         bump(counts, "rejected.unauthorized", 1);
         return refuse(401, "unauthorized", "missing or wrong bearer token", None);
     }

@@ -32,10 +32,6 @@ pub const BINDING: &str = crate::bindings::LEDGER;
 pub const SHARDS: usize = 32;
 /// The one ledger object of earlier versions: read, never written.
 const LEGACY: &str = "ledger";
-/// Default for `DEAD_LETTER_CAP`, the most dead letters of browser events kept (over all shards).
-pub const DEFAULT_DEAD_LETTER_CAP: usize = 100_000;
-/// Default for `BACKEND_DEAD_LETTER_CAP`, the most dead letters of backend operations kept.
-pub const DEFAULT_BACKEND_DEAD_LETTER_CAP: usize = 100_000;
 
 /// The shards' names, in listing order, the legacy object last.
 fn names() -> impl Iterator<Item = String> {
@@ -368,17 +364,12 @@ fn first_entry(map: &js_sys::Map) -> Option<(String, String)> {
 /// events or `BACKEND_DEAD_LETTER_CAP` of backend operations in all (read here, not from the
 /// collector's configuration: dead letters are kept even when that is broken).
 pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Result<()> {
-    let (setting, default) = if is_backend(letter) {
-        ("BACKEND_DEAD_LETTER_CAP", DEFAULT_BACKEND_DEAD_LETTER_CAP)
+    let settings = crate::config::StorageSettings::from_env(env);
+    let cap = if is_backend(letter) {
+        settings.backend_dead_letter_cap
     } else {
-        ("DEAD_LETTER_CAP", DEFAULT_DEAD_LETTER_CAP)
+        settings.dead_letter_cap
     };
-    let cap = env
-        .var(setting)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<usize>().ok())
-        .filter(|&c| c > 0)
-        .unwrap_or(default);
     let add = AddLetter {
         key: key.to_string(),
         letter: letter.clone(),

@@ -7,7 +7,7 @@
 //! (`<device>/s:<id>`, and QA's trace under `<device>/`), so however many device ids clients make up,
 //! the objects stay [`SHARDS`]. Ids are recorded only after they are on the queue (so an id is never
 //! dropped as a resend of something that never got queued) and forgotten after
-//! `DEVICE_STATE_SECONDS` (a week by default, [`device_state_ms`]); a device not seen for that long
+//! `DEVICE_STATE_SECONDS` (a week by default, [`crate::config::StorageSettings`]); a device not seen for that long
 //! is forgotten whole ([`crate::store::expiry`]). A resend after that still reaches Mindbox, which answers a
 //! transactionId it has seen with `TransactionAlreadyProcessed`. Two copies of one event arriving at
 //! the same moment (before either is recorded) may both be queued: a second Mindbox call, never a
@@ -24,21 +24,8 @@ use crate::store::trace_notes;
 pub const BINDING: &str = crate::bindings::SEEN;
 /// How many objects the devices are spread over.
 pub const SHARDS: usize = 256;
-/// How long an id is remembered by default: a week, longer than most shoppers take to come back.
-pub const REMEMBER_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 /// How often an active device's old ids are pruned (or sooner, when `DEVICE_STATE_SECONDS` is shorter).
 pub const PRUNE_EVERY_MS: f64 = 24.0 * 3600.0 * 1000.0;
-
-/// How long a device's state (its queued ids here, its snapshot-order slots) is kept after its last
-/// event: `DEVICE_STATE_SECONDS`, a week by default. Read here, not from the collector's
-/// configuration, so it holds while that is broken.
-pub fn device_state_ms(env: &Env) -> f64 {
-    env.var("DEVICE_STATE_SECONDS")
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(REMEMBER_MS, |s| s * 1000.0)
-}
 
 #[derive(Serialize, Deserialize)]
 struct Ids {
@@ -67,16 +54,17 @@ pub struct Seen {
     state: State,
     /// QA's trace: notes kept (`TRACE_KEEP`).
     keep: usize,
-    /// How long ids and devices are remembered ([`device_state_ms`]).
+    /// How long ids and devices are remembered (`DEVICE_STATE_SECONDS`).
     remember_ms: f64,
 }
 
 impl DurableObject for Seen {
     fn new(state: State, env: Env) -> Self {
+        let settings = crate::config::StorageSettings::from_env(&env);
         Seen {
             state,
-            keep: trace_notes::keep(&env),
-            remember_ms: device_state_ms(&env),
+            keep: settings.trace_keep,
+            remember_ms: settings.device_state_ms,
         }
     }
 

@@ -139,7 +139,7 @@ impl Slot {
 #[durable_object(alarm)]
 pub struct SnapshotOrder {
     state: State,
-    /// How long an idle slot is kept ([`crate::store::seen::device_state_ms`]).
+    /// How long an idle slot is kept (`DEVICE_STATE_SECONDS`).
     idle_ms: f64,
 }
 
@@ -154,7 +154,7 @@ impl DurableObject for SnapshotOrder {
     fn new(state: State, env: Env) -> Self {
         SnapshotOrder {
             state,
-            idle_ms: crate::store::seen::device_state_ms(&env),
+            idle_ms: crate::config::StorageSettings::from_env(&env).device_state_ms,
         }
     }
 

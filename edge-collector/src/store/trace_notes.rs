@@ -11,16 +11,6 @@ use worker::{ListOptions, Request, Response, Result, Storage};
 use crate::store::expiry::{self, delete_all};
 use crate::store::objects;
 
-/// Notes kept per device, the newest, unless `TRACE_KEEP` says otherwise.
-pub const KEEP: usize = 500;
-/// Notes kept per device: `TRACE_KEEP`, else [`KEEP`].
-pub fn keep(env: &worker::Env) -> usize {
-    env.var("TRACE_KEEP")
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<usize>().ok())
-        .filter(|&k| k > 0)
-        .unwrap_or(KEEP)
-}
 /// Notes are forgotten this long after the trace ended.
 pub const KEEP_AFTER_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// A reason is cut to this many bytes: Mindbox's validation messages can be long (and may echo what
