@@ -50,17 +50,6 @@ impl Note {
     }
 }
 
-/// The state a consumer counter stands for (`delivered`, `retried`, …; see [`crate::delivery::consumer`]).
-pub fn state_of(counter: &str) -> TraceState {
-    match counter {
-        "delivered" => TraceState::Delivered,
-        "retried" => TraceState::Retrying,
-        "dead_lettered" => TraceState::DeadLettered,
-        "superseded" => TraceState::Superseded,
-        _ => TraceState::Waiting,
-    }
-}
-
 /// Switches the device's trace on for `hours` (capped at [`MAX_HOURS`]; 0 switches it off); returns
 /// until when it is on.
 pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {

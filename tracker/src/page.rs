@@ -12,7 +12,7 @@ use crate::payload::{self, Kind};
 
 /// What a page call makes: the event's operation and its data as JSON text.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Made {
+pub struct PageEvent {
     /// The Mindbox operation.
     pub operation: String,
     /// The operation's body, JSON text the collector's reader takes.
@@ -47,7 +47,7 @@ impl Page {
 
     /// One call. `Ok(Some)`: an event to store; `Ok(None)`: a setting was taken; `Err`: the message
     /// for the console (and the call's `onError`), the call is dropped.
-    pub fn call(&mut self, method: &str, arg: &str) -> Result<Option<Made>, String> {
+    pub fn call(&mut self, method: &str, arg: &str) -> Result<Option<PageEvent>, String> {
         // The argument's own object plus the data inside it.
         let arg = json::parse_or_why(arg, MAX_DATA_DEPTH + 1)
             .map_err(|why| concat(&["mindbox(\"", method, "\"): the argument ", why]))?;
@@ -120,7 +120,7 @@ impl Page {
     }
 
     /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
-    fn typed(&self, kind: Kind, arg: &Json) -> Result<Made, String> {
+    fn typed(&self, kind: Kind, arg: &Json) -> Result<PageEvent, String> {
         let system = &self.id_system;
         let mut operation = self.operation(kind);
         let data = match kind {
@@ -162,7 +162,7 @@ impl Page {
         };
         // Custom fields nest inside the payload: the built data must stay within the collector's depth.
         json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| concat(&["the data ", why]))?;
-        Ok(Made {
+        Ok(PageEvent {
             operation,
             data,
             question: kind.is_question(),
@@ -173,7 +173,7 @@ impl Page {
 /// `mindbox("async", {operation, data})`: any allowed-looking operation, data as the page gave it
 /// (half an emoji already became U+FFFD when it was read), but with every customer's email and phone
 /// in Mindbox's spelling ([`contacts`]).
-fn raw(mut arg: Json) -> Result<Made, String> {
+fn raw(mut arg: Json) -> Result<PageEvent, String> {
     let operation = arg
         .get("operation")
         .and_then(Json::text)
@@ -192,7 +192,7 @@ fn raw(mut arg: Json) -> Result<Made, String> {
         }
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
     };
-    Ok(Made {
+    Ok(PageEvent {
         operation,
         data,
         question: false,
@@ -244,7 +244,7 @@ fn text(v: &Json) -> String {
 mod tests {
     use super::*;
 
-    fn call(page: &mut Page, method: &str, arg: &str) -> Result<Option<Made>, String> {
+    fn call(page: &mut Page, method: &str, arg: &str) -> Result<Option<PageEvent>, String> {
         page.call(method, arg)
     }
 

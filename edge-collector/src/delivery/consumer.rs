@@ -14,15 +14,19 @@
 use std::collections::BTreeMap;
 
 use futures_util::stream::{self, StreamExt};
-use mindbox_model::backoff;
 use worker::{Env, Result};
 
 use crate::config::Config;
+use crate::delivery::dead_letters::{
+    floor_char_boundary, keep_dead_letter, keep_dead_letters, unreadable, MAX_ANSWER_BYTES,
+};
 use crate::delivery::failure::Failure;
 use crate::delivery::message::Delivery;
 use crate::delivery::mindbox;
-use crate::qa_trace::{self, Note};
-use crate::store::ledger::{self, DeadLetter};
+use crate::delivery::outcome::{backoff_secs, classify, wait_for_collector, Outcome};
+use crate::delivery::tally::{Settled, Tally};
+use crate::qa_trace::{Note, TraceState};
+use crate::store::ledger::DeadLetter;
 use crate::store::queue::{Producer, Source, Taken};
 use crate::store::rate_budget;
 use crate::store::snapshot_order::{self, Claim, Stamp};
@@ -30,115 +34,6 @@ use crate::store::snapshot_order::{self, Claim, Stamp};
 /// Retries stop (and the event is dead-lettered) this long after it was accepted: within Cloudflare
 /// Queues' default 4-day retention.
 const GIVE_UP_AFTER_MS: f64 = 3.5 * 24.0 * 3600.0 * 1000.0;
-/// Mindbox answer bodies kept in a dead letter, at most.
-const MAX_ANSWER_BYTES: usize = 2048;
-
-/// What to do with one message after a Mindbox call.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Delivered (or delivered before): forget it.
-    Ack,
-    /// Temporary failure: try again, no sooner than `min_delay_secs` (from `Retry-After`).
-    Retry {
-        /// Why, for the log.
-        reason: String,
-        /// `Retry-After` in seconds, when Mindbox sent one.
-        min_delay_secs: Option<u32>,
-    },
-    /// Will never succeed as it is: keep it in the dead-letter queue with the reason.
-    DeadLetter {
-        /// What Mindbox said, in one line.
-        reason: String,
-    },
-}
-
-/// Classifies a Mindbox HTTP answer (see the module table).
-///
-/// A body whose `status` is `Success` or `TransactionAlreadyProcessed` is an ack whatever the HTTP
-/// status (as Mindbox's Android SDK reads it). An answer that is no verdict at all (200 with an empty,
-/// HTML or otherwise unreadable body: a proxy, not Mindbox) and 408 are retried; only Mindbox's own
-/// word that the event is wrong (`ValidationError`, `ProtocolError` and other 4xx) dead-letters it.
-pub fn classify(status: u16, body: &str, retry_after: Option<&str>) -> Outcome {
-    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let field = |name: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(name))
-            .and_then(|v| v.as_str())
-            .map(String::from)
-    };
-    let min_delay_secs = retry_after.and_then(|s| s.trim().parse::<u32>().ok());
-    let verdict = field("status");
-    if matches!(
-        verdict.as_deref(),
-        Some("Success" | "TransactionAlreadyProcessed")
-    ) {
-        return Outcome::Ack;
-    }
-    let retry = |reason: String| Outcome::Retry {
-        reason,
-        min_delay_secs,
-    };
-    match status {
-        200 => match verdict.as_deref() {
-            Some("ValidationError") => {
-                let messages = json
-                    .as_ref()
-                    .and_then(|j| j.get("validationMessages"))
-                    .map(|m| m.to_string())
-                    .unwrap_or_default();
-                Outcome::DeadLetter {
-                    reason: format!("Mindbox ValidationError: {messages}"),
-                }
-            }
-            Some(other) => Outcome::DeadLetter {
-                reason: format!("unexpected Mindbox answer status {other:?} with HTTP 200"),
-            },
-            None => retry(format!(
-                "HTTP 200 without a Mindbox verdict ({}): not Mindbox's answer, trying again",
-                if body.trim().is_empty() {
-                    "empty body"
-                } else {
-                    "unreadable body"
-                }
-            )),
-        },
-        408 => retry("HTTP 408 request timeout".into()),
-        429 => retry("Mindbox rate limit (429)".into()),
-        500..=599 => retry(format!("Mindbox answered HTTP {status}")),
-        _ => Outcome::DeadLetter {
-            reason: format!(
-                "Mindbox answered HTTP {status}{}",
-                field("errorMessage")
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-        },
-    }
-}
-
-/// Seconds to wait before attempt number `attempts + 1`: the shared [`backoff::CONSUMER`] schedule
-/// (1 s doubling to 15 minutes, equal jitter, `jitter` in 0..1), never less than `Retry-After`, though
-/// never more than the queue's longest delay (12 hours): a larger `Retry-After` is capped.
-pub fn backoff_secs(attempts: u32, jitter: f64, min_delay_secs: Option<u32>) -> u32 {
-    let ms = backoff::delay_ms(
-        backoff::CONSUMER,
-        attempts.saturating_add(1),
-        jitter,
-        min_delay_secs.map(|s| u64::from(s) * 1000),
-    );
-    ms.div_ceil(1000).clamp(1, u64::from(MAX_QUEUE_DELAY_SECS)) as u32
-}
-
-/// The longest delay Cloudflare Queues takes on a send or a retry.
-pub const MAX_QUEUE_DELAY_SECS: u32 = 12 * 3600;
-
-/// Seconds to wait when the collector itself is broken (configuration, a Durable Object), which is
-/// not the event's fault: half the time the message has already waited, from 1 minute up to 1 hour.
-/// With the queue's 100 retries that spans about four days, the queue's retention; then the
-/// dead-letter queue's consumer keeps the message in the ledger.
-pub fn broken_collector_delay_secs(waited_secs: f64) -> u32 {
-    (waited_secs / 2.0).clamp(60.0, 3600.0) as u32
-}
 
 /// Outgoing connections a Worker invocation may hold at once (Cloudflare's limit): the consumer
 /// runs at most this many Mindbox calls at a time.
@@ -177,7 +72,7 @@ pub async fn handle_batch<M: Taken>(
             Ok(d) => parsed.push((m, d)),
             Err(reason) => {
                 keep_dead_letter(env, m, &unreadable(m, reason), &m.id()).await;
-                bump(&mut tally.counts, "dead_lettered");
+                tally.unreadable();
             }
         }
     }
@@ -200,8 +95,8 @@ pub async fn handle_batch<M: Taken>(
                 });
                 let mut settled = Vec::with_capacity(lane.len());
                 for (m, d) in lane {
-                    let (name, reason) = deliver_one(m, &d, env, queue, config).await;
-                    settled.push((d, name, reason, now_ms()));
+                    let (how, reason) = deliver_one(m, &d, env, queue, config).await;
+                    settled.push((d, how, reason, now_ms()));
                 }
                 settled
             }
@@ -209,52 +104,11 @@ pub async fn handle_batch<M: Taken>(
         .buffer_unordered(MAX_CONNECTIONS)
         .collect()
         .await;
-    for (d, name, reason, at) in results.into_iter().flatten() {
-        tally.settled(&d, name, reason, at);
+    for (d, how, reason, at) in results.into_iter().flatten() {
+        tally.settled(&d, how, reason, at);
     }
     tally.write(env).await;
     Ok(())
-}
-
-/// What happened to messages, by counter name.
-type Counts = BTreeMap<String, u64>;
-
-/// What a consumer batch did: counters for the ledger, and notes for the devices QA traces.
-#[derive(Default)]
-struct Tally {
-    counts: Counts,
-    notes: Vec<(String, Note)>,
-}
-
-impl Tally {
-    /// `d` ended this batch as `name` (a counter: `delivered`, `retried`, …) at `at`, with `reason`.
-    fn settled(&mut self, d: &Delivery, name: &str, reason: Option<String>, at: f64) {
-        // The shop's backend's operations are counted apart (`backend.delivered`, …).
-        if d.backend {
-            bump(&mut self.counts, &format!("backend.{name}"));
-        } else {
-            bump(&mut self.counts, name);
-        }
-        if d.trace {
-            let calls = match name {
-                "delivered" | "retried" | "dead_lettered" => d.attempts + 1,
-                _ => d.attempts,
-            };
-            let note = Note::at(d, qa_trace::state_of(name), calls, reason, at);
-            self.notes.push((d.device_uuid.clone(), note));
-        }
-    }
-
-    async fn write(self, env: &Env) {
-        if !self.notes.is_empty() {
-            qa_trace::note_all(env, self.notes).await;
-        }
-        ledger::count(env, self.counts).await;
-    }
-}
-
-fn bump(counts: &mut Counts, name: &str) {
-    *counts.entry(name.to_string()).or_default() += 1;
 }
 
 /// The configuration is broken: not the events' fault, so they wait on the queue, further apart
@@ -266,15 +120,13 @@ async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) 
         wait_for_collector(m);
         if let Some(d) = Delivery::from_message(m.body()).ok().filter(|d| d.trace) {
             let why = format!("the collector's configuration is broken: {problem}");
-            tally.notes.push((
-                d.device_uuid.clone(),
-                Note::of(&d, qa_trace::TraceState::Waiting, d.attempts, Some(why)),
-            ));
+            tally.note(
+                &d.device_uuid,
+                Note::of(&d, TraceState::Waiting, d.attempts, Some(why)),
+            );
         }
     }
-    tally
-        .counts
-        .insert("waited_misconfigured".to_string(), messages.len() as u64);
+    tally.add("waited_misconfigured", messages.len() as u64);
     tally.write(env).await;
     Ok(())
 }
@@ -309,7 +161,7 @@ async fn within_budget<'m, M: Taken>(
                 "Mindbox's budget for {} this minute is spent",
                 d.event.operation
             );
-            tally.settled(&d, "rate_limited", Some(why), now_ms());
+            tally.settled(&d, Settled::RateLimited, Some(why), now_ms());
         } else {
             *left -= 1;
             within.push((m, d));
@@ -388,7 +240,7 @@ async fn deliver_one<M: Taken>(
     env: &Env,
     queue: Option<&impl Producer>,
     config: &Config,
-) -> (&'static str, Option<String>) {
+) -> (Settled, Option<String>) {
     let op = &delivery.event.operation;
     let snapshot = ordered_key(config, delivery).map(|(kind, key)| (kind, key, stamp(delivery)));
     if let Some((kind, key, stamp)) = &snapshot {
@@ -399,19 +251,19 @@ async fn deliver_one<M: Taken>(
                 worker::console_log!("superseded {op} {id}: a newer {kind} snapshot was sent");
                 message.ack();
                 let why = format!("a newer {kind} of this device was sent to Mindbox");
-                return ("superseded", Some(why));
+                return (Settled::Superseded, Some(why));
             }
             Ok(Claim::Busy) => {
                 requeue(queue, message, delivery, BUSY_DELAY_SECS, false).await;
                 let why = format!("another {kind} of this device is being sent first");
-                return ("waited", Some(why));
+                return (Settled::Waited, Some(why));
             }
             Err(e) => {
                 let id = &delivery.event.id;
                 worker::console_error!("snapshot order unavailable for {op} {id}: {e}");
                 wait_for_collector(message);
                 return (
-                    "waited",
+                    Settled::Waited,
                     Some(format!("the collector's order keeper failed: {e}")),
                 );
             }
@@ -432,7 +284,7 @@ async fn deliver_one<M: Taken>(
             worker::console_error!("delivery of {op} {} waits: {why}", delivery.event.id);
             wait_for_collector(message);
             (
-                "waited",
+                Settled::Waited,
                 Some(format!("the collector cannot call Mindbox: {why}")),
             )
         }
@@ -475,7 +327,7 @@ async fn settle<M: Taken>(
     answer: Option<String>,
     env: &Env,
     queue: Option<&impl Producer>,
-) -> (&'static str, Option<String>) {
+) -> (Settled, Option<String>) {
     let (id, op) = (&delivery.event.id, &delivery.event.operation);
     let outcome = match outcome {
         Outcome::Retry { reason, .. } if now_ms() - delivery.accepted_at > GIVE_UP_AFTER_MS => {
@@ -491,7 +343,7 @@ async fn settle<M: Taken>(
     match outcome {
         Outcome::Ack => {
             message.ack();
-            ("delivered", None)
+            (Settled::Delivered, None)
         }
         Outcome::Retry {
             reason,
@@ -501,7 +353,10 @@ async fn settle<M: Taken>(
             let said = crate::delivery::redact::mask_personal(&reason);
             worker::console_log!("retrying {op} {id} in {delay}s: {said}");
             requeue(queue, message, delivery, delay, true).await;
-            ("retried", Some(format!("{reason}; next try in {delay} s")))
+            (
+                Settled::Retried,
+                Some(format!("{reason}; next try in {delay} s")),
+            )
         }
         Outcome::DeadLetter { reason } => {
             let said = crate::delivery::redact::mask_personal(&reason);
@@ -515,7 +370,7 @@ async fn settle<M: Taken>(
                 key: None,
             };
             keep_dead_letter(env, message, &letter, id).await;
-            ("dead_lettered", Some(reason))
+            (Settled::DeadLettered, Some(reason))
         }
     }
 }
@@ -545,182 +400,8 @@ async fn requeue<M: Taken>(
     }
 }
 
-/// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message waits.
-async fn keep_dead_letter<M: Taken>(env: &Env, message: &M, letter: &DeadLetter, key: &str) {
-    match ledger::add_dead_letter(env, letter, key).await {
-        Ok(()) => message.ack(),
-        Err(e) => {
-            worker::console_error!("dead letter {key} not kept, waiting: {e}");
-            wait_for_collector(message);
-        }
-    }
-}
-
-/// Retries a message later because the collector itself is broken, further apart the longer it has
-/// waited ([`broken_collector_delay_secs`]).
-fn wait_for_collector<M: Taken>(message: &M) {
-    let waited = (now_ms() - message.enqueued_at_ms()) / 1000.0;
-    message.retry_in(broken_collector_delay_secs(waited));
-}
-
-/// A dead letter for a queue message that is not a [`Delivery`].
-fn unreadable<M: Taken>(m: &M, reason: String) -> DeadLetter {
-    DeadLetter {
-        delivery: None,
-        raw: Some(m.body().to_string()),
-        reason,
-        answer: None,
-        dead_at: now_ms(),
-        key: None,
-    }
-}
-
-/// The dead-letter queue's consumer: what the queue gave up on (its own `max_retries`) is kept in the
-/// ledger under the event id, so redrive by id finds it; an unreadable message under its message id.
-async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
-    let mut tally = Tally::default();
-    for m in messages {
-        let (letter, key) = match Delivery::from_message(m.body()) {
-            Ok(d) => {
-                let reason = format!(
-                    "the queue gave up after its retries ({} delivery attempts made)",
-                    d.attempts
-                );
-                if d.trace {
-                    let note = Note::of(
-                        &d,
-                        qa_trace::TraceState::DeadLettered,
-                        d.attempts,
-                        Some(reason.clone()),
-                    );
-                    tally.notes.push((d.device_uuid.clone(), note));
-                }
-                let key = d.event.id.clone();
-                let letter = DeadLetter {
-                    reason,
-                    delivery: Some(d),
-                    raw: None,
-                    answer: None,
-                    dead_at: now_ms(),
-                    key: None,
-                };
-                (letter, key)
-            }
-            Err(reason) => (unreadable(m, reason), m.id()),
-        };
-        keep_dead_letter(env, m, &letter, &key).await;
-        bump(&mut tally.counts, "dead_lettered");
-    }
-    tally.write(env).await;
-    Ok(())
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0)
-}
-
 /// A random number in 0..1 (for jitter), from the platform's crypto source.
 fn random_unit() -> f64 {
     let mut b = [0u8; 4];
     getrandom::getrandom(&mut b).map_or(0.5, |_| u32::from_le_bytes(b) as f64 / u32::MAX as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_every_answer_class() {
-        assert_eq!(classify(200, r#"{"status":"Success"}"#, None), Outcome::Ack);
-        assert_eq!(
-            classify(200, r#"{"status":"TransactionAlreadyProcessed"}"#, None),
-            Outcome::Ack
-        );
-        assert!(matches!(
-            classify(200, r#"{"status":"ValidationError","validationMessages":[{"message":"bad","location":"/x"}]}"#, None),
-            Outcome::DeadLetter { reason } if reason.contains("bad")
-        ));
-        assert!(matches!(
-            classify(200, r#"{"status":"Mystery"}"#, None),
-            Outcome::DeadLetter { .. }
-        ));
-        for s in [400, 401, 403, 404] {
-            assert!(matches!(
-                classify(
-                    s,
-                    r#"{"status":"ProtocolError","errorMessage":"Wrong key"}"#,
-                    None
-                ),
-                Outcome::DeadLetter { .. }
-            ));
-        }
-        assert_eq!(
-            classify(429, "", Some("30")),
-            Outcome::Retry {
-                reason: "Mindbox rate limit (429)".into(),
-                min_delay_secs: Some(30)
-            }
-        );
-        for s in [500, 502, 503, 504, 408] {
-            assert!(matches!(classify(s, "", None), Outcome::Retry { .. }));
-        }
-    }
-
-    #[test]
-    fn answers_that_are_no_verdict_are_retried_and_a_success_body_is_an_ack() {
-        for body in [
-            "",
-            "   ",
-            "<html><body>502 Bad Gateway</body></html>",
-            "{\"ok\":true}",
-        ] {
-            assert!(
-                matches!(classify(200, body, None), Outcome::Retry { .. }),
-                "{body:?}"
-            );
-        }
-        for status in [201, 202, 400, 409, 500] {
-            assert_eq!(
-                classify(status, r#"{"status":"Success"}"#, None),
-                Outcome::Ack
-            );
-            assert_eq!(
-                classify(status, r#"{"status":"TransactionAlreadyProcessed"}"#, None),
-                Outcome::Ack
-            );
-        }
-    }
-
-    #[test]
-    fn a_broken_collector_waits_minutes_growing_to_an_hour() {
-        assert_eq!(broken_collector_delay_secs(0.0), 60);
-        assert_eq!(broken_collector_delay_secs(600.0), 300);
-        assert_eq!(broken_collector_delay_secs(1e9), 3600);
-        // 100 retries cover about four days (the queue's retention).
-        let mut waited = 0.0;
-        for _ in 0..100 {
-            waited += broken_collector_delay_secs(waited) as f64;
-        }
-        assert!((3.0 * 86400.0..4.2 * 86400.0).contains(&waited), "{waited}");
-    }
-
-    #[test]
-    fn backoff_grows_caps_and_honours_retry_after() {
-        assert_eq!(backoff_secs(0, 0.0, None), 1);
-        assert_eq!(backoff_secs(3, 0.0, None), 4);
-        assert_eq!(backoff_secs(3, 1.0, None), 8);
-        assert_eq!(backoff_secs(40, 1.0, None), 15 * 60);
-        assert_eq!(backoff_secs(0, 0.5, Some(60)), 60);
-        assert_eq!(
-            backoff_secs(0, 0.5, Some(u32::MAX)),
-            MAX_QUEUE_DELAY_SECS,
-            "a Retry-After beyond the queue's longest delay is capped"
-        );
-    }
 }

@@ -87,7 +87,7 @@ pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> R
     resp
 }
 
-fn bump(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
+fn count(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
     *counts.entry(format!("backend.{name}")).or_default() += n;
 }
 
@@ -108,7 +108,7 @@ async fn answer(
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
     if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
-        bump(counts, "rejected.unauthorized", 1);
+        count(counts, "rejected.unauthorized", 1);
         return refuse(401, "unauthorized", "missing or wrong bearer token", None);
     }
     let Ok(bytes) = bytes else {
@@ -146,7 +146,7 @@ async fn answer(
                 messages.push(d.to_message());
             }
             Err(r) => {
-                bump(counts, &format!("rejected.{}", r.code), 1);
+                count(counts, &format!("rejected.{}", r.code), 1);
                 results.push(serde_json::to_value(EventResult::from(r))?);
             }
         }
@@ -164,7 +164,7 @@ async fn answer(
             resp.headers_mut().set("Retry-After", "5")?;
             return Ok(resp);
         }
-        bump(counts, "accepted", accepted as u64);
+        count(counts, "accepted", accepted as u64);
     }
     let status = if accepted == 0 && !results.is_empty() {
         422

@@ -35,7 +35,7 @@ type Counts = BTreeMap<String, u64>;
 /// What is written after the answer: the counts, and the ids just queued for a device (with QA's
 /// notes when it is traced).
 #[derive(Default)]
-struct After {
+struct Deferred {
     counts: Counts,
     queued: Option<(String, Vec<String>)>,
     notes: Vec<qa_trace::Note>,
@@ -44,7 +44,7 @@ struct After {
 /// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
 /// remembered for their device ([`seen`]), after the answer.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
-    let mut after = After::default();
+    let mut after = Deferred::default();
     let resp = answer(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
         if let Some((device, ids)) = after.queued {
@@ -55,7 +55,7 @@ pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> R
     resp
 }
 
-fn bump(counts: &mut Counts, name: &str, n: u64) {
+fn count(counts: &mut Counts, name: &str, n: u64) {
     *counts.entry(name.to_string()).or_default() += n;
 }
 
@@ -63,13 +63,13 @@ async fn answer(
     mut req: Request,
     env: &Env,
     config: &Config,
-    after: &mut After,
+    after: &mut Deferred,
 ) -> Result<Response> {
     let counts = &mut after.counts;
     let admitted = match admission::admit(&req, env, config).await? {
         Ok(a) => a,
         Err(refused) => {
-            bump(counts, &format!("rejected.{}", refused.code), 1);
+            count(counts, &format!("rejected.{}", refused.code), 1);
             return Ok(refused.response);
         }
     };
@@ -77,7 +77,7 @@ async fn answer(
     let checked = match read_batch(&mut req, config).await? {
         Ok(c) => c,
         Err(e) => {
-            bump(counts, &format!("rejected.{}", e.code()), 1);
+            count(counts, &format!("rejected.{}", e.code()), 1);
             return refuse(e.http_status(), e.code(), &e.to_string(), Some(&origin));
         }
     };
@@ -88,7 +88,7 @@ async fn answer(
     let ip_key = admission::ip_key(&admitted.ip);
     let ip_ok = within_limit(env, bindings::IP_RATE_LIMIT, &ip_key, events - 1).await;
     if !ip_ok || !within_limit(env, bindings::DEVICE_RATE_LIMIT, &device_key, events).await {
-        bump(counts, "rejected.rate_limited", 1);
+        count(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
     let (results, deliveries) = accept_events(checked, &shopper, config, counts);
@@ -100,7 +100,7 @@ async fn answer(
     // A device the collector keeps nothing for yet is created below (its queued ids, its slots):
     // one address creates only so many a minute, whatever device ids or cookies it makes up.
     if known.new_device && !within_limit(env, bindings::NEW_DEVICE_RATE_LIMIT, &ip_key, 1).await {
-        bump(counts, "rejected.rate_limited", 1);
+        count(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
     let again = known.seen;
@@ -128,21 +128,21 @@ async fn answer(
     if !fresh.is_empty() {
         if let Err(e) = EventsQueue::of(env)?.send_all(fresh).await {
             worker::console_error!("queue send failed for {accepted} events: {e}");
-            bump(counts, "queue_unavailable", 1);
+            count(counts, "queue_unavailable", 1);
             // What did get on the queue is remembered, so the tracker's resend does not queue it twice.
             if e.sent > 0 {
-                bump(counts, "accepted", e.sent as u64);
+                count(counts, "accepted", e.sent as u64);
                 after.queued = Some((shopper.device_uuid.clone(), fresh_ids[..e.sent].to_vec()));
             }
             // Only what reached the queue is noted as queued.
             after.notes.truncate(e.sent);
             return queue_unavailable(&origin);
         }
-        bump(counts, "accepted", fresh_ids.len() as u64);
+        count(counts, "accepted", fresh_ids.len() as u64);
         after.queued = Some((shopper.device_uuid.clone(), fresh_ids));
     }
     if !again.is_empty() {
-        bump(&mut after.counts, "resent", again.len() as u64);
+        count(&mut after.counts, "resent", again.len() as u64);
     }
     respond(&req, config, &origin, &shopper, results, accepted)
 }
@@ -192,7 +192,7 @@ fn accept_events(
                 let message = d.to_message();
                 if message.len() > crate::store::queue::MAX_MESSAGE {
                     // Only with an outsized User-Agent: the event itself fits a 64 KiB batch.
-                    bump(counts, "rejected.too_large", 1);
+                    count(counts, "rejected.too_large", 1);
                     results.push(EventResult {
                         id: Some(d.event.id.clone()),
                         status: mindbox_model::wire::EventStatus::Rejected,
@@ -205,7 +205,7 @@ fn accept_events(
                 deliveries.push((d, message));
             }
             Err(r) => {
-                bump(counts, &format!("rejected.{}", r.code), 1);
+                count(counts, &format!("rejected.{}", r.code), 1);
                 results.push(r.into());
             }
         }

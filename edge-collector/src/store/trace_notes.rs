@@ -353,14 +353,4 @@ mod tests {
             c.len()
         );
     }
-
-    #[test]
-    fn consumer_counters_map_to_states() {
-        assert_eq!(crate::qa_trace::state_of("delivered"), Delivered);
-        assert_eq!(crate::qa_trace::state_of("retried"), Retrying);
-        assert_eq!(crate::qa_trace::state_of("dead_lettered"), DeadLettered);
-        assert_eq!(crate::qa_trace::state_of("superseded"), Superseded);
-        assert_eq!(crate::qa_trace::state_of("waited"), Waiting);
-        assert_eq!(crate::qa_trace::state_of("rate_limited"), Waiting);
-    }
 }
