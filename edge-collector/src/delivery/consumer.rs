@@ -204,7 +204,7 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
                 .as_str()
                 .map(String::from)
                 .unwrap_or_else(|| v.to_string());
-            format!("{}={v}", crate::gate::identity::fold(k))
+            format!("{}={v}", crate::gate::spelling::fold(k))
         })
         .collect();
     parts.sort();
@@ -213,10 +213,10 @@ fn ordered_key(config: &Config, d: &Delivery) -> Option<(String, String)> {
 
 /// The field `name` of object `v` in any letter case (.NET's `OrdinalIgnoreCase`).
 fn field<'v>(v: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
-    let name = crate::gate::identity::fold(name);
+    let name = crate::gate::spelling::fold(name);
     v.as_object()?
         .iter()
-        .find(|(k, _)| crate::gate::identity::fold(k) == name)
+        .find(|(k, _)| crate::gate::spelling::fold(k) == name)
         .map(|(_, v)| v)
 }
 

@@ -27,8 +27,9 @@
 use mindbox_model::check::Rejection;
 use mindbox_model::contact;
 use mindbox_model::event::Event;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::gate::spelling::{canonicalize, first_ambiguous, same_key};
 use crate::gate::ticket::{self, Identity};
 
 /// What an operation may do without a ticket.
@@ -65,23 +66,6 @@ const CUSTOMER_KEYS: &[&str] = &[
 ];
 /// Fields a subscription entry may have without a ticket.
 const SUBSCRIPTION_KEYS: &[&str] = &["pointOfContact", "brand", "topic", "isSubscribed"];
-
-/// A key as .NET's `OrdinalIgnoreCase` sees it: each character upper-cased by its simple mapping.
-pub fn fold(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            }
-        })
-        .collect()
-}
-
-fn same_key(a: &str, b: &str) -> bool {
-    a == b || fold(a) == fold(b)
-}
 
 /// Identifiers and tickets found in an event, each with its path.
 #[derive(Default, Debug)]
@@ -259,6 +243,20 @@ fn bind(identity: &Identity, claims: &Claims) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Refuses any object, anywhere in `v`, with two keys that differ only by case.
+fn unambiguous(v: &Value, path: &str) -> Result<(), Refusal> {
+    match first_ambiguous(v, path) {
+        None => Ok(()),
+        Some((at, a, b)) => Err(refusal(
+            "ambiguous_key",
+            format!("{at}.{b}"),
+            format!(
+                "keys {a:?} and {b:?} differ only by letter case; Mindbox reads them as one key: keep one"
+            ),
+        )),
+    }
+}
+
 /// Collects the path of every non-null `discountCard` (any letter case), anywhere in `v`.
 fn cards_anywhere(v: &Value, path: &str, cards: &mut Vec<String>) {
     match v {
@@ -278,55 +276,6 @@ fn cards_anywhere(v: &Value, path: &str, cards: &mut Vec<String>) {
         }
         _ => {}
     }
-}
-
-/// Refuses any object, anywhere in `v`, with two keys that differ only by case.
-fn unambiguous(v: &Value, path: &str) -> Result<(), Refusal> {
-    match v {
-        Value::Object(m) => {
-            if m.len() > 1 {
-                let mut folded: Vec<(String, &String)> = m.keys().map(|k| (fold(k), k)).collect();
-                folded.sort();
-                if let Some(w) = folded.windows(2).find(|w| w[0].0 == w[1].0) {
-                    return Err(refusal(
-                        "ambiguous_key",
-                        format!("{path}.{}", w[1].1),
-                        format!(
-                            "keys {:?} and {:?} differ only by letter case; Mindbox reads them as one key: keep one",
-                            w[0].1, w[1].1
-                        ),
-                    ));
-                }
-            }
-            for (k, x) in m {
-                if matches!(x, Value::Object(_) | Value::Array(_)) {
-                    unambiguous(x, &format!("{path}.{k}"))?;
-                }
-            }
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                if matches!(x, Value::Object(_) | Value::Array(_)) {
-                    unambiguous(x, &format!("{path}[{i}]"))?;
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Renames a key of `m` that is `canonical` in another case to `canonical`; returns whether `m` has it.
-fn canonicalize(m: &mut Map<String, Value>, canonical: &str) -> bool {
-    if m.contains_key(canonical) {
-        return true;
-    }
-    let Some(key) = m.keys().find(|k| same_key(k, canonical)).cloned() else {
-        return false;
-    };
-    let v = m.remove(&key).expect("key just found");
-    m.insert(canonical.to_string(), v);
-    true
 }
 
 /// Finds every `customer` object (any case, any depth) and reads its claims.
@@ -549,6 +498,7 @@ fn subscribe_only(data: &Value, root: &str, operation: &str) -> Result<(), Refus
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::spelling::fold;
     use serde_json::json;
 
     const KEY: &[u8] = b"k";

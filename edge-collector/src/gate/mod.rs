@@ -7,4 +7,5 @@ pub mod body;
 pub mod cors;
 pub mod enrich;
 pub mod identity;
+pub mod spelling;
 pub mod ticket;
