@@ -69,15 +69,50 @@ pub fn is_qa_route(method: &worker::Method, path: &str) -> bool {
     )
 }
 
-/// The caller a request's bearer token names, or the answer refusing it.
-fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Response>> {
+/// Why an admin request is refused: each with its status.
+#[derive(Debug)]
+pub enum AdminRefusal {
+    /// Neither token is set: 503.
+    Off,
+    /// No token, or a wrong one: 401.
+    Unauthorized,
+    /// The admin token in a request a browser sent: 403.
+    AdminTokenFromPage,
+    /// A body over [`MAX_BODY`]: 413.
+    TooLarge,
+    /// A body that is not what the route takes (the text says what it takes): 400.
+    Unreadable(&'static str),
+    /// The runtime failed.
+    Runtime(worker::Error),
+}
+
+impl From<worker::Error> for AdminRefusal {
+    fn from(e: worker::Error) -> AdminRefusal {
+        AdminRefusal::Runtime(e)
+    }
+}
+
+impl AdminRefusal {
+    /// The answer `{"error": "admin", "reason"}` with its status (a runtime failure is the error).
+    fn answer(self) -> Result<Response> {
+        let (status, reason) = match self {
+            AdminRefusal::Off => (503, "admin is off: set the ADMIN_TOKEN secret (`wrangler secret put ADMIN_TOKEN`), and QA_TOKEN for the QA page"),
+            AdminRefusal::Unauthorized => (401, "missing or wrong bearer token"),
+            AdminRefusal::AdminTokenFromPage => (403, "the admin token is never taken from a web page (any script on it could read it): the QA page takes QA_TOKEN"),
+            AdminRefusal::TooLarge => (413, "an admin request body is at most 64 KiB"),
+            AdminRefusal::Unreadable(expected) => (400, expected),
+            AdminRefusal::Runtime(e) => return Err(e),
+        };
+        deny(status, reason)
+    }
+}
+
+/// The caller a request's bearer token names.
+fn caller(req: &Request, env: &Env) -> std::result::Result<Caller, AdminRefusal> {
     let tokens = crate::config::Tokens::from_env(env);
     let (admin, qa) = (tokens.admin, tokens.qa);
     if admin.is_none() && qa.is_none() {
-        return Ok(Err(deny(
-            503,
-            "admin is off: set the ADMIN_TOKEN secret (`wrangler secret put ADMIN_TOKEN`), and QA_TOKEN for the QA page",
-        )?));
+        return Err(AdminRefusal::Off);
     }
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
@@ -91,32 +126,30 @@ fn caller(req: &Request, env: &Env) -> Result<std::result::Result<Caller, Respon
         let from_page = ["Origin", "Sec-Fetch-Site"]
             .iter()
             .any(|h| req.headers().get(h).ok().flatten().is_some());
-        if from_page {
-            return Ok(Err(deny(
-                403,
-                "the admin token is never taken from a web page (any script on it could read it): the QA page takes QA_TOKEN",
-            )?));
-        }
-        return Ok(Ok(Caller::Admin));
+        return if from_page {
+            Err(AdminRefusal::AdminTokenFromPage)
+        } else {
+            Ok(Caller::Admin)
+        };
     }
     if matches(&qa) {
-        return Ok(Ok(Caller::Qa));
+        return Ok(Caller::Qa);
     }
-    Ok(Err(deny(401, "missing or wrong bearer token")?))
+    Err(AdminRefusal::Unauthorized)
 }
 
-/// The body of an admin request as `T`, at most [`MAX_BODY`]; the refusal otherwise.
+/// The body of an admin request as `T`, at most [`MAX_BODY`]; `expected` says what the route takes.
 async fn body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
-    expected: &str,
-) -> Result<std::result::Result<T, Response>> {
-    let Ok(bytes) = crate::gate::body::read_capped(req, MAX_BODY).await? else {
-        return Ok(Err(deny(413, "an admin request body is at most 64 KiB")?));
-    };
-    match serde_json::from_slice(&bytes) {
-        Ok(b) => Ok(Ok(b)),
-        Err(_) => Ok(Err(deny(400, expected)?)),
-    }
+    expected: &'static str,
+) -> std::result::Result<T, AdminRefusal> {
+    let bytes = crate::gate::body::read_capped(req, MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            crate::gate::body::BodyError::TooLong(_) => AdminRefusal::TooLarge,
+            crate::gate::body::BodyError::Runtime(e) => AdminRefusal::Runtime(e),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|_| AdminRefusal::Unreadable(expected))
 }
 
 /// Letters one "redrive all" call takes: each is a queue send and a ledger delete, and an invocation's
@@ -145,9 +178,9 @@ struct Redrive {
 
 /// Routes `/v1/admin/*`.
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
-    let who = match caller(&req, env)? {
+    let who = match caller(&req, env) {
         Ok(c) => c,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused.answer(),
     };
     let path = req.path();
     if who == Caller::Qa && !is_qa_route(&req.method(), &path) {
@@ -218,9 +251,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
         }
         (worker::Method::Post, "/v1/admin/dead-letters/redrive") => {
             let body: Redrive =
-                match body(&mut req, "body must be {\"ids\": [...]} or {\"all\": true}").await? {
+                match body(&mut req, "body must be {\"ids\": [...]} or {\"all\": true}").await {
                     Ok(b) => b,
-                    Err(refused) => return Ok(refused),
+                    Err(refused) => return refused.answer(),
                 };
             if body.ids.as_ref().is_some_and(|ids| ids.len() > MAX_IDS) {
                 return deny(
@@ -240,14 +273,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             redrive(env, letters, more).await
         }
         (worker::Method::Post, "/v1/admin/trace") => {
-            let body: TraceOn = match body(
-                &mut req,
-                "body must be {\"deviceUUID\": \"…\", \"hours\": 24}",
-            )
-            .await?
-            {
+            let expected = "body must be {\"deviceUUID\": \"…\", \"hours\": 24}";
+            let body: TraceOn = match body(&mut req, expected).await {
                 Ok(b) => b,
-                Err(refused) => return Ok(refused),
+                Err(refused) => return refused.answer(),
             };
             let Some(device) = device(&body.device_uuid) else {
                 return deny(400, "deviceUUID must be a device id (a UUID)");

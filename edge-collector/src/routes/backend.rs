@@ -104,20 +104,24 @@ async fn answer(
     // The body is read (up to the cap) before any answer, a refusal too: an answer to a request whose
     // body was left unread makes the server drop the connection, and a client reusing it fails its
     // next call.
-    let bytes = crate::gate::body::read_capped(&mut req, MAX_BODY).await?;
+    let bytes = crate::gate::body::read_capped(&mut req, MAX_BODY).await;
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let given = given.strip_prefix("Bearer ").unwrap_or("");
     if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
         count(counts, "rejected.unauthorized", 1);
         return refuse(401, "unauthorized", "missing or wrong bearer token", None);
     }
-    let Ok(bytes) = bytes else {
-        return refuse(
-            413,
-            "body_too_large",
-            "a backend request is at most 1 MiB",
-            None,
-        );
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(crate::gate::body::BodyError::Runtime(e)) => return Err(e),
+        Err(crate::gate::body::BodyError::TooLong(_)) => {
+            return refuse(
+                413,
+                "body_too_large",
+                "a backend request is at most 1 MiB",
+                None,
+            )
+        }
     };
     let body = match serde_json::from_slice::<Body>(&bytes) {
         Ok(b) if b.operations.len() <= MAX_OPERATIONS => b,

@@ -20,6 +20,7 @@ use crate::bindings;
 use crate::config::Config;
 use crate::delivery::message::Delivery;
 use crate::gate::admission::{self, rate_limited, refuse, within_limit};
+use crate::gate::body::BodyError;
 use crate::gate::cors;
 use crate::gate::enrich::{self, Shopper};
 use crate::gate::identity;
@@ -74,9 +75,10 @@ async fn answer(
         }
     };
     let origin = admitted.origin;
-    let checked = match read_batch(&mut req, config).await? {
+    let checked = match read_batch(&mut req, config).await {
         Ok(c) => c,
-        Err(e) => {
+        Err(Unread::Runtime(e)) => return Err(e),
+        Err(Unread::Batch(e)) => {
             count(counts, &format!("rejected.{}", e.code()), 1);
             return refuse(e.http_status(), e.code(), &e.to_string(), Some(&origin));
         }
@@ -147,19 +149,30 @@ async fn answer(
     respond(&req, config, &origin, &shopper, results, accepted)
 }
 
+/// Why a batch was not read.
+enum Unread {
+    /// The shared model refused the batch as a whole (answered with its status and code).
+    Batch(BatchError),
+    /// The runtime failed reading the body.
+    Runtime(worker::Error),
+}
+
 /// Reads the body (at most the cap plus one byte, [`crate::gate::body::read_capped`]) and checks it with
 /// the shared model.
 async fn read_batch(
     req: &mut Request,
     config: &Config,
-) -> Result<std::result::Result<CheckedBatch, BatchError>> {
+) -> std::result::Result<CheckedBatch, Unread> {
     let max = config.limits.max_body_bytes;
-    match crate::gate::body::read_capped(req, max).await? {
-        Ok(body) => Ok(check::check_batch(&body, &config.limits, &config.policy)),
-        Err(long) => Ok(Err(BatchError::TooLarge {
+    match crate::gate::body::read_capped(req, max).await {
+        Ok(body) => {
+            check::check_batch(&body, &config.limits, &config.policy).map_err(Unread::Batch)
+        }
+        Err(BodyError::TooLong(long)) => Err(Unread::Batch(BatchError::TooLarge {
             size: long.declared.map_or(max + 1, |d| d as usize),
             max,
         })),
+        Err(BodyError::Runtime(e)) => Err(Unread::Runtime(e)),
     }
 }
 

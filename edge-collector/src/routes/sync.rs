@@ -16,6 +16,7 @@ use mindbox_model::uuid;
 use crate::config::Config;
 use crate::delivery::mindbox;
 use crate::gate::admission::{self, refuse};
+use crate::gate::body::BodyError;
 use crate::gate::cors;
 use crate::gate::enrich::Shopper;
 use crate::gate::identity;
@@ -41,9 +42,10 @@ pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         Err(refused) => return Ok(refused.response),
     };
     let refused = |status, code: &str, reason: &str| refuse(status, code, reason, Some(&origin));
-    let call = match read_call(&mut req, config).await? {
+    let call = match read_call(&mut req, config).await {
         Ok(c) => c,
-        Err((status, code, reason)) => return refused(status, code, &reason),
+        Err(ReadError::Runtime(e)) => return Err(e),
+        Err(e) => return refused(e.status(), e.code(), &e.to_string()),
     };
     let (call, projection) = (call.request, call.projection);
     let mut event = mindbox_model::event::Event {
@@ -108,45 +110,85 @@ struct Call {
     projection: Projection,
 }
 
-/// Reads the body as a sync call for an operation on `SYNC_OPERATIONS`; `Err` is the refusal
-/// (status, code, reason).
-async fn read_call(
-    req: &mut Request,
-    config: &Config,
-) -> Result<std::result::Result<Call, (u16, &'static str, String)>> {
-    let Ok(body) = crate::gate::body::read_capped(req, MAX_BODY).await? else {
-        let why = "a sync request is at most 16 KiB".to_string();
-        return Ok(Err((413, "body_too_large", why)));
-    };
-    let call: SyncRequest = match serde_json::from_slice(&body) {
-        Ok(c) => c,
-        Err(e) => {
-            let why = format!("expected {{\"operation\": \"…\", \"data\": {{…}}}} ({e})");
-            return Ok(Err((400, "not_a_sync_request", why)));
+/// Why a sync request cannot be read as a call: each with its status and code.
+#[derive(Debug)]
+enum ReadError {
+    /// Over [`MAX_BODY`]: 413 `body_too_large`.
+    TooLarge,
+    /// Not `{"operation", "data", "deviceUUID"?}`: 400 `not_a_sync_request`.
+    NotASyncRequest(String),
+    /// `data` nests deeper than the model allows: 400 `too_deep`.
+    TooDeep,
+    /// The operation is not on `SYNC_OPERATIONS`: 403 `operation_not_allowed`.
+    NotAllowed(String),
+    /// The runtime failed reading the body.
+    Runtime(worker::Error),
+}
+
+impl ReadError {
+    fn status(&self) -> u16 {
+        match self {
+            ReadError::TooLarge => 413,
+            ReadError::NotASyncRequest(_) | ReadError::TooDeep => 400,
+            ReadError::NotAllowed(_) => 403,
+            ReadError::Runtime(_) => 500,
         }
-    };
-    if mindbox_model::check::depth(&call.data) > mindbox_model::check::MAX_DATA_DEPTH {
-        let why = format!(
-            "data nests deeper than {} levels",
-            mindbox_model::check::MAX_DATA_DEPTH
-        );
-        return Ok(Err((400, "too_deep", why)));
     }
-    let Some(op) = config
+
+    fn code(&self) -> &'static str {
+        match self {
+            ReadError::TooLarge => "body_too_large",
+            ReadError::NotASyncRequest(_) => "not_a_sync_request",
+            ReadError::TooDeep => "too_deep",
+            ReadError::NotAllowed(_) => "operation_not_allowed",
+            ReadError::Runtime(_) => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge => write!(f, "a sync request is at most 16 KiB"),
+            ReadError::NotASyncRequest(e) => write!(
+                f,
+                "expected {{\"operation\": \"…\", \"data\": {{…}}}} ({e})"
+            ),
+            ReadError::TooDeep => write!(
+                f,
+                "data nests deeper than {} levels",
+                mindbox_model::check::MAX_DATA_DEPTH
+            ),
+            ReadError::NotAllowed(op) => {
+                write!(f, "sync operation {op:?} is not on SYNC_OPERATIONS")
+            }
+            ReadError::Runtime(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Reads the body as a sync call for an operation on `SYNC_OPERATIONS`.
+async fn read_call(req: &mut Request, config: &Config) -> std::result::Result<Call, ReadError> {
+    let body = crate::gate::body::read_capped(req, MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLong(_) => ReadError::TooLarge,
+            BodyError::Runtime(e) => ReadError::Runtime(e),
+        })?;
+    let call: SyncRequest =
+        serde_json::from_slice(&body).map_err(|e| ReadError::NotASyncRequest(e.to_string()))?;
+    if mindbox_model::check::depth(&call.data) > mindbox_model::check::MAX_DATA_DEPTH {
+        return Err(ReadError::TooDeep);
+    }
+    let op = config
         .sync_operations
         .iter()
         .find(|o| o.name == call.operation)
-    else {
-        let why = format!(
-            "sync operation {:?} is not on SYNC_OPERATIONS",
-            call.operation
-        );
-        return Ok(Err((403, "operation_not_allowed", why)));
-    };
-    Ok(Ok(Call {
+        .ok_or_else(|| ReadError::NotAllowed(call.operation.clone()))?;
+    Ok(Call {
         projection: op.projection.clone(),
         request: call,
-    }))
+    })
 }
 
 /// What became of a sync call.
