@@ -32,12 +32,58 @@ pub struct Admitted {
     pub ip: String,
 }
 
-/// A request turned away: the answer, and the rejection code to count.
-pub struct Refused {
-    /// 403 or 429, with a reason.
-    pub response: Response,
-    /// `origin_not_allowed`, `client_ip_unknown` or `rate_limited`.
-    pub code: &'static str,
+/// Why a request is turned away at admission: each with its status and code.
+pub enum Refused {
+    /// `Origin` missing or not on `ALLOWED_ORIGINS`: 403 (the answer, from [`cors`]).
+    Origin(Response),
+    /// No client IP the limits could count: 503 with `Retry-After`.
+    NoClientIp {
+        /// The request's allowed origin.
+        origin: String,
+        /// Why, for the answer.
+        reason: String,
+    },
+    /// Over the IP's rate limit: 429 with `Retry-After`.
+    RateLimited {
+        /// The request's allowed origin.
+        origin: String,
+    },
+    /// The runtime failed.
+    Runtime(worker::Error),
+}
+
+impl From<worker::Error> for Refused {
+    fn from(e: worker::Error) -> Refused {
+        Refused::Runtime(e)
+    }
+}
+
+impl Refused {
+    /// The rejection code to count.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refused::Origin(_) => "origin_not_allowed",
+            Refused::NoClientIp { .. } => "client_ip_unknown",
+            Refused::RateLimited { .. } => "rate_limited",
+            Refused::Runtime(_) => "internal",
+        }
+    }
+
+    /// The answer (a runtime failure is the error).
+    pub fn into_response(self) -> Result<Response> {
+        match self {
+            Refused::Origin(response) => Ok(response),
+            Refused::NoClientIp { origin, reason } => {
+                let mut response = refuse(503, "client_ip_unknown", &reason, Some(&origin))?;
+                response
+                    .headers_mut()
+                    .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
+                Ok(response)
+            }
+            Refused::RateLimited { origin } => rate_limited(&origin),
+            Refused::Runtime(e) => Err(e),
+        }
+    }
 }
 
 /// The origin and per-IP rate-limit checks every browser route starts with.
@@ -45,35 +91,17 @@ pub async fn admit(
     req: &Request,
     env: &Env,
     config: &Config,
-) -> Result<std::result::Result<Admitted, Refused>> {
-    let origin = match cors::allowed_origin(req, config) {
-        Ok(o) => o,
-        Err(response) => {
-            return Ok(Err(Refused {
-                response,
-                code: "origin_not_allowed",
-            }))
-        }
-    };
+) -> std::result::Result<Admitted, Refused> {
+    let origin = cors::allowed_origin(req, config).map_err(Refused::Origin)?;
     let given = req.headers().get("CF-Connecting-IP")?;
     let Some(ip) = given.as_deref().and_then(client_ip) else {
-        let why = note_missing_ip(given.as_deref());
-        let mut response = refuse(503, "client_ip_unknown", &why, Some(&origin))?;
-        response
-            .headers_mut()
-            .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
-        return Ok(Err(Refused {
-            response,
-            code: "client_ip_unknown",
-        }));
+        let reason = note_missing_ip(given.as_deref());
+        return Err(Refused::NoClientIp { origin, reason });
     };
     if !within_limit(env, bindings::IP_RATE_LIMIT, &ip_key(&ip), 1).await {
-        return Ok(Err(Refused {
-            response: rate_limited(&origin)?,
-            code: "rate_limited",
-        }));
+        return Err(Refused::RateLimited { origin });
     }
-    Ok(Ok(Admitted { origin, ip }))
+    Ok(Admitted { origin, ip })
 }
 
 /// The client IP a header gives, when it is one IPv4 or IPv6 address (in its canonical spelling).

@@ -94,7 +94,7 @@ impl From<worker::Error> for AdminRefusal {
 
 impl AdminRefusal {
     /// The answer `{"error": "admin", "reason"}` with its status (a runtime failure is the error).
-    fn answer(self) -> Result<Response> {
+    fn into_response(self) -> Result<Response> {
         let (status, reason) = match self {
             AdminRefusal::Off => (503, "admin is off: set the ADMIN_TOKEN secret (`wrangler secret put ADMIN_TOKEN`), and QA_TOKEN for the QA page"),
             AdminRefusal::Unauthorized => (401, "missing or wrong bearer token"),
@@ -180,7 +180,7 @@ struct Redrive {
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     let who = match caller(&req, env) {
         Ok(c) => c,
-        Err(refused) => return refused.answer(),
+        Err(refused) => return refused.into_response(),
     };
     let path = req.path();
     if who == Caller::Qa && !is_qa_route(&req.method(), &path) {
@@ -253,7 +253,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let body: Redrive =
                 match body(&mut req, "body must be {\"ids\": [...]} or {\"all\": true}").await {
                     Ok(b) => b,
-                    Err(refused) => return refused.answer(),
+                    Err(refused) => return refused.into_response(),
                 };
             if body.ids.as_ref().is_some_and(|ids| ids.len() > MAX_IDS) {
                 return deny(
@@ -276,7 +276,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
             let expected = "body must be {\"deviceUUID\": \"…\", \"hours\": 24}";
             let body: TraceOn = match body(&mut req, expected).await {
                 Ok(b) => b,
-                Err(refused) => return refused.answer(),
+                Err(refused) => return refused.into_response(),
             };
             let Some(device) = device(&body.device_uuid) else {
                 return deny(400, "deviceUUID must be a device id (a UUID)");

@@ -82,7 +82,7 @@ struct Operation {
 /// Handles one request from the shop's backend.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
     let mut counts = BTreeMap::new();
-    let resp = answer(req, &env, config, &mut counts).await;
+    let resp = process(req, &env, config, &mut counts).await;
     ctx.wait_until(async move { ledger::count(&env, counts).await });
     resp
 }
@@ -91,7 +91,7 @@ fn count(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
     *counts.entry(format!("backend.{name}")).or_default() += n;
 }
 
-async fn answer(
+async fn process(
     mut req: Request,
     env: &Env,
     config: &Config,

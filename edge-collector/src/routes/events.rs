@@ -46,7 +46,7 @@ struct Deferred {
 /// remembered for their device ([`seen`]), after the answer.
 pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
     let mut after = Deferred::default();
-    let resp = answer(req, &env, config, &mut after).await;
+    let resp = process(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
         if let Some((device, ids)) = after.queued {
             seen::record(&env, &device, ids, after.notes).await;
@@ -60,18 +60,18 @@ fn count(counts: &mut Counts, name: &str, n: u64) {
     *counts.entry(name.to_string()).or_default() += n;
 }
 
-async fn answer(
+async fn process(
     mut req: Request,
     env: &Env,
     config: &Config,
     after: &mut Deferred,
 ) -> Result<Response> {
     let counts = &mut after.counts;
-    let admitted = match admission::admit(&req, env, config).await? {
+    let admitted = match admission::admit(&req, env, config).await {
         Ok(a) => a,
         Err(refused) => {
-            count(counts, &format!("rejected.{}", refused.code), 1);
-            return Ok(refused.response);
+            count(counts, &format!("rejected.{}", refused.code()), 1);
+            return refused.into_response();
         }
     };
     let origin = admitted.origin;

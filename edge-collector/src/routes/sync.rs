@@ -37,9 +37,9 @@ struct SyncRequest {
 
 /// Handles one sync call: admit, read, authorize, ask Mindbox, answer with the projection.
 pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
-    let origin = match admission::admit(&req, env, config).await? {
+    let origin = match admission::admit(&req, env, config).await {
         Ok(a) => a.origin,
-        Err(refused) => return Ok(refused.response),
+        Err(refused) => return refused.into_response(),
     };
     let refused = |status, code: &str, reason: &str| refuse(status, code, reason, Some(&origin));
     let call = match read_call(&mut req, config).await {
