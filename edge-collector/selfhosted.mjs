@@ -6,7 +6,7 @@
 //     --var MINDBOX_ENDPOINT_ID=shop-website --var ALLOWED_ORIGINS=https://shop.example
 //   MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… node_modules/.bin/workerd serve /srv/mindbox-edge/config.capnp
 //
-// The vars are wrangler.toml's `[vars]` with `--var` over them. tests/stack.mjs uses the same function
+// The vars are wrangler.toml's `[vars]` with `--var` over them. tests/support/stack.mjs uses the same function
 // for the self-hosted test stack and `cargo xtask demo --self-hosted`. See the README's deploy section.
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import { join, dirname, resolve } from "node:path";

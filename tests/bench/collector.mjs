@@ -7,7 +7,7 @@
 // the 50 events to the emulator. Workers' own timers do not advance during CPU work, so the worker
 // cannot time itself.
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { startStack, waitFor, timedFetch } from "../support/stack.mjs";
 import { cpuMeter } from "./cpu.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);

@@ -6,15 +6,12 @@
 // Each run calls `mindbox("viewProduct", …)` in a page that has the tracker ready, and waits for that
 // event at the emulator; the latency is the emulator's `receivedAt` minus the page's `Date.now()` at
 // the call (one machine, one clock).
-import { chromium } from "playwright-core";
-import { startStack, waitFor, PROFILE } from "../stack.mjs";
+import { startStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { launchChromium } from "../support/browser.mjs";
 
 const RUNS = Number(process.argv[2] || 21);
 const stack = await startStack({ profile: PROFILE });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
-  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext();
   const page = await context.newPage();

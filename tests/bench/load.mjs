@@ -14,7 +14,7 @@ import { cpuMeter } from "./cpu.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { startStack, startProcess, waitFor, timedFetch, freePort, PROFILE, ROOT } from "../stack.mjs";
+import { startStack, startProcess, waitFor, timedFetch, freePort, PROFILE, ROOT } from "../support/stack.mjs";
 
 const SECONDS = Number(process.argv[2] || 30);
 const SENDERS = Number(process.argv[3] || 60);

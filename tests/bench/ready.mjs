@@ -6,15 +6,12 @@
 // The page queues `mindbox("viewProduct", …)` in the official snippet's queue, notes the time, and
 // adds the script tag; the end is the tracker's "written" message on its BroadcastChannel, sent once
 // the first events are committed to IndexedDB.
-import { chromium } from "playwright-core";
-import { startStack } from "../stack.mjs";
+import { startStack } from "../support/stack.mjs";
+import { launchChromium } from "../support/browser.mjs";
 
 const RUNS = Number(process.argv[2] || 15);
 const stack = await startStack();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
-  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-});
+const browser = await launchChromium();
 try {
   const times = [];
   for (let run = 0; run < RUNS; run++) {

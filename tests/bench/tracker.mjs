@@ -5,15 +5,12 @@
 // "sync" is the time the page's `mindbox("viewProduct", …)` call takes before it returns (argument
 // checks, payload, event record; the IndexedDB write and the send run later, asynchronously).
 // "stored" is the wall time until all events are durable in IndexedDB, per event.
-import { chromium } from "playwright-core";
-import { startStack } from "../stack.mjs";
+import { startStack } from "../support/stack.mjs";
+import { launchChromium } from "../support/browser.mjs";
 
 const CALLS = Number(process.argv[2] || 1000);
 const stack = await startStack();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
-  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   await page.goto(`${stack.shopUrl}/index.html`);

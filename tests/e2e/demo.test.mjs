@@ -9,8 +9,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
-import { startShop } from "../shop.mjs";
-import { ROOT, PROFILE, freePort, timedFetch, answerOf, waitFor } from "../stack.mjs";
+import { startShop } from "../../demo/shop-server.mjs";
+import { ROOT, PROFILE, freePort, timedFetch, answerOf, waitFor } from "../support/stack.mjs";
 
 const SECRET_KEY = "demo-test-secret-key-3b9e";
 const OWN_PAGE = "<p>the shop's own page</p>";
@@ -106,11 +106,11 @@ function groupAlive(pgid) {
 }
 
 /**
- * `node tests/stack.mjs --demo` on `ports`, its output kept. `stop()` asks it to stop (SIGTERM), then
+ * `node demo/run.mjs` on `ports`, its output kept. `stop()` asks it to stop (SIGTERM), then
  * kills whatever is left of it and of the parts it named.
  */
 function startDemo(ports, env) {
-  const args = ["tests/stack.mjs", "--demo", ...(PROFILE === "self-hosted" ? ["--self-hosted"] : [])];
+  const args = ["demo/run.mjs", ...(PROFILE === "self-hosted" ? ["--self-hosted"] : [])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     detached: true,

@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import WebDriver from "webdriver";
-import { startProcess, freePort, waitFor, timedFetch } from "../stack.mjs";
+import { startProcess, freePort, waitFor, timedFetch } from "../support/stack.mjs";
+import { CHROMIUM_BIN, CHROMIUM_ARGS } from "../support/browser.mjs";
 
 /** Where cargo installs geckodriver. */
 const GECKODRIVER = join(process.env.CARGO_HOME || join(homedir(), ".cargo"), "bin/geckodriver");
@@ -19,8 +20,8 @@ export const ENGINES = {
     capabilities: {
       browserName: "chrome",
       "goog:chromeOptions": {
-        binary: "/usr/bin/chromium",
-        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        binary: CHROMIUM_BIN,
+        args: CHROMIUM_ARGS,
       },
     },
   },

@@ -1,30 +1,24 @@
 // The browser scenarios, one file run per engine (`ENGINE=chromium|firefox|webkit`), over W3C
 // WebDriver (drivers.mjs) against the demo shop, the collector in local workerd and the Mindbox
 // emulator: the events must reach the emulator exactly once, counted by transactionId.
-import { test, before, after, beforeEach } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, waitFor } from "../stack.mjs";
+import { useStack, lazy, waitFor } from "../support/stack.mjs";
 import { startEngine, installed } from "./drivers.mjs";
 
 const ENGINE = process.env.ENGINE || "firefox";
-let stack;
+const stack = useStack({}, { resetEach: true });
 let engine;
-let browser;
-
 before(async () => {
   assert.ok(installed(ENGINE), `${ENGINE} is not installed: run cargo xtask setup`);
-  stack = await startStack();
   engine = await startEngine(ENGINE);
-  browser = engine.client;
   console.log(`engine: ${engine.version}`);
 }, { timeout: 180000 });
 after(async () => {
   await engine?.stop();
-  await stack?.stop();
 }, { timeout: 60000 });
-beforeEach(async () => {
-  await stack.emulator.reset();
-});
+/** The WebDriver client of the engine's session. */
+const browser = lazy(() => engine?.client, `${ENGINE}'s session`);
 
 /** Opens a shop page in the current window and waits until the tracker has started. */
 async function open(path) {

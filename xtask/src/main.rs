@@ -7,9 +7,11 @@
 //!   configuration and the Durable Object queue) and the demo shop; runs until Ctrl-C and stops what
 //!   it started.
 //! * `test [suite…]` — set up, build, then run every test: format and lint checks (`lint`), host unit
-//!   tests (`unit`), the tracker's wasm tests in headless Chromium (`wasm`), and the collector and
-//!   end-to-end tests (`e2e`: Node's test runner driving local workerd, the emulator and Chromium
-//!   through Playwright). Naming suites runs only those; `e2e/<file>` runs one end-to-end file.
+//!   tests (`unit`), the tracker's wasm tests in headless Chromium and Firefox (`wasm`), the collector
+//!   tests (`collector`: Node's test runner driving local workerd and the emulator), the end-to-end
+//!   tests (`e2e`: the same with Chromium through Playwright) and the browser scenarios in three
+//!   engines (`engines`). Naming suites runs only those; `collector/<file>` and `e2e/<file>` run one
+//!   file.
 //! * `bench` — set up, build, then print the tracker's gzipped size, the checker's native speed and the
 //!   collector's CPU per batch and events/s in local workerd.
 //! * `build` — set up and build the tracker (`tracker/dist`), the collector (`edge-collector/build`) and
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
             .and_then(|_| build::all())
             .and_then(|_| run::bench()),
         _ => Err(format!(
-            "usage: cargo xtask <demo|test [{}|e2e/<file>]…|bench|build|setup>",
+            "usage: cargo xtask <demo|test [{}|collector/<file>|e2e/<file>]…|bench|build|setup>",
             run::SUITES.join("|")
         )),
     };

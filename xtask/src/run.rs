@@ -3,25 +3,34 @@
 use crate::util::{npm_bin, root, run, Cmd};
 
 /// The suites of `cargo xtask test`, fastest first.
-pub const SUITES: &[&str] = &["lint", "unit", "wasm", "e2e", "engines"];
+pub const SUITES: &[&str] = &["lint", "unit", "wasm", "collector", "e2e", "engines"];
+
+/// The suites of Node test files, each a folder of `*.test.mjs`: the collector's integration tests
+/// (local workerd and the Mindbox emulator, no browser), then the end-to-end tests (Chromium, the demo).
+const NODE_SUITES: &[(&str, &str)] = &[("collector", "tests/collector"), ("e2e", "tests/e2e")];
 
 /// The browser engines the scenario file (tests/engines/scenarios.test.mjs) runs in, over WebDriver.
 pub const ENGINES: &[&str] = &["chromium", "firefox", "webkit"];
 
-/// Every test, fastest first, or only the suites `filters` name: `lint`, `unit`, `wasm`, `e2e`,
-/// `engines` (the browser scenarios in each engine; `engines/<engine>` for one), or one end-to-end
-/// file as `e2e/<name>` (`e2e/tracker` runs `tests/e2e/tracker.test.mjs`). Stops at the first failing
-/// suite.
+/// Every test, fastest first, or only the suites `filters` name: `lint`, `unit`, `wasm`, `collector`,
+/// `e2e`, `engines` (the browser scenarios in each engine; `engines/<engine>` for one), or files of a
+/// Node suite as `collector/<name>` or `e2e/<name>` (`collector/gate` runs
+/// `tests/collector/gate.test.mjs`; `e2e/tracker` runs every `tests/e2e/tracker-*.test.mjs`). Stops
+/// at the first failing suite.
 pub fn test(filters: &[String]) -> Result<(), String> {
     for f in filters {
         let known = SUITES.contains(&f.as_str())
             || f.strip_prefix("engines/")
                 .is_some_and(|e| ENGINES.contains(&e))
-            || f.strip_prefix("e2e/")
-                .is_some_and(|name| root().join(format!("tests/e2e/{name}.test.mjs")).is_file());
+            || NODE_SUITES.iter().any(|(suite, dir)| {
+                f.strip_prefix(suite)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|name| !test_files(dir, &[name]).unwrap_or_default().is_empty())
+            });
         if !known {
             return Err(format!(
-                "no test suite {f:?}: give {}, engines/<{}> or e2e/<file> (tests/e2e/<file>.test.mjs)",
+                "no test suite {f:?}: give {}, engines/<{}>, collector/<file> (tests/collector/<file>.test.mjs) \
+                 or e2e/<file> (tests/e2e/<file>.test.mjs, or <file>-*.test.mjs)",
                 SUITES.join(", "),
                 ENGINES.join("|")
             ));
@@ -64,14 +73,19 @@ pub fn test(filters: &[String]) -> Result<(), String> {
             );
         }
     }
-    let files: Vec<&str> = filters
-        .iter()
-        .filter_map(|f| f.strip_prefix("e2e/"))
-        .collect();
-    if wanted("e2e") {
-        node_tests(&[])?;
-    } else if !files.is_empty() {
-        node_tests(&files)?;
+    for (suite, dir) in NODE_SUITES {
+        let files: Vec<&str> = filters
+            .iter()
+            .filter_map(|f| {
+                f.strip_prefix(suite)
+                    .and_then(|rest| rest.strip_prefix('/'))
+            })
+            .collect();
+        if wanted(suite) {
+            node_tests(dir, &[])?;
+        } else if !files.is_empty() {
+            node_tests(dir, &files)?;
+        }
     }
     for engine in ENGINES {
         if wanted("engines")
@@ -141,24 +155,25 @@ fn lint() -> Result<(), String> {
     )
 }
 
-/// Collector and end-to-end tests: Node's test runner, one file at a time (each starts its own stack);
-/// `only` names files (`tracker` for `tests/e2e/tracker.test.mjs`), empty runs them all.
-fn node_tests(only: &[&str]) -> Result<(), String> {
-    node_test_files("tests/e2e", only, None)?;
-    // The collector and delivery tests again on the self-hosted profile (workerd, the Durable Object
-    // queue): the same files, `COLLECTOR_PROFILE=self-hosted`.
-    let both: Vec<&str> = SELF_HOSTED_TOO
+/// A Node suite's tests (`dir`): Node's test runner, one file at a time (each starts its own stack);
+/// `only` names files (`gate` for `tests/collector/gate.test.mjs`; `tracker` for every
+/// `tracker-*.test.mjs` too), empty runs them all.
+fn node_tests(dir: &str, only: &[&str]) -> Result<(), String> {
+    node_test_files(dir, only, None)?;
+    // The collector's tests named in SELF_HOSTED_TOO again on the self-hosted profile (workerd, the
+    // Durable Object queue): the same files, `COLLECTOR_PROFILE=self-hosted`.
+    let both: Vec<String> = test_files(dir, only)?
         .iter()
-        .copied()
-        .filter(|f| only.is_empty() || only.contains(f))
+        .filter(|f| SELF_HOSTED_TOO.contains(&stem(f)))
+        .cloned()
         .collect();
     if both.is_empty() {
         return Ok(());
     }
-    node_test_files("tests/e2e", &both, Some("self-hosted"))
+    run_node_tests(&both, Some("self-hosted"))
 }
 
-/// The end-to-end files that also run on the self-hosted profile.
+/// The collector test files (tests/collector/<name>.test.mjs) that also run on the self-hosted profile.
 const SELF_HOSTED_TOO: &[&str] = &[
     "backend",
     "budget",
@@ -167,12 +182,19 @@ const SELF_HOSTED_TOO: &[&str] = &[
     "gate",
     "ledger",
     "ratelimit",
+    "sync",
     "trace",
 ];
 
-/// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
-/// `profile` sets `COLLECTOR_PROFILE` for the files (tests/stack.mjs: which runtime runs the collector).
-fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<(), String> {
+/// A test file's name without the folder and `.test.mjs`.
+fn stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".test.mjs").unwrap_or(name)
+}
+
+/// The `*.test.mjs` files of `dir` (all, or those `only` names: `<name>.test.mjs` or
+/// `<name>-*.test.mjs`), sorted.
+fn test_files(dir: &str, only: &[&str]) -> Result<Vec<String>, String> {
     let dir = root().join(dir);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
@@ -180,14 +202,30 @@ fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<()
         .map(|e| e.path())
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.strip_suffix(".test.mjs")
-                .is_some_and(|n| only.is_empty() || only.contains(&n))
+            name.strip_suffix(".test.mjs").is_some_and(|n| {
+                only.is_empty()
+                    || only
+                        .iter()
+                        .any(|o| n == *o || n.strip_prefix(o).is_some_and(|r| r.starts_with('-')))
+            })
         })
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Runs the `*.test.mjs` files of `dir` (all, or those `only` names) with Node's test runner.
+/// `profile` sets `COLLECTOR_PROFILE` for the files (tests/support/stack.mjs: which runtime runs the
+/// collector).
+fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<(), String> {
+    run_node_tests(&test_files(dir, only)?, profile)
+}
+
+/// Runs `files` with Node's test runner, one at a time.
+fn run_node_tests(files: &[String], profile: Option<&str>) -> Result<(), String> {
     // Every test fails after 5 minutes with a message instead of running into CI's limit (the
-    // harness's own HTTP calls time out sooner: tests/stack.mjs `timedFetch`).
+    // harness's own HTTP calls time out sooner: tests/support/http.mjs `timedFetch`).
     let mut args = vec![
         "--test",
         "--test-concurrency=1",
@@ -202,14 +240,14 @@ fn node_test_files(dir: &str, only: &[&str], profile: Option<&str>) -> Result<()
     }
 }
 
-/// The demo stack on fixed ports, until Ctrl-C; `--self-hosted` runs the collector in workerd with the
-/// Durable Object queue instead of `wrangler dev`.
+/// The demo stack on fixed ports, until Ctrl-C (`node demo/run.mjs`); `--self-hosted` runs the
+/// collector in workerd with the Durable Object queue instead of `wrangler dev`.
 ///
 /// Node runs every part in its own process group and stops them all when it ends (Ctrl-C, a part
 /// that died, or this process gone). Ctrl-C reaches node and this process alike: this one lets it
 /// pass and waits for node, so the ports are free when the prompt comes back.
 pub fn demo(args: &[String]) -> Result<(), String> {
-    let mut node_args = vec!["tests/stack.mjs", "--demo"];
+    let mut node_args = vec!["demo/run.mjs"];
     if args.iter().any(|a| a == "--self-hosted") {
         node_args.push("--self-hosted");
     }

@@ -1,32 +1,21 @@
 // The rate limits, in their own stack (they spend whole minutes' budgets): they count events, not
 // requests, per device and per client IP, an IPv6 client by its /64.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { event } from "../support/events.mjs";
 
-let stack;
-before(async () => {
-  stack = await startStack({ profile: PROFILE });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
+const stack = useStack({ profile: PROFILE });
 
 /**
  * Posts `n` events from `device` and `ip`. X-Real-IP is what the self-hosted profile's TLS proxy sets
  * (Cloudflare sets CF-Connecting-IP; under `wrangler dev` every request is from 127.0.0.1). The
  * events' operation is not allowed, so they are counted and rejected, and nothing is queued.
  */
-async function post(n, { device = randomUUID(), ip = "198.51.100.9" } = {}) {
-  const events = Array.from({ length: n }, () => ({ id: randomUUID(), operation: "Admin.NotAllowed", data: {} }));
-  const r = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain", "x-real-ip": ip },
-    body: JSON.stringify({ deviceUUID: device, events }),
-  });
-  await r.arrayBuffer();
-  return r;
+function post(n, { device = randomUUID(), ip = "198.51.100.9" } = {}) {
+  const events = Array.from({ length: n }, () => event("Admin.NotAllowed", {}));
+  return stack.post({ deviceUUID: device, events }, { headers: { "x-real-ip": ip } });
 }
 
 /** Full batches until one is refused; how many were let through. */

@@ -6,10 +6,11 @@
 // gives up at once (`max_retries = 0`): what it gives up on goes through the dead-letter queue into
 // the ledger (a Durable Object, kept across the restart), and the operator's "redrive" brings it back.
 // That is the path a message takes on Cloudflare, too, when a fix comes later than the retries.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { useStack, waitFor } from "../support/stack.mjs";
+import { view, cart } from "../support/events.mjs";
 
 /** The main queue dead-letters on its first retry (see above). */
 const givesUpAtOnce = (toml) => {
@@ -33,39 +34,14 @@ const SETTINGS = {
   snapshotObjectDown: { config: snapshotObjectDown },
   fixed: { config: givesUpAtOnce },
 };
-let stack;
-let current;
-before(async () => {
-  stack = await startStack(SETTINGS.malformed);
-  current = "malformed";
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
+const stack = useStack(SETTINGS.malformed);
+let current = "malformed";
 
-const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "3" } } } } });
-const cart = (n) => ({
-  id: randomUUID(),
-  operation: "Website.SetCart",
-  createdAt: Date.now(),
-  data: { productList: [{ product: { ids: { website: "3" } }, count: n, pricePerItem: 100 }] },
-});
-async function post(events, deviceUUID = randomUUID()) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID, events }),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  const body = JSON.parse(text);
-  assert.ok(body.results.every((r) => r.status === "accepted"), JSON.stringify(body));
-}
+/** Posts `events` (from a new device unless `deviceUUID`); each must be accepted. */
+const post = (events, deviceUUID = randomUUID()) => stack.sendAccepted(events, deviceUUID);
+/** A cart snapshot made now. */
+const cartNow = (n) => cart(n, { createdAt: Date.now(), price: 100 });
 const letters = async () => stack.admin("dead-letters");
-const arrived = async (ids) => {
-  const reqs = await stack.emulator.requests();
-  return ids.map((id) => reqs.filter((q) => q.transactionId === id).length);
-};
 /** Runs the collector with the named settings, restarting it (its Durable Objects kept) unless it runs them. */
 const use = async (name) => {
   if (current === name) return;
@@ -77,7 +53,7 @@ const use = async (name) => {
 test("a malformed setting: accepted events are kept under their ids through the dead-letter queue, and all arrive once it is fixed", async () => {
   await use("malformed");
   await stack.emulator.reset();
-  const events = [view(), view(), cart(1), view()];
+  const events = [view(), view(), cartNow(1), view()];
   await post(events.slice(0, 2));
   await post(events.slice(2));
   // The dead-letter queue's consumer keeps them although the configuration is broken.
@@ -99,12 +75,12 @@ test("a malformed setting: accepted events are kept under their ids through the 
   assert.equal((await stack.admin("health")).ok, true);
   const byId = await stack.admin("dead-letters/redrive", { ids: [events[2].id] });
   assert.deepEqual(byId.redriven, [events[2].id]);
-  await waitFor("the redriven cart at Mindbox", async () => (await arrived([events[2].id]))[0] === 1);
+  await waitFor("the redriven cart at Mindbox", async () => (await stack.acceptedCounts([events[2].id]))[0] === 1);
   const rest = await stack.admin("dead-letters/redrive", { all: true });
   assert.equal(rest.redriven.length, events.length - 1);
-  await waitFor("every event at Mindbox", async () => (await arrived(events.map((e) => e.id))).every((n) => n >= 1));
+  await waitFor("every event at Mindbox", async () => (await stack.acceptedCounts(events.map((e) => e.id))).every((n) => n >= 1));
   await stack.drain();
-  assert.deepEqual(await arrived(events.map((e) => e.id)), events.map(() => 1), "each exactly once");
+  assert.deepEqual(await stack.acceptedCounts(events.map((e) => e.id)), events.map(() => 1), "each exactly once");
   assert.deepEqual((await letters()).deadLetters, []);
 });
 
@@ -112,9 +88,9 @@ test("the snapshot-order Durable Object unreachable: other events go on, snapsho
   await use("snapshotObjectDown");
   await stack.emulator.reset();
   const device = randomUUID();
-  const [v, c] = [view(), cart(2)];
+  const [v, c] = [view(), cartNow(2)];
   await post([v, c], device);
-  await waitFor("the view at Mindbox", async () => (await arrived([v.id]))[0] === 1);
+  await waitFor("the view at Mindbox", async () => (await stack.acceptedCounts([v.id]))[0] === 1);
   const letter = await waitFor("the cart kept in the ledger", async () =>
     (await letters()).deadLetters.find((l) => l.key === c.id),
   );
@@ -124,7 +100,7 @@ test("the snapshot-order Durable Object unreachable: other events go on, snapsho
 
   await use("fixed");
   assert.deepEqual((await stack.admin("dead-letters/redrive", { all: true })).redriven, [c.id]);
-  await waitFor("the cart at Mindbox", async () => (await arrived([c.id]))[0] === 1);
+  await waitFor("the cart at Mindbox", async () => (await stack.acceptedCounts([c.id]))[0] === 1);
   const sent = (await stack.emulator.requests()).find((q) => q.transactionId === c.id);
   assert.equal(sent.deviceUUID, device, "for the device it was made on");
 });

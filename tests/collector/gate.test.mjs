@@ -3,46 +3,15 @@
 // order status resent after a newer one; a backend order whose id a browser used first; browser junk
 // that would push an order's dead letter out; a clock years ahead; nesting and oversized admin bodies;
 // personal data in log lines; QA's token beyond its device.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, ticket, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, timedFetch, PROFILE } from "../support/stack.mjs";
+import { view, cart, status } from "../support/events.mjs";
 
 /** One dead letter of browser events per ledger shard (there are 32): any two on one shard evict. */
 const CAP = 32;
-let stack;
-before(async () => {
-  stack = await startStack({ profile: PROFILE, vars: { DEAD_LETTER_CAP: String(CAP) } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-beforeEach(async () => {
-  await stack.emulator.reset();
-});
-
-async function post(body) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: JSON.parse(text) };
-}
-async function sync(body) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/sync`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text };
-}
-const view = (id = randomUUID()) => ({ id, operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "3" } } } } });
-const cart = (id, count, extra = {}) => ({ id, operation: "Website.SetCart", data: { productList: [{ product: { ids: { website: "9" } }, count }] }, ...extra });
-const status = (orderId, value, id = randomUUID()) => ({ id, operation: "Website.UpdateOrderStatus", data: { order: { ids: { websiteID: orderId } }, orderLinesStatus: value } });
-const attemptsOf = async (txId) => (await stack.emulator.attempts()).filter((q) => q.transactionId === txId);
+const stack = useStack({ profile: PROFILE, vars: { DEAD_LETTER_CAP: String(CAP) } }, { resetEach: true });
 /** `{a: {a: … 1}}`, `levels` objects deep. */
 const nested = (levels) => {
   let v = 1;
@@ -59,10 +28,10 @@ function shardOf(key) {
 test("an anonymous cart calculation sends Mindbox only the lines, whatever `customer` says", async () => {
   const lines = [{ lineNumber: 1, quantity: 2, basePricePerItem: 4990, product: { ids: { website: "123" } } }];
   const order = { ids: { websiteID: "someone-elses-order" }, discountCard: { ids: { number: "4242" } }, coupons: [{ ids: { code: "SECRET-10" } }], lines };
-  const t = ticket("u1", stack.secretKey);
+  const t = stack.ticket("u1");
   for (const customer of [null, {}, { firstName: "Mallory" }, { authenticationTicket: t }, { Customer: null }]) {
     for (const operation of ["Website.CalculateUnauthorizedCart", "Website.CalculateAuthorizedCart"]) {
-      const r = await sync({ operation, data: { customer, order } });
+      const r = await stack.sync({ operation, data: { customer, order } });
       assert.equal(r.status, 200, `${JSON.stringify(customer)}: ${r.text}`);
       const sent = (await stack.emulator.attempts()).filter((a) => a.path === "/v3/operations/sync").at(-1);
       assert.deepEqual(sent.body, { order: { lines } }, `${operation} with customer ${JSON.stringify(customer)}`);
@@ -71,7 +40,7 @@ test("an anonymous cart calculation sends Mindbox only the lines, whatever `cust
   // With a valid ticket for the customer it names, someone else's card under the order is still not
   // vouched for: refused, and nothing reaches Mindbox.
   const before = (await stack.emulator.attempts()).length;
-  const own = await sync({ operation: "Website.CalculateAuthorizedCart", data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: t }, order: { DiscountCard: { ids: { number: "4242" } }, lines } } });
+  const own = await stack.sync({ operation: "Website.CalculateAuthorizedCart", data: { customer: { ids: { websiteID: "u1" }, authenticationTicket: t }, order: { DiscountCard: { ids: { number: "4242" } }, lines } } });
   assert.equal(own.status, 403, own.text);
   assert.match(own.text, /discount card/);
   assert.equal((await stack.emulator.attempts()).length, before);
@@ -102,8 +71,8 @@ test("an order status resent after a newer one keeps its first place: Mindbox en
 
 test("a backend order never shares a transactionId with a browser event, and its retries keep theirs", async () => {
   const u = randomUUID();
-  assert.equal((await post({ deviceUUID: randomUUID(), events: [view(u)] })).status, 202);
-  await waitFor("the browser event at Mindbox", async () => (await attemptsOf(u)).length === 1);
+  assert.equal((await stack.post({ deviceUUID: randomUUID(), events: [view({ id: u })] })).status, 202);
+  await waitFor("the browser event at Mindbox", async () => (await stack.attemptsOf(u)).length === 1);
   const order = {
     id: u,
     operation: "Website.CreateAuthorizedOrder",
@@ -115,11 +84,11 @@ test("a backend order never shares a transactionId with a browser event, and its
   assert.equal(result.id, u, "the backend's own id comes back");
   assert.notEqual(result.transactionId, u);
   assert.match(result.transactionId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  await waitFor("the order processed by Mindbox", async () => (await attemptsOf(result.transactionId)).some((a) => a.answer === "Success"), { timeoutMs: 30000 });
+  await waitFor("the order processed by Mindbox", async () => (await stack.attemptsOf(result.transactionId)).some((a) => a.answer === "Success"), { timeoutMs: 30000 });
   const retry = await stack.backend({ operations: [order] });
   assert.equal(retry.json.results[0].transactionId, result.transactionId);
   await stack.drain();
-  assert.deepEqual((await attemptsOf(u)).map((a) => a.operation), ["Website.ViewProduct"], "the browser's id was never used for the order");
+  assert.deepEqual((await stack.attemptsOf(u)).map((a) => a.operation), ["Website.ViewProduct"], "the browser's id was never used for the order");
 });
 
 test("browser dead letters never evict a backend order's dead letter", async () => {
@@ -127,7 +96,7 @@ test("browser dead letters never evict a backend order's dead letter", async () 
   const order = { operation: "Website.CreateAuthorizedOrder", data: { order: { ids: { websiteID: `o-${randomUUID().slice(0, 8)}` }, lines: [] } } };
   const [r] = (await stack.backend({ operations: [order] })).json.results;
   const key = r.transactionId ?? r.id;
-  const letterOf = async (id) => (await stack.admin(`dead-letters?ids=${id}`)).deadLetters;
+  const letterOf = (id) => stack.deadLetters(`?ids=${id}`);
   await waitFor("the order's dead letter", async () => (await letterOf(key)).length === 1, { timeoutMs: 30000 });
   // Browser junk on the same ledger shard, past its cap (one letter per shard).
   const junk = [];
@@ -139,8 +108,8 @@ test("browser dead letters never evict a backend order's dead letter", async () 
   const before = await evicted();
   await stack.emulator.fail({ count: junk.length, mode: "validation" });
   for (const id of junk) {
-    assert.equal((await post({ deviceUUID: randomUUID(), events: [view(id)] })).status, 202);
-    await waitFor(`junk ${id} refused by Mindbox`, async () => (await attemptsOf(id)).length === 1, { timeoutMs: 30000 });
+    assert.equal((await stack.post({ deviceUUID: randomUUID(), events: [view({ id })] })).status, 202);
+    await waitFor(`junk ${id} refused by Mindbox`, async () => (await stack.attemptsOf(id)).length === 1, { timeoutMs: 30000 });
   }
   // The shard keeps one browser letter: the junk evicts its own kind.
   await waitFor("browser letters evicted among themselves", async () => (await evicted()) >= before + junk.length - 1, { timeoutMs: 30000 });
@@ -154,9 +123,9 @@ test("a clock years ahead in a batch without sentAt does not silence the device'
   const device = randomUUID();
   const [a, b] = [randomUUID(), randomUUID()];
   const yearsAhead = Date.now() + 5 * 365 * 24 * 3600 * 1000;
-  assert.equal((await post({ deviceUUID: device, events: [cart(a, 1, { createdAt: yearsAhead })] })).status, 202);
+  assert.equal((await stack.post({ deviceUUID: device, events: [cart(1, { id: a, createdAt: yearsAhead })] })).status, 202);
   const now = Date.now();
-  assert.equal((await post({ deviceUUID: device, sentAt: now, events: [cart(b, 2, { createdAt: now })] })).status, 202);
+  assert.equal((await stack.post({ deviceUUID: device, sentAt: now, events: [cart(2, { id: b, createdAt: now })] })).status, 202);
   await stack.drain();
   const carts = (await stack.emulator.requests()).filter((q) => [a, b].includes(q.transactionId)).map((q) => q.transactionId);
   assert.equal(carts.at(-1), b, `the later cart is Mindbox's last (sent: ${JSON.stringify(carts)})`);
@@ -168,7 +137,7 @@ test("nesting and sizes are capped on every route: backend and sync data, admin 
   assert.equal(r.status, 422, r.text);
   assert.equal(r.json.results[0].path, "operations[0].data");
   assert.match(r.json.results[0].reason, /deeper than 64/);
-  const s = await sync({ operation: "Website.CalculateUnauthorizedCart", data: { order: nested(70) } });
+  const s = await stack.sync({ operation: "Website.CalculateUnauthorizedCart", data: { order: nested(70) } });
   assert.equal(s.status, 400, s.text);
   assert.match(s.text, /too_deep/);
   const admin = (path, body) =>
@@ -190,12 +159,12 @@ test("dead-letter log lines carry no email or phone; QA's token reads only its o
   const device = randomUUID();
   const id = randomUUID();
   await stack.emulator.fail({ count: 1, mode: "validation", message: "Клиент victim@example.com с телефоном +7 (912) 345-67-89 уже существует" });
-  assert.equal((await post({ deviceUUID: device, events: [view(id)] })).status, 202);
-  await waitFor("the dead letter", async () => (await stack.admin(`dead-letters?ids=${id}`)).deadLetters.length === 1, { timeoutMs: 30000 });
+  assert.equal((await stack.post({ deviceUUID: device, events: [view({ id })] })).status, 202);
+  await waitFor("the dead letter", async () => (await stack.deadLetters(`?ids=${id}`)).length === 1, { timeoutMs: 30000 });
   await waitFor("the dead-letter log line", () => stack.collectorLog().includes(`dead-lettering Website.ViewProduct ${id}`));
   const log = stack.collectorLog();
   assert.ok(!log.includes("victim@example.com") && !log.includes("345-67-89"), "personal data in the collector's log");
-  const [letter] = (await stack.admin(`dead-letters?ids=${id}`)).deadLetters;
+  const [letter] = await stack.deadLetters(`?ids=${id}`);
   assert.match(letter.answer, /victim@example.com/, "the ledger (admin only) keeps Mindbox's answer as it was");
   const asQa = async (query) => {
     const r = await timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters?${query}`, { headers: { authorization: `Bearer ${stack.qaToken}`, cookie: `mindboxDeviceUUID=${device}` } });

@@ -1,31 +1,14 @@
 // The ledger spread over its shards: counters stay exact under concurrent senders, dead letters are
 // paged with a cursor, and past DEAD_LETTER_CAP the oldest are evicted and counted.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { view } from "../support/events.mjs";
 
 /** 64 letters in all: two per shard (the ledger has 32). */
 const CAP = 64;
-let stack;
-
-before(async () => {
-  stack = await startStack({ profile: PROFILE, vars: { DEAD_LETTER_CAP: String(CAP) } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-
-const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "9" } } } } });
-
-async function post(events, deviceUUID = randomUUID()) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID, events }),
-  });
-  assert.equal(res.status, 202, await res.text());
-}
+const stack = useStack({ profile: PROFILE, vars: { DEAD_LETTER_CAP: String(CAP) } });
 
 /** Every page of dead letters, `limit` at a time. */
 async function allPages(limit) {
@@ -48,7 +31,7 @@ test("counters stay exact under concurrent senders: accepted and delivered match
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       const device = randomUUID();
-      for (let i = 0; i < 5; i++) await post(Array.from({ length: 20 }, view), device);
+      for (let i = 0; i < 5; i++) await stack.send(Array.from({ length: 20 }, () => view()), device);
     }),
   );
   // (The self-hosted queue's shards deliver independently: a drain's sentinel proves nothing there.)
@@ -69,8 +52,8 @@ test("dead letters: paged with a cursor across the shards, and past the cap the 
   const before = await stack.admin("counters");
   // 100 events Mindbox refuses (ValidationError): each becomes a dead letter.
   await stack.emulator.fail({ count: 100, mode: "validation" });
-  const events = Array.from({ length: 100 }, view);
-  for (let i = 0; i < 100; i += 25) await post(events.slice(i, i + 25));
+  const events = Array.from({ length: 100 }, () => view());
+  for (let i = 0; i < 100; i += 25) await stack.send(events.slice(i, i + 25), randomUUID());
   const grew = (c, name) => (c[name] || 0) - (before[name] || 0);
   const counters = await waitFor("100 dead letters counted", async () => {
     const c = await stack.admin("counters");
@@ -85,10 +68,10 @@ test("dead letters: paged with a cursor across the shards, and past the cap the 
   assert.equal(kept.length + evicted, 100, `kept ${kept.length} + evicted ${evicted}`);
   assert.ok(keys.every((k) => events.some((e) => e.id === k)));
   // One page with no limit holds them all, and "redrive all" takes them all back.
-  assert.equal((await stack.admin("dead-letters")).deadLetters.length, kept.length);
+  assert.equal((await stack.deadLetters()).length, kept.length);
   const redriven = await stack.admin("dead-letters/redrive", { all: true });
   assert.equal(redriven.redriven.length, kept.length);
   assert.equal(redriven.more, false);
-  assert.deepEqual((await stack.admin("dead-letters")).deadLetters, []);
+  assert.deepEqual(await stack.deadLetters(), []);
   await waitFor("the redriven letters at Mindbox", async () => (await stack.emulator.count()).accepted >= kept.length, { timeoutMs: 60000 });
 });

@@ -1,32 +1,18 @@
 // Mindbox's per-operation rate limit, in its own stack with a budget of 2 calls a minute: what is
 // over the budget waits on the queue for the next minute, and still arrives exactly once.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { event } from "../support/events.mjs";
 
-let stack;
-before(async () => {
-  stack = await startStack({ profile: PROFILE, vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "2" } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
+const stack = useStack({ profile: PROFILE, vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "2" } });
 
 test("over Mindbox's per-minute budget: the rest waits for the next minute, then arrives once", async () => {
   const minute = () => Math.floor(Date.now() / 60000);
-  const events = Array.from({ length: 3 }, (_, i) => ({
-    id: randomUUID(),
-    operation: "Website.ViewCategory",
-    data: { viewProductCategory: { productCategory: { ids: { website: String(i) } } } },
-  }));
+  const events = Array.from({ length: 3 }, (_, i) => event("Website.ViewCategory", { viewProductCategory: { productCategory: { ids: { website: String(i) } } } }));
   const before = minute();
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID: randomUUID(), events }),
-  });
-  assert.equal(res.status, 202, await res.text());
+  await stack.send(events, randomUUID());
   const ids = events.map((e) => e.id);
   const arrived = async () =>
     (await stack.emulator.requests()).filter((q) => ids.includes(q.transactionId));

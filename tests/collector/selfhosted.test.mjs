@@ -2,38 +2,15 @@
 // its events queue on Durable Objects on local disk (edge-collector/src/shard_queue.rs). What the
 // local Cloudflare Queues cannot show: a crash (SIGKILL) in the middle of delivering a burst loses and
 // duplicates nothing once the collector is started again.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { useStack, waitFor, timedFetch } from "../support/stack.mjs";
+import { view } from "../support/events.mjs";
 
-let stack;
-before(async () => {
-  stack = await startStack({ profile: "self-hosted", vars: { MINDBOX_TIMEOUT_MS: "1500" } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-beforeEach(async () => {
-  await stack.emulator.reset();
-});
-
-const view = () => ({ id: randomUUID(), operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "5" } } } } });
-async function post(events) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID: randomUUID(), events }),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  assert.ok(JSON.parse(text).results.every((r) => r.status === "accepted"), text);
-}
-/** How many times Mindbox accepted each id (a resend is answered TransactionAlreadyProcessed, not counted). */
-const acceptedCounts = async (ids) => {
-  const reqs = await stack.emulator.requests();
-  return ids.map((id) => reqs.filter((q) => q.transactionId === id).length);
-};
+const stack = useStack({ profile: "self-hosted", vars: { MINDBOX_TIMEOUT_MS: "1500" } }, { resetEach: true });
+/** Posts `events` from a new device; each must be accepted. */
+const post = (events) => stack.sendAccepted(events, randomUUID());
 
 test("the tracker files are served with the asset headers, and /v1/* reaches the collector", async () => {
   for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/]]) {
@@ -56,12 +33,8 @@ test("the client IP comes only from the TLS proxy's header, never from a CF-Conn
   const ips = [];
   for (const headers of [{ "x-real-ip": "203.0.113.7" }, { "cf-connecting-ip": "6.6.6.6" }, { "cf-connecting-ip": "6.6.6.6", "x-real-ip": "203.0.113.8" }]) {
     const event = view();
-    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-      method: "POST",
-      headers: { origin: stack.shopUrl, "content-type": "text/plain", ...headers },
-      body: JSON.stringify({ events: [event] }),
-    });
-    assert.equal(res.status, 202, await res.text());
+    const res = await stack.post({ events: [event] }, { headers });
+    assert.equal(res.status, 202, res.text);
     const req = await waitFor("the event at Mindbox", async () => (await stack.emulator.requests()).find((q) => q.transactionId === event.id));
     ips.push(req.headers["x-customer-ip"]);
   }
@@ -70,11 +43,7 @@ test("the client IP comes only from the TLS proxy's header, never from a CF-Conn
   assert.deepEqual(ips, ["203.0.113.7", "127.0.0.1", "203.0.113.8"]);
   // The proxy's X-Forwarded-Proto makes the server-set device cookie Secure.
   for (const [proto, secure] of [["https", true], [undefined, false]]) {
-    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-      method: "POST",
-      headers: { origin: stack.shopUrl, "content-type": "text/plain", ...(proto ? { "x-forwarded-proto": proto } : {}) },
-      body: JSON.stringify({ events: [] }),
-    });
+    const res = await stack.post({ events: [] }, { headers: proto ? { "x-forwarded-proto": proto } : {} });
     assert.equal(res.status, 202);
     assert.equal(/; Secure/.test(res.headers.get("set-cookie")), secure, res.headers.get("set-cookie"));
   }
@@ -85,9 +54,9 @@ test("accepted events go through the Durable Object queue: a 5xx and a hang are 
   await stack.emulator.fail({ count: 1, mode: "timeout", ms: 3000 });
   const events = [view(), view(), view()];
   await post(events);
-  await waitFor("every event at Mindbox", async () => (await acceptedCounts(events.map((e) => e.id))).every((n) => n === 1), { timeoutMs: 30000 });
+  await waitFor("every event at Mindbox", async () => (await stack.acceptedCounts(events.map((e) => e.id))).every((n) => n === 1), { timeoutMs: 30000 });
   await stack.drain();
-  assert.deepEqual(await acceptedCounts(events.map((e) => e.id)), [1, 1, 1]);
+  assert.deepEqual(await stack.acceptedCounts(events.map((e) => e.id)), [1, 1, 1]);
   const tried = (await stack.emulator.attempts()).filter((q) => events.some((e) => e.id === q.transactionId));
   assert.ok(tried.length >= 5, `two failed tries and three deliveries: ${tried.length}`);
 });
@@ -96,25 +65,25 @@ test("a Mindbox validation error is dead-lettered with its reason, and redrive d
   await stack.emulator.fail({ count: 1, mode: "validation" });
   const event = view();
   await post([event]);
-  const letter = await waitFor("the dead letter", async () => (await stack.admin("dead-letters")).deadLetters.find((l) => l.key === event.id));
+  const letter = await waitFor("the dead letter", async () => (await stack.deadLetters()).find((l) => l.key === event.id));
   assert.match(letter.reason, /ValidationError/);
   assert.deepEqual((await stack.admin("dead-letters/redrive", { ids: [event.id] })).redriven, [event.id]);
-  await waitFor("the redriven event at Mindbox", async () => (await acceptedCounts([event.id]))[0] === 1);
+  await waitFor("the redriven event at Mindbox", async () => (await stack.acceptedCounts([event.id]))[0] === 1);
 });
 
 test("killed with SIGKILL while delivering a burst, started again: every accepted event arrives exactly once", async () => {
   // Mindbox hangs on the first tries, so deliveries are in flight when the collector dies.
   await stack.emulator.fail({ count: 20, mode: "timeout", ms: 2500 });
-  const events = Array.from({ length: 200 }, view);
+  const events = Array.from({ length: 200 }, () => view());
   for (let i = 0; i < events.length; i += 50) await post(events.slice(i, i + 50));
   const ids = events.map((e) => e.id);
   await waitFor("deliveries in flight", async () => (await stack.emulator.attempts()).length >= 10, { timeoutMs: 30000 });
-  const before = (await acceptedCounts(ids)).filter((n) => n > 0).length;
+  const before = (await stack.acceptedCounts(ids)).filter((n) => n > 0).length;
   assert.ok(before < ids.length, `killed before the burst was delivered (${before} of ${ids.length})`);
   await stack.killCollector();
   await stack.startCollector();
-  await waitFor("every event at Mindbox after the restart", async () => (await acceptedCounts(ids)).every((n) => n >= 1), { timeoutMs: 120000, intervalMs: 500 });
+  await waitFor("every event at Mindbox after the restart", async () => (await stack.acceptedCounts(ids)).every((n) => n >= 1), { timeoutMs: 120000, intervalMs: 500 });
   await stack.drain();
-  const counts = await acceptedCounts(ids);
+  const counts = await stack.acceptedCounts(ids);
   assert.deepEqual(counts.filter((n) => n !== 1), [], "each exactly once");
 });

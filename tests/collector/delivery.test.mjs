@@ -1,41 +1,16 @@
 // Delivery to Mindbox through the queue, in local workerd: every Mindbox answer class gets its outcome
 // (ack, retry, dead letter), dead letters can be redriven, and cart snapshots keep their order.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { view, cart } from "../support/events.mjs";
 
-let stack;
-
-before(async () => {
-  // A short Mindbox timeout keeps the timeout case quick.
-  stack = await startStack({ profile: PROFILE, vars: { MINDBOX_TIMEOUT_MS: "1500" } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-
-async function post(events, deviceUUID) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID, events }),
-  });
-  assert.equal(res.status, 202, await res.text());
-}
-
-const view = () => ({
-  id: randomUUID(),
-  operation: "Website.ViewProduct",
-  data: { viewProduct: { product: { ids: { website: "7" } } } },
-});
+// A short Mindbox timeout keeps the timeout case quick.
+const stack = useStack({ profile: PROFILE, vars: { MINDBOX_TIMEOUT_MS: "1500" } });
 
 /** Consumer invocations so far, from the collector's log (one line per batch taken off the queue). */
 const consumerBatches = () => (stack.collectorLog().match(/delivering a batch of \d+/g) || []).length;
-
-const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
-const attemptsOf = async (id) => (await stack.emulator.attempts()).filter((q) => q.transactionId === id);
-const deadLetters = async () => (await stack.admin("dead-letters")).deadLetters;
 
 test("the consumer holds at most six Mindbox calls at once, and a call's timeout starts when the call does", async () => {
   await stack.emulator.reset();
@@ -45,8 +20,8 @@ test("the consumer holds at most six Mindbox calls at once, and a call's timeout
   await stack.emulator.latency(500);
   const batchesBefore = consumerBatches();
   try {
-    const events = Array.from({ length: 30 }, view);
-    await post(events, randomUUID());
+    const events = Array.from({ length: 30 }, () => view());
+    await stack.send(events, randomUUID());
     await waitFor("30 events at the emulator", async () => (await stack.emulator.count()).accepted >= 30, { timeoutMs: 60000 });
     const { maxInFlight, attempts } = await stack.emulator.count();
     // The cap is per consumer invocation (the platform's is): the queue may hand the 30 messages to
@@ -77,14 +52,14 @@ for (const [name, failure] of [
     await stack.emulator.reset();
     await stack.emulator.fail({ count: 1, ...failure });
     const event = view();
-    await post([event]);
-    await waitFor("the retried event", async () => (await accepted(event.id)).length === 1, { timeoutMs: 30000 });
-    const tries = await attemptsOf(event.id);
+    await stack.send([event]);
+    await waitFor("the retried event", async () => (await stack.accepted(event.id)).length === 1, { timeoutMs: 30000 });
+    const tries = await stack.attemptsOf(event.id);
     assert.equal(tries.length, 2, JSON.stringify(tries.map((t) => t.answer)));
     assert.equal(tries[1].answer, "Success");
     // Nothing more comes for it later.
     await stack.drain();
-    assert.equal((await accepted(event.id)).length, 1);
+    assert.equal((await stack.accepted(event.id)).length, 1);
   });
 }
 
@@ -99,15 +74,15 @@ for (const [name, failure, reason] of [
     await stack.emulator.reset();
     await stack.emulator.fail({ count: 1, ...failure });
     const event = view();
-    await post([event]);
+    await stack.send([event]);
     const letter = await waitFor("the dead letter", async () =>
-      (await deadLetters()).find((l) => l.delivery?.event.id === event.id),
+      (await stack.deadLetters()).find((l) => l.delivery?.event.id === event.id),
     );
     assert.match(letter.reason, reason);
     assert.equal(letter.delivery.event.operation, "Website.ViewProduct");
     await stack.drain();
-    assert.equal((await attemptsOf(event.id)).length, 1, "tried once");
-    assert.equal((await accepted(event.id)).length, 0);
+    assert.equal((await stack.attemptsOf(event.id)).length, 1, "tried once");
+    assert.equal((await stack.accepted(event.id)).length, 0);
   });
 }
 
@@ -116,12 +91,12 @@ test("a Success or TransactionAlreadyProcessed body is an ack whatever the HTTP 
   await stack.emulator.fail({ count: 1, status: 500, body: '{"status":"TransactionAlreadyProcessed"}' });
   await stack.emulator.fail({ count: 1, status: 202, body: '{"status":"Success"}' });
   const events = [view(), view()];
-  await post(events);
+  await stack.send(events);
   // Wait for both to be tried before draining: the sentinel must not take one of the failures.
-  await waitFor("both events tried", async () => (await Promise.all(events.map((e) => attemptsOf(e.id)))).every((a) => a.length === 1));
+  await waitFor("both events tried", async () => (await Promise.all(events.map((e) => stack.attemptsOf(e.id)))).every((a) => a.length === 1));
   await stack.drain();
-  for (const e of events) assert.equal((await attemptsOf(e.id)).length, 1, "tried once, not retried");
-  const letters = await deadLetters();
+  for (const e of events) assert.equal((await stack.attemptsOf(e.id)).length, 1, "tried once, not retried");
+  const letters = await stack.deadLetters();
   assert.ok(!letters.some((l) => events.some((e) => e.id === l.key)), "not dead-lettered");
 });
 
@@ -130,11 +105,11 @@ test("a Retry-After beyond the queue's longest delay is capped, not an error", a
   const before = (await stack.admin("counters")).retried || 0;
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 10 * 86400 });
   const event = view();
-  await post([event]);
+  await stack.send([event]);
   await waitFor("the retry to be scheduled", async () => ((await stack.admin("counters")).retried || 0) > before);
   await stack.drain();
-  assert.equal((await attemptsOf(event.id)).length, 1, "waiting (12 hours at most), not retried at once");
-  assert.ok(!(await deadLetters()).some((l) => l.key === event.id), "not dead-lettered");
+  assert.equal((await stack.attemptsOf(event.id)).length, 1, "waiting (12 hours at most), not retried at once");
+  assert.ok(!(await stack.deadLetters()).some((l) => l.key === event.id), "not dead-lettered");
   assert.doesNotMatch(stack.collectorLog(), /delay|DelaySeconds/i);
 });
 
@@ -142,12 +117,12 @@ test("a redriven dead letter is delivered and leaves the list", async () => {
   await stack.emulator.reset();
   await stack.emulator.fail({ count: 1, status: 403 });
   const event = view();
-  await post([event]);
-  await waitFor("the dead letter", async () => (await deadLetters()).some((l) => l.key === event.id));
+  await stack.send([event]);
+  await waitFor("the dead letter", async () => (await stack.deadLetters()).some((l) => l.key === event.id));
   const answer = await stack.admin("dead-letters/redrive", { ids: [event.id] });
   assert.deepEqual(answer.redriven, [event.id]);
-  await waitFor("the redriven event", async () => (await accepted(event.id)).length === 1);
-  assert.ok(!(await deadLetters()).some((l) => l.key === event.id));
+  await waitFor("the redriven event", async () => (await stack.accepted(event.id)).length === 1);
+  assert.ok(!(await stack.deadLetters()).some((l) => l.key === event.id));
   const counters = await stack.admin("counters");
   assert.ok(counters.redriven >= 1 && counters.dead_lettered >= 1 && counters.delivered >= 1, JSON.stringify(counters));
 });
@@ -155,40 +130,33 @@ test("a redriven dead letter is delivered and leaves the list", async () => {
 test("stale cart: an older SetCart whose first delivery failed is never sent after a newer one", async () => {
   await stack.emulator.reset();
   const device = randomUUID();
-  const cart = (n, createdAt) => ({
-    id: randomUUID(),
-    operation: "Website.SetCart",
-    createdAt,
-    data: { productList: [{ product: { ids: { website: "7" } }, count: n, pricePerItem: 100 }] },
-  });
   const t = Date.now();
-  const older = cart(1, t);
-  const newer = cart(2, t + 1000);
+  const older = cart(1, { createdAt: t, price: 100 });
+  const newer = cart(2, { createdAt: t + 1000, price: 100 });
   // Mindbox asks the older cart to come back in 3 s: by then the newer one has been delivered.
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
-  await post([older], device);
-  await waitFor("the older cart's failed attempt", async () => (await attemptsOf(older.id)).length === 1);
-  await post([newer], device);
-  await waitFor("the newer cart", async () => (await accepted(newer.id)).length === 1);
+  await stack.send([older], device);
+  await waitFor("the older cart's failed attempt", async () => (await stack.attemptsOf(older.id)).length === 1);
+  await stack.send([newer], device);
+  await waitFor("the newer cart", async () => (await stack.accepted(newer.id)).length === 1);
   await waitFor("the older cart to be superseded", async () => (await stack.admin("counters")).superseded >= 1, {
     timeoutMs: 30000,
   });
   await stack.drain();
   const carts = (await stack.emulator.requests()).filter((q) => q.operation === "Website.SetCart");
   assert.deepEqual(carts.map((q) => q.transactionId), [newer.id], "Mindbox's final cart is the newer one");
-  assert.equal((await attemptsOf(older.id)).length, 1, "the older cart was never sent again");
+  assert.equal((await stack.attemptsOf(older.id)).length, 1, "the older cart was never sent again");
 });
 
 test("stale cart: two snapshots that both fail first still end in the newer state", async () => {
   await stack.emulator.reset();
   const device = randomUUID();
   const t = Date.now();
-  const mk = (n, at) => ({ id: randomUUID(), operation: "Website.SetCart", createdAt: at, data: { productList: [{ product: { ids: { website: "9" } }, count: n }] } });
-  const a = mk(1, t);
-  const b = mk(2, t + 1);
+  const a = cart(1, { createdAt: t });
+  const b = cart(2, { createdAt: t + 1 });
   await stack.emulator.fail({ count: 2, status: 500 });
-  await post([b, a], device); // out of order in the batch, too
-  await waitFor("the newer cart", async () => (await accepted(b.id)).length === 1, { timeoutMs: 30000 });
+  await stack.send([b, a], device); // out of order in the batch, too
+  await waitFor("the newer cart", async () => (await stack.accepted(b.id)).length === 1, { timeoutMs: 30000 });
   await stack.drain();
   const carts = (await stack.emulator.requests()).filter((q) => q.operation === "Website.SetCart");
   assert.equal(carts.at(-1).transactionId, b.id, "the last cart Mindbox took is the newer one");

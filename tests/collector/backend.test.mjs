@@ -1,37 +1,13 @@
 // The shop backend's route, POST /v1/backend/operations: orders and statuses through the same durable
 // queue as the browser's events, behind BACKEND_TOKEN.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, postChunked, CHUNKED_413_SKIP, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, postChunked, CHUNKED_413_SKIP, PROFILE } from "../support/stack.mjs";
+import { event, order, status } from "../support/events.mjs";
 
-let stack;
-before(async () => {
-  stack = await startStack({ profile: PROFILE });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-beforeEach(async () => {
-  await stack.emulator.reset();
-});
+const stack = useStack({ profile: PROFILE }, { resetEach: true });
 
-const order = (id = randomUUID(), orderId = `o-${randomUUID().slice(0, 8)}`) => ({
-  id,
-  operation: "Website.CreateAuthorizedOrder",
-  data: {
-    customer: { ids: { websiteID: "u1" }, mobilePhone: "8 (912) 345-67-89" },
-    order: { ids: { websiteID: orderId }, totalPrice: 1990, lines: [{ lineNumber: 1, quantity: 1, basePricePerItem: 1990, product: { ids: { website: "7" } } }] },
-  },
-});
-const status = (orderId, value, createdAt) => ({
-  id: randomUUID(),
-  operation: "Website.UpdateOrderStatus",
-  createdAt,
-  data: { order: { ids: { websiteID: orderId } }, orderLinesStatus: value },
-});
-/** Requests Mindbox accepted with this transactionId (the backend's answer gives it per operation). */
-const accepted = async (txId) => (await stack.emulator.requests()).filter((q) => q.transactionId === txId);
 /** Posts operations; their transactionIds, in order. */
 async function send(operations) {
   const r = await stack.backend({ operations });
@@ -66,13 +42,13 @@ test("an order created through two 503s arrives exactly once, also when the back
   assert.equal(r.status, 202, r.text);
   const [{ transactionId: tx }] = r.json.results;
   assert.deepEqual(r.json.results, [{ id: o.id, status: "accepted", transactionId: tx }]);
-  await waitFor("the order at Mindbox", async () => (await accepted(tx)).length === 1, { timeoutMs: 30000 });
+  await waitFor("the order at Mindbox", async () => (await stack.accepted(tx)).length === 1, { timeoutMs: 30000 });
   // The backend's own retry with the same id is idempotent: the same transactionId, which Mindbox
   // answers with TransactionAlreadyProcessed.
   assert.deepEqual(await send([o]), [tx]);
   await stack.drain();
-  const [req] = await accepted(tx);
-  assert.equal((await accepted(tx)).length, 1);
+  const [req] = await stack.accepted(tx);
+  assert.equal((await stack.accepted(tx)).length, 1);
   assert.equal(req.operation, "Website.CreateAuthorizedOrder");
   assert.equal(req.body.customer.mobilePhone, "79123456789", "the phone reaches Mindbox in one spelling");
   assert.equal(req.body.order.ids.websiteID, o.data.order.ids.websiteID);
@@ -87,27 +63,27 @@ test("an id is made when the backend gives none, and returned", async () => {
   assert.equal(r.status, 202, r.text);
   const made = r.json.results[0].id;
   assert.match(made, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  await waitFor("the order at Mindbox", async () => (await accepted(r.json.results[0].transactionId)).length === 1);
+  await waitFor("the order at Mindbox", async () => (await stack.accepted(r.json.results[0].transactionId)).length === 1);
 });
 
 test("order statuses never go back in time: an older status whose first try failed is not sent after a newer one", async () => {
   const orderId = `o-${randomUUID().slice(0, 8)}`;
   const t = Date.now() - 60000;
-  const older = status(orderId, "Paid", t);
-  const newer = status(orderId, "Delivered", t + 1000);
+  const older = status(orderId, "Paid", { createdAt: t });
+  const newer = status(orderId, "Delivered", { createdAt: t + 1000 });
   // Mindbox asks the older status to come back in 3 s: by then the newer one has been delivered.
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
   const [olderTx] = await send([older]);
   await waitFor("the older status's failed try", async () => (await stack.emulator.attempts()).some((q) => q.transactionId === olderTx));
   const [newerTx] = await send([newer]);
-  await waitFor("the newer status at Mindbox", async () => (await accepted(newerTx)).length === 1, { timeoutMs: 30000 });
+  await waitFor("the newer status at Mindbox", async () => (await stack.accepted(newerTx)).length === 1, { timeoutMs: 30000 });
   // The older one's retry finds a newer status sent: superseded, never sent.
   await waitFor("the older status superseded", async () => (await stack.admin("counters"))["backend.superseded"] >= 1, { timeoutMs: 30000 });
   // Out of order in one request: sent oldest first by the backend's createdAt, so the newer ends last.
   const o2 = `o-${randomUUID().slice(0, 8)}`;
-  const [a, b] = [status(o2, "Paid", t), status(o2, "Delivered", t + 1000)];
+  const [a, b] = [status(o2, "Paid", { createdAt: t }), status(o2, "Delivered", { createdAt: t + 1000 })];
   const [bTx] = await send([b, a]);
-  await waitFor("the newer of the second order", async () => (await accepted(bTx)).length === 1, { timeoutMs: 30000 });
+  await waitFor("the newer of the second order", async () => (await stack.accepted(bTx)).length === 1, { timeoutMs: 30000 });
   await stack.drain();
   const sent = (await stack.emulator.requests()).filter((q) => q.operation === "Website.UpdateOrderStatus");
   const last = (id) => sent.filter((q) => q.body.order.ids.websiteID === id).at(-1).body.orderLinesStatus;
@@ -135,13 +111,9 @@ test("bad operations are rejected one by one with a path and reason; a browser m
   );
   assert.equal((await stack.backend("not json")).status, 400);
   assert.equal((await stack.backend({ operations: Array.from({ length: 101 }, () => order()) })).status, 400);
-  const browser = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ events: [{ id: randomUUID(), operation: "Website.CreateAuthorizedOrder", data: order().data }] }),
-  });
+  const browser = await stack.post({ events: [event("Website.CreateAuthorizedOrder", order().data)] });
   assert.equal(browser.status, 422);
-  assert.equal((await browser.json()).results[0].reason.includes("allowlist"), true);
+  assert.equal(browser.json.results[0].reason.includes("allowlist"), true);
   const others = await stack.drain();
   assert.deepEqual(others.map((q) => q.transactionId), [r.json.results[0].transactionId], "only the good operation reached Mindbox");
 });

@@ -1,40 +1,18 @@
-// QA's trace (edge-collector/src/trace.rs), in local workerd: a device QA switches on with the admin
-// token shows what became of each event after the collector (retrying, delivered, dead-lettered,
-// redriven, superseded); other devices are not traced, and nothing a browser sends switches it on.
-import { test, before, after } from "node:test";
+// QA's trace (edge-collector/src/trace.rs) and what QA_TOKEN opens, in local workerd: a device QA
+// switches on with the admin token shows what became of each event after the collector (retrying,
+// delivered, dead-lettered, redriven, superseded); other devices are not traced, and nothing a browser
+// sends switches it on; the QA page's origin reaches QA's admin routes with QA_TOKEN only.
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch, PROFILE } from "../stack.mjs";
+import { useStack, waitFor, timedFetch, PROFILE } from "../support/stack.mjs";
+import { view, cart } from "../support/events.mjs";
 
-let stack;
-
-before(async () => {
-  // A small cap, so that the test can pass it.
-  stack = await startStack({ profile: PROFILE, vars: { TRACE_KEEP: "10" } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-
-async function post(events, deviceUUID, extra = {}) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID, events, ...extra }),
-  });
-  assert.equal(res.status, 202, await res.text());
-}
-
-const view = (extra = {}) => ({
-  id: randomUUID(),
-  operation: "Website.ViewProduct",
-  data: { viewProduct: { product: { ids: { website: "7" } } } },
-  ...extra,
-});
+// A small cap, so that the test can pass it.
+const stack = useStack({ profile: PROFILE, vars: { TRACE_KEEP: "10" } });
 
 const traceOf = async (device) => stack.admin(`trace?device=${device}`);
 const noteOf = async (device, id) => (await traceOf(device)).events.find((n) => n.id === id);
-const accepted = async (id) => (await stack.emulator.requests()).filter((q) => q.transactionId === id);
 
 /** Waits until event `id` of `device` is noted in `state`; returns the note. */
 function stateOf(device, id, state, timeoutMs = 30000) {
@@ -73,7 +51,7 @@ test("a traced device shows retrying (with the reason), then delivered, with the
   await stack.admin("trace", { deviceUUID: device, hours: 1 });
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 2 });
   const event = view();
-  await post([event], device);
+  await stack.send([event], device);
   const retrying = await stateOf(device, event.id, "retrying");
   assert.equal(retrying.operation, "Website.ViewProduct");
   assert.equal(retrying.attempts, 1);
@@ -82,7 +60,7 @@ test("a traced device shows retrying (with the reason), then delivered, with the
   assert.equal(delivered.attempts, 2);
   assert.equal(delivered.reason, undefined);
   assert.ok(delivered.at >= retrying.at);
-  assert.equal((await accepted(event.id)).length, 1);
+  assert.equal((await stack.accepted(event.id)).length, 1);
   // The note holds no event data.
   assert.doesNotMatch(JSON.stringify(await traceOf(device)), /viewProduct|website/);
 });
@@ -93,7 +71,7 @@ test("a traced event Mindbox refuses shows dead-lettered with Mindbox's reason; 
   await stack.admin("trace", { deviceUUID: device });
   await stack.emulator.fail({ count: 1, mode: "validation" });
   const event = view();
-  await post([event], device);
+  await stack.send([event], device);
   const dead = await stateOf(device, event.id, "dead_lettered");
   assert.match(dead.reason, /ValidationError.*emulated validation error/);
   const answer = await stack.admin("dead-letters/redrive", { ids: [event.id] });
@@ -105,26 +83,20 @@ test("a traced event Mindbox refuses shows dead-lettered with Mindbox's reason; 
   });
   assert.notEqual(after.state, "queued");
   await stateOf(device, event.id, "delivered");
-  assert.equal((await accepted(event.id)).length, 1);
+  assert.equal((await stack.accepted(event.id)).length, 1);
 });
 
 test("an older cart sent after a newer one shows superseded; the newer one delivered", async () => {
   await stack.emulator.reset();
   const device = randomUUID();
   await stack.admin("trace", { deviceUUID: device });
-  const cart = (n, createdAt) => ({
-    id: randomUUID(),
-    operation: "Website.SetCart",
-    createdAt,
-    data: { productList: [{ product: { ids: { website: "7" } }, count: n, pricePerItem: 100 }] },
-  });
   const t = Date.now();
-  const older = cart(1, t);
-  const newer = cart(2, t + 1000);
+  const older = cart(1, { createdAt: t, price: 100 });
+  const newer = cart(2, { createdAt: t + 1000, price: 100 });
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 3 });
-  await post([older], device);
+  await stack.send([older], device);
   await stateOf(device, older.id, "retrying");
-  await post([newer], device);
+  await stack.send([newer], device);
   await stateOf(device, newer.id, "delivered");
   const superseded = await stateOf(device, older.id, "superseded");
   assert.match(superseded.reason, /newer cart/);
@@ -137,16 +109,12 @@ test("untraced devices are not traced, whatever the browser sends; a trace switc
   const device = randomUUID();
   // A hostile page asks for a trace in the batch and in the event: an event has no such field (it is
   // rejected), and the batch's is ignored.
-  const refused = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ deviceUUID: device, events: [view({ trace: true })] }),
-  });
+  const refused = await stack.post({ deviceUUID: device, events: [view({ trace: true })] });
   assert.equal(refused.status, 422);
-  assert.match(await refused.text(), /events\[0\]\.trace/);
+  assert.match(refused.text, /events\[0\]\.trace/);
   const sneaky = view();
-  await post([sneaky], device, { trace: true });
-  await waitFor("the untraced event at the emulator", async () => (await accepted(sneaky.id)).length === 1);
+  await stack.send([sneaky], device, { trace: true });
+  await waitFor("the untraced event at the emulator", async () => (await stack.accepted(sneaky.id)).length === 1);
   const untraced = await traceOf(device);
   assert.equal(untraced.until, 0);
   assert.deepEqual(untraced.events, []);
@@ -155,12 +123,12 @@ test("untraced devices are not traced, whatever the browser sends; a trace switc
   const traced = randomUUID();
   await stack.admin("trace", { deviceUUID: traced });
   const first = view();
-  await post([first], traced);
+  await stack.send([first], traced);
   await stateOf(traced, first.id, "delivered");
   await stack.admin("trace", { deviceUUID: traced, hours: 0 });
   const later = view();
-  await post([later], traced);
-  await waitFor("the later event at the emulator", async () => (await accepted(later.id)).length === 1);
+  await stack.send([later], traced);
+  await waitFor("the later event at the emulator", async () => (await stack.accepted(later.id)).length === 1);
   await stack.drain();
   const t = await traceOf(traced);
   assert.equal(t.until, 0);
@@ -172,7 +140,7 @@ test("a traced device keeps only its newest notes (TRACE_KEEP), and resends are 
   const device = randomUUID();
   await stack.admin("trace", { deviceUUID: device });
   const batches = [0, 1, 2].map(() => Array.from({ length: 40 }, () => view()));
-  for (const b of batches) await post(b, device);
+  for (const b of batches) await stack.send(b, device);
   const ids = new Set(batches.flat().map((e) => e.id));
   const ours = async () => (await stack.emulator.requests()).filter((q) => ids.has(q.transactionId)).length;
   await waitFor("120 events at the emulator", async () => (await ours()) >= 120, { timeoutMs: 60000 });
@@ -182,8 +150,59 @@ test("a traced device keeps only its newest notes (TRACE_KEEP), and resends are 
   assert.ok(notes.every((n) => ids.has(n.id)));
   // The ids were still recorded: the same batch again is answered, not queued again.
   const before = (await stack.admin("counters")).resent || 0;
-  await post(batches[2], device);
+  await stack.send(batches[2], device);
   await waitFor("the resend counted", async () => ((await stack.admin("counters")).resent || 0) >= before + 40);
   await stack.drain();
   assert.equal(await ours(), 120, "nothing sent twice");
+});
+
+test("the QA page's origin may call QA's admin routes (CORS) with QA_TOKEN only; the admin token is never taken from a page", async () => {
+  const preflight = (origin) =>
+    timedFetch(`${stack.collectorUrl}/v1/admin/dead-letters`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+  const ok = await preflight(stack.shopUrl);
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get("access-control-allow-origin"), stack.shopUrl);
+  assert.match(ok.headers.get("access-control-allow-headers"), /Authorization/);
+  assert.equal((await preflight("https://evil.example")).status, 403);
+  const device = randomUUID();
+  const get = (path, token, origin = stack.shopUrl, cookie = `mindboxDeviceUUID=${device}`) =>
+    timedFetch(`${stack.collectorUrl}/v1/admin/${path}`, { headers: { origin, cookie, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const noToken = await get(`dead-letters?ids=x&device=${device}`);
+  assert.equal(noToken.status, 401);
+  assert.equal(noToken.headers.get("access-control-allow-origin"), stack.shopUrl, "the page can read why");
+  const qa = await get(`dead-letters?ids=x&device=${device}`, stack.qaToken);
+  assert.equal(qa.status, 200);
+  assert.equal(qa.headers.get("access-control-allow-origin"), stack.shopUrl);
+  assert.deepEqual((await qa.json()).deadLetters, []);
+  // QA's token opens one device's letters and trace, nothing else; routes that are not QA's answer
+  // no CORS at all.
+  for (const path of ["counters", "dead-letters", "dead-letters?ids=x", "health"]) {
+    const r = await get(path, stack.qaToken);
+    assert.equal(r.status, 403, path);
+    if (!path.startsWith("dead-letters")) assert.equal(r.headers.get("access-control-allow-origin"), null, `${path}: no CORS outside QA's routes`);
+    assert.match((await r.json()).reason, /QA_TOKEN/);
+  }
+  // The admin token from a page (any Origin, the shop's too) is refused; from a terminal it works.
+  for (const origin of [stack.shopUrl, "https://evil.example"]) {
+    const r = await get(`dead-letters?ids=x&device=${device}`, stack.adminToken, origin);
+    assert.equal(r.status, 403, origin);
+    assert.match((await r.json()).reason, /never taken from a web page/);
+  }
+  const foreign = await get(`dead-letters?ids=x&device=${device}`, stack.qaToken, "https://evil.example");
+  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  // QA's token follows only the device of the browser it comes from (its cookie).
+  for (const cookie of ["", `mindboxDeviceUUID=${randomUUID()}`]) {
+    for (const path of [`dead-letters?ids=x&device=${device}`, `trace?device=${device}`]) {
+      const r = await get(path, stack.qaToken, stack.shopUrl, cookie);
+      assert.equal(r.status, 403, `${path} with ${cookie || "no cookie"}`);
+      assert.match((await r.json()).reason, /browser it comes from/);
+    }
+  }
+  // The admin token from a same-origin page (no Origin, but Sec-Fetch-*) is refused too.
+  const sameOrigin = await timedFetch(`${stack.collectorUrl}/v1/admin/counters`, { headers: { authorization: `Bearer ${stack.adminToken}`, "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" } });
+  assert.equal(sameOrigin.status, 403);
+  assert.ok((await stack.admin("counters")).accepted >= 0);
 });

@@ -12,26 +12,12 @@ import { readFileSync, statSync } from "node:fs";
 import { join, dirname, resolve as resolvePath, sep, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { ticket, emailTicket } from "./tickets.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
 /** How long the backend waits for the collector. */
 const COLLECTOR_TIMEOUT_MS = 10000;
-
-/** A Mindbox authentication ticket, as a shop's backend signs it with the secret key. */
-export function ticket(id, secretKey, issued = new Date()) {
-  return signed(`ExternalIdentityAuthentication|websiteID|${id}`, secretKey, issued);
-}
-
-/** A ticket for an email (`EmailAuthenticationHex`). */
-export function emailTicket(email, secretKey, issued = new Date()) {
-  return signed(`EmailAuthenticationHex|${email}`, secretKey, issued);
-}
-
-function signed(what, secretKey, issued) {
-  const msg = `${what}|${issued.toISOString().slice(0, 19).replace("T", " ")}`;
-  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", secretKey).update(msg).digest("hex")}`;
-}
 
 /**
  * The signed-in customer's id from the session's ticket, or `undefined` for a guest; throws for a
@@ -123,7 +109,7 @@ function catalogPrices() {
   const text = readFileSync(join(ROOT, "www/shop.js"), "utf8");
   const prices = new Map();
   for (const m of text.matchAll(/\{ id: "(\w+)", name: "[^"]*", category: "\w+", price: (\d+) \}/g)) prices.set(m[1], { id: m[1], price: Number(m[2]) });
-  if (!prices.size) throw new Error("tests/shop.mjs: no product with a price found in www/shop.js's CATALOG");
+  if (!prices.size) throw new Error("demo/shop-server.mjs: no product with a price found in www/shop.js's CATALOG");
   return prices;
 }
 

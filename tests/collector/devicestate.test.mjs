@@ -2,35 +2,20 @@
 // device's state (seen ids, snapshot-order slots) is gone after DEVICE_STATE_SECONDS, one address
 // creates only so many devices a minute, and a request without the proxy's client-IP header is
 // refused (the rate limits could not hold) with the reason in /v1/admin/health.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { startStack, waitFor, timedFetch } from "../stack.mjs";
+import { useStack, waitFor } from "../support/stack.mjs";
+import { cart } from "../support/events.mjs";
 
 /** Long enough for 5 000 devices to be accepted before the first is forgotten. */
 const TTL_SECONDS = 60;
-let stack;
-before(async () => {
-  // As behind a TLS proxy: a request has a client IP only when X-Real-IP says so.
-  stack = await startStack({ profile: "self-hosted", proxyless: false, vars: { DEVICE_STATE_SECONDS: String(TTL_SECONDS) } });
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-
-async function post(body, headers = {}) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain", ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, headers: res.headers };
-}
-const cart = () => ({ id: randomUUID(), operation: "Website.SetCart", data: { productList: [{ product: { ids: { website: "9" } }, count: 1 }] } });
+// As behind a TLS proxy: a request has a client IP only when X-Real-IP says so.
+const stack = useStack({ profile: "self-hosted", proxyless: false, vars: { DEVICE_STATE_SECONDS: String(TTL_SECONDS) } });
+const post = (body, headers) => stack.post(body, { headers });
 
 /**
  * What the per-device state takes on disk: the Durable Object classes that keep it (Seen,

@@ -1,50 +1,21 @@
 // The collector as an attacker meets it, in local workerd against the Mindbox emulator: every rule of
 // the gate is tried with letter case, numbers for strings, duplicate keys, other customers' ids, clocks
 // and unreadable events, and each test checks both the answer and what reached Mindbox.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID, createHmac } from "node:crypto";
-import { startStack, waitFor, ticket as externalTicket, timedFetch } from "../stack.mjs";
+import { randomUUID } from "node:crypto";
+import { useStack, waitFor } from "../support/stack.mjs";
+import { event, view, cart } from "../support/events.mjs";
 
-let stack;
-before(async () => {
-  stack = await startStack();
-}, { timeout: 180000 });
-after(async () => {
-  await stack?.stop();
-}, { timeout: 60000 });
-beforeEach(async () => {
-  await stack.emulator.reset();
-});
-
-/** A ticket for an email or phone, as a shop's backend signs it. */
-function contactTicket(kind, value, key = stack.secretKey) {
-  const time = new Date().toISOString().slice(0, 19).replace("T", " ");
-  const msg = `${kind === "email" ? "EmailAuthenticationHex" : "MobilePhoneAuthenticationHex"}|${value}|${time}`;
-  return `${Buffer.from(msg).toString("hex")}|${createHmac("sha512", key).update(msg).digest("hex")}`;
-}
-const idTicket = (id) => externalTicket(id, stack.secretKey);
-
-/** Posts raw body text as the tracker does. */
-async function postText(text) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: text,
-  });
-  const body = await res.text();
-  return { status: res.status, text: body, json: () => JSON.parse(body) };
-}
-const post = (batch) => postText(JSON.stringify(batch));
-const ev = (operation, data, extra = {}) => ({ id: randomUUID(), operation, data, ...extra });
+const stack = useStack({}, { resetEach: true });
 
 /** Sends each event alone; returns [code or "accepted", path] per event. */
 async function verdicts(events) {
   const out = [];
   for (const e of events) {
-    const r = await post({ events: [e] });
+    const r = await stack.post({ events: [e] });
     assert.ok([202, 422].includes(r.status), r.text);
-    const [x] = r.json().results;
+    const [x] = r.json.results;
     out.push(x.status === "accepted" ? ["accepted"] : [x.reason, x.path]);
   }
   return out;
@@ -53,7 +24,7 @@ async function verdicts(events) {
 const atMindbox = () => stack.drain();
 
 test("customer keys in any letter case (and .NET's ı, ſ) need the ticket like the canonical ones", async () => {
-  const edit = (data) => ev("Website.EditCustomer", data);
+  const edit = (data) => event("Website.EditCustomer", data);
   const attacks = [
     edit({ Customer: { ids: { websiteID: "victim" }, firstName: "Mallory" } }),
     edit({ CUSTOMER: { Ids: { websiteID: "victim" } } }),
@@ -72,25 +43,25 @@ test("customer keys in any letter case (and .NET's ı, ſ) need the ticket like 
 });
 
 test("two keys that differ only by case are refused as ambiguous, never one of them chosen", async () => {
-  const t = idTicket("u1");
+  const t = stack.ticket("u1");
   const attacks = [
-    ev("Website.EditCustomer", { customer: { ids: { websiteID: "u1" }, authenticationTicket: t }, Customer: { ids: { websiteID: "victim" } } }),
-    ev("Website.EditCustomer", { customer: { ids: { websiteID: "u1" }, Ids: { websiteID: "victim" }, authenticationTicket: t } }),
-    ev("Website.EditCustomer", { customer: { ids: { websiteID: "u1", WebsiteId: "victim" }, authenticationTicket: t } }),
+    event("Website.EditCustomer", { customer: { ids: { websiteID: "u1" }, authenticationTicket: t }, Customer: { ids: { websiteID: "victim" } } }),
+    event("Website.EditCustomer", { customer: { ids: { websiteID: "u1" }, Ids: { websiteID: "victim" }, authenticationTicket: t } }),
+    event("Website.EditCustomer", { customer: { ids: { websiteID: "u1", WebsiteId: "victim" }, authenticationTicket: t } }),
   ];
   for (const [reason] of await verdicts(attacks)) assert.match(reason, /differ only by letter case/);
   // The same key twice in the JSON text: the collector forwards its own reading (the last one), so what
   // it checked is what Mindbox gets: here the victim's id without its ticket, refused.
-  const dup = await postText(
+  const dup = await stack.post(
     `{"events":[{"id":"${randomUUID()}","operation":"Website.EditCustomer","data":{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"${t}","ids":{"websiteID":"victim"}}}}]}`,
   );
   assert.equal(dup.status, 422, dup.text);
-  assert.match(dup.json().results[0].reason, /vouches for websiteID "u1"/);
+  assert.match(dup.json.results[0].reason, /vouches for websiteID "u1"/);
   assert.deepEqual(await atMindbox(), []);
 });
 
 test("numbers, booleans and objects where an identifier belongs never make an event look anonymous", async () => {
-  const edit = (customer) => ev("Website.EditCustomer", { customer });
+  const edit = (customer) => event("Website.EditCustomer", { customer });
   const [[phone], [id], [bool], [obj], [frac]] = await verdicts([
     edit({ mobilePhone: 79001112233 }),
     edit({ ids: { websiteID: 42 } }),
@@ -102,17 +73,17 @@ test("numbers, booleans and objects where an identifier belongs never make an ev
   assert.match(id, /authenticationTicket/);
   for (const r of [bool, obj, frac]) assert.match(r, /must be text/);
   // A number vouched for by its ticket goes through, and Mindbox gets it as text.
-  const ok = ev("Website.AuthorizeCustomer", { customer: { ids: { websiteID: 42 }, authenticationTicket: idTicket("42") } });
+  const ok = event("Website.AuthorizeCustomer", { customer: { ids: { websiteID: 42 }, authenticationTicket: stack.ticket("42") } });
   assert.deepEqual(await verdicts([ok]), [["accepted"]]);
   const [req] = await atMindbox();
   assert.deepEqual(req.body.customer.ids, { websiteID: "42" });
 });
 
 test("every identifier is bound to the ticket: email, phone, ids anywhere, discount card; non-ASCII digits are not digits", async () => {
-  const email = contactTicket("email", "anna@example.com");
-  const phone = contactTicket("phone", "79001112233");
-  const id = idTicket("u1");
-  const c = (customer) => ev("Website.EditCustomer", { customer });
+  const email = stack.emailTicket("anna@example.com");
+  const phone = stack.phoneTicket("79001112233");
+  const id = stack.ticket("u1");
+  const c = (customer) => event("Website.EditCustomer", { customer });
   const results = await verdicts([
     c({ email: "anna@example.com", mobilePhone: "79990000000", authenticationTicket: email }),
     c({ mobilePhone: "79001112233", email: "victim@example.com", authenticationTicket: phone }),
@@ -139,7 +110,7 @@ test("every identifier is bound to the ticket: email, phone, ids anywhere, disco
 });
 
 test("without a ticket a subscription form only subscribes an email or phone", async () => {
-  const sub = (customer) => ev("Website.SubscribeCustomer", { customer });
+  const sub = (customer) => event("Website.SubscribeCustomer", { customer });
   const yes = [{ pointOfContact: "Email", isSubscribed: true }];
   const attacks = await verdicts([
     sub({ email: "victim@example.com", subscriptions: [{ pointOfContact: "Email", isSubscribed: false }] }),
@@ -155,30 +126,27 @@ test("without a ticket a subscription form only subscribes an email or phone", a
   }
   assert.deepEqual(await atMindbox(), []);
   const ok = sub({ email: "Fan@Example.com", subscriptions: [{ pointOfContact: "Email", brand: "shop", topic: "news", isSubscribed: true }] });
-  const unsub = sub({ email: "anna@example.com", subscriptions: [{ pointOfContact: "Email", isSubscribed: false }], authenticationTicket: contactTicket("email", "anna@example.com") });
+  const unsub = sub({ email: "anna@example.com", subscriptions: [{ pointOfContact: "Email", isSubscribed: false }], authenticationTicket: stack.emailTicket("anna@example.com") });
   assert.deepEqual(await verdicts([ok, unsub]), [["accepted"], ["accepted"]]);
   const reqs = await atMindbox();
   assert.equal(reqs.find((q) => q.transactionId === ok.id).body.customer.email, "fan@example.com");
   assert.ok(reqs.some((q) => q.transactionId === unsub.id), "an unsubscription with the customer's ticket goes through");
 });
 
+/** Asks /v1/sync for the balance of the customer in `data`. */
 async function sync(data) {
-  const res = await timedFetch(`${stack.collectorUrl}/v1/sync`, {
-    method: "POST",
-    headers: { origin: stack.shopUrl, "content-type": "text/plain" },
-    body: JSON.stringify({ operation: "Website.GetCustomerBalance", data }),
-  });
-  return { status: res.status, body: await res.json() };
+  const r = await stack.sync({ operation: "Website.GetCustomerBalance", data });
+  return { status: r.status, body: r.json };
 }
 
 test("/v1/sync: email and phone tickets work, and the same rules refuse other customers", async () => {
-  const byEmail = await sync({ customer: { email: "anna@example.com", authenticationTicket: contactTicket("email", "anna@example.com") } });
+  const byEmail = await sync({ customer: { email: "anna@example.com", authenticationTicket: stack.emailTicket("anna@example.com") } });
   assert.equal(byEmail.status, 200, JSON.stringify(byEmail.body));
-  const byPhone = await sync({ customer: { mobilePhone: "+7 900 111-22-33", authenticationTicket: contactTicket("phone", "79001112233") } });
+  const byPhone = await sync({ customer: { mobilePhone: "+7 900 111-22-33", authenticationTicket: stack.phoneTicket("79001112233") } });
   assert.equal(byPhone.status, 200, JSON.stringify(byPhone.body));
   for (const data of [
-    { Customer: { Ids: { websiteID: "victim" }, authenticationTicket: idTicket("u1") } },
-    { customer: { email: "victim@example.com", authenticationTicket: contactTicket("phone", "79001112233") } },
+    { Customer: { Ids: { websiteID: "victim" }, authenticationTicket: stack.ticket("u1") } },
+    { customer: { email: "victim@example.com", authenticationTicket: stack.phoneTicket("79001112233") } },
     { customer: { mobilePhone: 79001112233 } },
   ]) {
     const r = await sync(data);
@@ -190,29 +158,28 @@ test("/v1/sync: email and phone tickets work, and the same rules refuse other cu
 });
 
 test("an event the collector's JSON reader refuses costs only itself", async () => {
-  const good = ev("Website.ViewProduct", { viewProduct: { product: { ids: { website: "1" } } } });
+  const good = view();
   const half = randomUUID();
   const deep = randomUUID();
   const nest = "[".repeat(200) + "1" + "]".repeat(200);
   const body = `{"events":[${JSON.stringify(good)},{"id":"${half}","operation":"Website.ViewProduct","data":{"name":"cut \\ud83d"}},{"id":"${deep}","operation":"Website.ViewProduct","data":{"x":${nest}}}]}`;
-  const r = await postText(body);
+  const r = await stack.post(body);
   assert.equal(r.status, 202, r.text);
-  const results = r.json().results;
+  const results = r.json.results;
   assert.deepEqual(results.map((x) => [x.id, x.status]), [[good.id, "accepted"], [half, "rejected"], [deep, "rejected"]]);
   assert.match(results[1].reason, /cannot be read/);
   assert.deepEqual((await atMindbox()).map((q) => q.transactionId), [good.id]);
 });
 
 test("a request refused as a whole says which kind: too big, or not a batch", async () => {
-  const notJson = await postText("{not json");
+  const notJson = await stack.post("{not json");
   assert.equal(notJson.status, 400);
-  assert.equal(notJson.json().error, "not_json");
-  const big = await post({ events: [ev("Website.ViewProduct", { pad: "x".repeat(70000) })] });
+  assert.equal(notJson.json.error, "not_json");
+  const big = await stack.post({ events: [event("Website.ViewProduct", { pad: "x".repeat(70000) })] });
   assert.equal(big.status, 413);
-  assert.equal(big.json().error, "body_too_large");
+  assert.equal(big.json.error, "body_too_large");
 });
 
-const cart = (count, extra) => ev("Website.SetCart", { productList: [{ product: { ids: { website: "7" } }, count }] }, extra);
 const carts = async (device) => {
   await atMindbox();
   return (await stack.emulator.requests()).filter((q) => q.deviceUUID === device && q.operation.startsWith("Website.") && q.path.endsWith("async"));
@@ -224,13 +191,13 @@ test("a cart from a clock hours or years ahead does not make later carts 'supers
       const device = randomUUID();
       const future = Date.now() + ahead;
       // The poisoned snapshot: from a wrong clock (with sentAt), or a raw client lying about createdAt.
-      const first = await post({ deviceUUID: device, ...(withSentAt ? { sentAt: future } : {}), events: [cart(1, { createdAt: future })] });
+      const first = await stack.post({ deviceUUID: device, ...(withSentAt ? { sentAt: future } : {}), events: [cart(1, { createdAt: future })] });
       assert.equal(first.status, 202, first.text);
       await waitFor("the first cart", async () => (await carts(device)).length === 1);
       // The shopper's next cart, seconds later, from a correct clock.
       await new Promise((r) => setTimeout(r, 2100)); // past the collector's 2 s "near" window
       const next = cart(2, { createdAt: Date.now() });
-      const r = await post({ deviceUUID: device, sentAt: Date.now(), events: [next] });
+      const r = await stack.post({ deviceUUID: device, sentAt: Date.now(), events: [next] });
       assert.equal(r.status, 202, r.text);
       const got = await waitFor("the next cart at Mindbox", async () => {
         const c = await carts(device);
@@ -247,9 +214,9 @@ test("clearCart then setCart made in the same millisecond end as the set cart, e
     const device = randomUUID();
     const t = Date.now();
     // Exactly what the tracker writes: call times 1 µs apart, same millisecond, random ids.
-    const clear = ev("Website.ClearCart", {}, { createdAt: t + 0.001 });
+    const clear = event("Website.ClearCart", {}, { createdAt: t + 0.001 });
     const set = cart(3, { createdAt: t + 0.002 });
-    const r = await post({ deviceUUID: device, sentAt: t + 5, events: [clear, set] });
+    const r = await stack.post({ deviceUUID: device, sentAt: t + 5, events: [clear, set] });
     assert.equal(r.status, 202, r.text);
     devices.push([device, set.id]);
   }
@@ -272,9 +239,9 @@ test("clearCart then setCart made in the same millisecond end as the set cart, e
 
 test("the event's own time reaches Mindbox: made two hours before delivery, dateTimeOffset says two hours", async () => {
   const sentAt = Date.now() + 3 * 86400e3; // the tracker's clock is three days fast; only the age counts
-  const old = ev("Website.ViewProduct", { viewProduct: { product: { ids: { website: "1" } } } }, { createdAt: sentAt - 2 * 3600e3 });
-  const now = ev("Website.ViewProduct", { viewProduct: { product: { ids: { website: "2" } } } }, { createdAt: sentAt });
-  const r = await post({ sentAt, events: [old, now] });
+  const old = view({ createdAt: sentAt - 2 * 3600e3 }, "1");
+  const now = view({ createdAt: sentAt }, "2");
+  const r = await stack.post({ sentAt, events: [old, now] });
   assert.equal(r.status, 202, r.text);
   const reqs = await atMindbox();
   const offset = (id) => reqs.find((q) => q.transactionId === id).dateTimeOffset;
