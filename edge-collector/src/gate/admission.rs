@@ -177,6 +177,19 @@ pub fn ip_key(ip: &str) -> String {
     }
 }
 
+/// Whether the request's `Authorization: Bearer …` is `token` (compared in constant time): the one
+/// bearer-token check of the backend and admin routes.
+pub fn bearer_is(req: &Request, token: Option<&crate::config::SecretKey>) -> bool {
+    let given = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let given = given.strip_prefix("Bearer ").unwrap_or("");
+    token.is_some_and(|t| same_secret(given.as_bytes(), t.expose().as_bytes()))
+}
+
 /// Constant-time equality of two byte strings, for bearer tokens (their length is not secret).
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -35,6 +35,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
+use crate::gate::admission::bearer_is;
 use crate::qa_trace::{self, Note};
 use crate::store::events_queue::EventsQueue;
 use crate::store::ledger;
@@ -114,13 +115,7 @@ fn caller(req: &Request, env: &Env) -> std::result::Result<Caller, AdminRefusal>
     if admin.is_none() && qa.is_none() {
         return Err(AdminRefusal::Off);
     }
-    let given = req.headers().get("Authorization")?.unwrap_or_default();
-    let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
-    let matches = |t: &Option<crate::config::SecretKey>| {
-        t.as_ref()
-            .is_some_and(|t| crate::gate::admission::same_secret(given, t.expose().as_bytes()))
-    };
-    if matches(&admin) {
+    if bearer_is(req, admin.as_ref()) {
         // Browsers send `Origin` (and `Sec-Fetch-Site`, same-origin GETs too); scripts and terminals do
         // not (Node's fetch sends `Sec-Fetch-Mode` only).
         let from_page = ["Origin", "Sec-Fetch-Site"]
@@ -132,7 +127,7 @@ fn caller(req: &Request, env: &Env) -> std::result::Result<Caller, AdminRefusal>
             Ok(Caller::Admin)
         };
     }
-    if matches(&qa) {
+    if bearer_is(req, qa.as_ref()) {
         return Ok(Caller::Qa);
     }
     Err(AdminRefusal::Unauthorized)

@@ -30,7 +30,7 @@ use worker::{Context, Env, Request, Response, Result};
 
 use crate::config::Config;
 use crate::delivery::message::Delivery;
-use crate::gate::admission::{refuse, same_secret};
+use crate::gate::admission::{bearer_is, refuse};
 use crate::gate::enrich::Shopper;
 use crate::gate::identity;
 use crate::store::events_queue::EventsQueue;
@@ -105,9 +105,7 @@ async fn process(
     // body was left unread makes the server drop the connection, and a client reusing it fails its
     // next call.
     let bytes = crate::gate::body::read_capped(&mut req, MAX_BODY).await;
-    let given = req.headers().get("Authorization")?.unwrap_or_default();
-    let given = given.strip_prefix("Bearer ").unwrap_or("");
-    if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
+    if !bearer_is(&req, Some(&token)) {
         count(counts, "rejected.unauthorized", 1);
         return refuse(401, "unauthorized", "missing or wrong bearer token", None);
     }
