@@ -102,6 +102,6 @@ Mindbox Edge demo is running:
                    to see each event delivered, retried or refused
   backend token    ${stack.backendToken}   (${from("BACKEND_TOKEN")}): POST ${stack.collectorUrl}/v1/backend/operations
   make Mindbox fail  curl -X POST ${stack.emulatorUrl}/__emulator/fail -d '{"count": 3, "status": 503}'
-                     (or {"count": 1, "mode": "validation"} for a dead letter; see the README's QA section)
+                     (or {"count": 1, "mode": "validation"} for a dead letter; see docs/qa.md)
 Press Ctrl-C to stop (the temporary folder with the secrets file is removed).`);
 if (realMindbox) console.log("The shop's login is off (it would sign tickets for anyone): /api/login answers 403 login_off.");

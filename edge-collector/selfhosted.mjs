@@ -7,7 +7,7 @@
 //   MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… node_modules/.bin/workerd serve /srv/mindbox-edge/config.capnp
 //
 // The vars are wrangler.toml's `[vars]` with `--var` over them. tests/support/stack.mjs uses the same function
-// for the self-hosted test stack and `cargo xtask demo --self-hosted`. See the README's deploy section.
+// for the self-hosted test stack and `cargo xtask demo --self-hosted`. See docs/operate.md, "Self-hosting".
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

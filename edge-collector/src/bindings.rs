@@ -23,9 +23,9 @@ pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
 pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";
 /// Browser events per device (Workers rate limiting), counted the same way.
 pub const DEVICE_RATE_LIMIT: &str = "DEVICE_RATE_LIMIT";
-/// Browser requests per client IP that name a device without the collector's device cookie (a new
-/// device, or one a script made up): each may create a device's state, so one address can create
-/// only so many (Workers rate limiting).
+/// New devices per client IP: a request for a device the collector keeps nothing for yet (whatever
+/// cookie it brings) creates that device's state, so one address creates only so many (Workers rate
+/// limiting).
 pub const NEW_DEVICE_RATE_LIMIT: &str = "NEW_DEVICE_RATE_LIMIT";
 /// `IP_RATE_LIMIT`'s limit per minute (wrangler.toml), which the self-hosted profile applies itself:
 /// a busy office or a mobile carrier's NAT behind one address, well under Mindbox's 8 000 a minute

@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use mindbox_model::check::{Limits, Policy};
 
-use crate::routes::projection::{self, SyncOperation};
+use crate::projection::{self, SyncOperation};
 use worker::Env;
 
 /// Everything the collector needs to know, read from the environment.
@@ -319,7 +319,8 @@ impl Config {
     /// Reads the configuration through `lookup`; the error names the missing or bad setting the
     /// collector cannot accept events without (the secret key, the operation lists) and how to fix it.
     /// Settings only delivery needs are reported in [`Config::delivery_problems`] instead.
-    pub fn from_lookup(env: Lookup) -> Result<Config, ConfigError> {
+    pub fn from_lookup(lookup: Lookup) -> Result<Config, ConfigError> {
+        let env = lookup;
         let mut problems: Vec<ConfigError> = Vec::new();
         let api_base = var(env, "MINDBOX_API_BASE")
             .unwrap_or_else(|| "https://api.mindbox.ru".into())

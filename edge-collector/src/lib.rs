@@ -11,6 +11,8 @@
 //!   budget: each behind one module, with its Cloudflare implementation;
 //! * [`delivery`] — the queue consumer: Mindbox calls, outcomes, retries, dead letters;
 //! * [`qa_trace`] — QA's trace of one device's events after the collector;
+//! * [`message`] — the queue message, what every stage after the gate passes on; [`projection`] —
+//!   what of a sync answer reaches the page (`SYNC_OPERATIONS`);
 //! * [`config`] — every setting, read once per isolate.
 //!
 //! This file wires them: the HTTP entry point hands requests to the route table, and the queue
@@ -23,6 +25,8 @@ pub mod bindings;
 pub mod config;
 pub mod delivery;
 pub mod gate;
+pub mod message;
+pub mod projection;
 pub mod qa_trace;
 pub mod routes;
 pub mod self_hosted;

@@ -1,11 +1,11 @@
 //! QA's trace: what became of one device's events after the collector accepted them (queued,
 //! delivered, retrying, waiting, dead-lettered, superseded, redriven), for the QA page.
 //!
-//! Only devices QA switches on (`POST /v1/admin/trace` with the admin token, for at most
+//! Only devices QA switches on (`POST /v1/admin/trace` with QA's or the admin token, for at most
 //! [`MAX_HOURS`]) are traced, so production traffic pays nothing for it:
 //! * the flag lives with the device's queued ids in its [`crate::store::seen`] shard, which the collector
 //!   already asks about every batch; its answer says whether the device is traced, in the same read;
-//! * a traced device's queue messages carry `trace: true` ([`crate::delivery::message::Delivery::trace`]), and
+//! * a traced device's queue messages carry `trace: true` ([`crate::message::Delivery::trace`]), and
 //!   only for those does the consumer write a [`Note`] (one call per device per consumer batch);
 //! * an untraced message is unchanged (the field is left out).
 //!
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use worker::{Env, Result};
 
-use crate::delivery::message::Delivery;
+use crate::message::Delivery;
 use crate::store::expiry::KEYS_PER_CALL;
 use crate::store::objects;
 pub use crate::store::trace_notes::{Note, Trace, TraceState};

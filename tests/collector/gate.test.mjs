@@ -18,7 +18,7 @@ const nested = (levels) => {
   for (let i = 0; i < levels; i++) v = { a: v };
   return v;
 };
-/** The ledger shard of a dead letter's key (edge-collector/src/ledger.rs `shard_of`: FNV-1a). */
+/** The ledger shard of a dead letter's key (edge-collector/src/store/ledger.rs `shard_of`: FNV-1a). */
 function shardOf(key) {
   let h = 0x811c9dc5;
   for (const b of Buffer.from(key)) h = Math.imul(h ^ b, 0x01000193) >>> 0;

@@ -1,5 +1,5 @@
 // The self-hosted profile: the same collector build in open-source workerd (no Cloudflare service),
-// its events queue on Durable Objects on local disk (edge-collector/src/shard_queue.rs). What the
+// its events queue on Durable Objects on local disk (edge-collector/src/store/shard_queue.rs). What the
 // local Cloudflare Queues cannot show: a crash (SIGKILL) in the middle of delivering a burst loses and
 // duplicates nothing once the collector is started again.
 import { test } from "node:test";

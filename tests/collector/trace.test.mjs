@@ -1,4 +1,4 @@
-// QA's trace (edge-collector/src/trace.rs) and what QA_TOKEN opens, in local workerd: a device QA
+// QA's trace (edge-collector/src/qa_trace.rs) and what QA_TOKEN opens, in local workerd: a device QA
 // switches on with the admin token shows what became of each event after the collector (retrying,
 // delivered, dead-lettered, redriven, superseded); other devices are not traced, and nothing a browser
 // sends switches it on; the QA page's origin reaches QA's admin routes with QA_TOKEN only.

@@ -1,5 +1,5 @@
 // @ts-check
-// Reading the collector's answer to one batch (the wire contract: contract.js, tracker/src/wire.rs).
+// Reading the collector's answer to one batch (the wire contract: contract.js, model/src/wire.rs).
 
 import { SETTLED, SPLIT, ACCEPTED, REJECTED } from "./contract.js";
 

@@ -1,6 +1,6 @@
 // @ts-check
-// The JS shell's half of the wire contract (tracker/src/wire.rs defines it; a test there checks that
-// this file says the same).
+// The JS shell's half of the wire contract (model/src/wire.rs defines it; tracker/tests/contract.rs
+// checks that this file says the same).
 
 /** Statuses whose body has one result per event: settle each. */
 export var SETTLED = [202, 422];

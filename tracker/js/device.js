@@ -4,8 +4,8 @@
 // Read an existing canonical id; replace a malformed one; restore a purged cookie from the localStorage
 // copy; set the cookie on the registrable domain (the widest domain that takes it, the way Mindbox's
 // and other trackers find it), `path=/`, one year, `SameSite=Lax`, `Secure` on https; and accept the
-// collector's server-set value as the truth. The batches carry it (tracker/src/wire.rs); the collector
-// checks it with tracker/src/uuid.rs, whose canonical form `CANONICAL` matches.
+// collector's server-set value as the truth. The batches carry it (model/src/wire.rs); the collector
+// checks it with model/src/uuid.rs, whose canonical form `CANONICAL` matches.
 
 var KEY = "mindboxDeviceUUID";
 /** Lower-case, hyphenated, any version (ids made by Mindbox's own tracker are kept). */

@@ -6,7 +6,7 @@
 // IndexedDB holds it, shared by all tabs of the shop. When IndexedDB is missing, blocked, throws
 // (`InvalidStateError` in private modes) or fails a write (quota), the event is kept in memory
 // instead and the tracker goes on: no storage error ever reaches the page. Which pending events to
-// evict is the Rust half's decision (tracker/src/eviction.rs).
+// evict is the Rust half's decision (model/src/eviction.rs).
 //
 // This module also defines the record and its states for the whole shell (sender.js, flush.js,
 // qa.js, callbacks.js import them). It imports nothing at run time: tracker/tests/browser.rs loads it
@@ -27,7 +27,7 @@ export var SENT = "sent";
 /** Will never be accepted as it is (the collector's or the shell's reason in `reason`). @type {State} */
 export var REJECTED = "rejected";
 
-/** Most pending events kept: the Rust half's bound (tracker/src/eviction.rs `MAX_EVENTS`). */
+/** Most pending events kept: the Rust half's bound (model/src/eviction.rs `MAX_EVENTS`). */
 export var MAX_PENDING = 1000;
 /** Sent events kept for QA. */
 export var MAX_SENT = 200;

@@ -14,7 +14,7 @@
 //! device cookie are a few hundred lines of JS. Only text and numbers cross between the two, in the
 //! small formats below, through a few plain wasm exports (`ffi.rs`) and a few lines of JS
 //! (`tracker/js/wasm.js`): generated glue that reads JS objects field by field cost kilobytes every
-//! shopper downloads (see the README's measurements).
+//! shopper downloads (see docs/measurements.md).
 
 use crate::json::concat;
 use crate::page::Page;

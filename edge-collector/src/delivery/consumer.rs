@@ -1,11 +1,6 @@
-//! The queue consumer: one Mindbox call per message, and exactly one outcome for each.
-//!
-//! | Mindbox answer | outcome |
-//! |---|---|
-//! | 200 `Success`, 200 `TransactionAlreadyProcessed` | ack |
-//! | 429, 5xx, timeout, connection error | retry later: exponential backoff with jitter, at least `Retry-After` |
-//! | 200 `ValidationError`, 400/401/403/404 and other 4xx, anything unreadable | dead letter with the reason and the answer |
-//! | no call at all: the collector is broken ([`Failure::Collector`]: configuration, a Durable Object) | wait on the queue, 1 minute to 1 hour apart |
+//! The queue consumer: one Mindbox call per message, and exactly one outcome for each: ack, retry
+//! later, wait (the collector is broken: [`Failure::Collector`]) or dead letter. What each Mindbox
+//! answer means is [`crate::delivery::outcome::classify`]; the table is in `docs/architecture.md`.
 //!
 //! A retry re-sends the message with `attempts + 1` and a delay, then acks the original: the `worker`
 //! crate exposes no attempt count, so the count travels in the message. A duplicate this could cause is
@@ -21,10 +16,10 @@ use crate::delivery::dead_letters::{
     floor_char_boundary, keep_dead_letter, keep_dead_letters, unreadable, MAX_ANSWER_BYTES,
 };
 use crate::delivery::failure::Failure;
-use crate::delivery::message::Delivery;
 use crate::delivery::mindbox;
 use crate::delivery::outcome::{backoff_secs, classify, wait_for_collector, Outcome};
 use crate::delivery::tally::{Settled, Tally};
+use crate::message::Delivery;
 use crate::qa_trace::{Note, TraceState};
 use crate::store::ledger::DeadLetter;
 use crate::store::queue::{Producer, Source, Taken};

@@ -3,9 +3,9 @@
 
 use worker::{Env, Result};
 
-use crate::delivery::message::Delivery;
 use crate::delivery::outcome::wait_for_collector;
 use crate::delivery::tally::{Settled, Tally};
+use crate::message::Delivery;
 use crate::qa_trace::{Note, TraceState};
 use crate::store::ledger::{self, DeadLetter};
 use crate::store::queue::Taken;

@@ -8,7 +8,7 @@ use std::fmt;
 pub enum Failure {
     /// The collector itself is broken (its configuration, a Durable Object, a binding): not the event's
     /// fault, so the message waits for the fix, minutes to an hour apart
-    /// ([`crate::delivery::consumer::broken_collector_delay_secs`]), and never counts against the event.
+    /// ([`crate::delivery::outcome::broken_collector_delay_secs`]), and never counts against the event.
     Collector(String),
     /// No answer from Mindbox (a connection error, a timeout): retried on the backoff schedule.
     NoAnswer(String),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use worker::Env;
 
-use crate::delivery::message::Delivery;
+use crate::message::Delivery;
 use crate::qa_trace::{self, Note, TraceState};
 use crate::store::ledger;
 

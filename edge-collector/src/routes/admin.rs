@@ -87,12 +87,6 @@ pub enum AdminRefusal {
     Runtime(worker::Error),
 }
 
-impl From<worker::Error> for AdminRefusal {
-    fn from(e: worker::Error) -> AdminRefusal {
-        AdminRefusal::Runtime(e)
-    }
-}
-
 impl AdminRefusal {
     /// The answer `{"error": "admin", "reason"}` with its status (a runtime failure is the error).
     fn into_response(self) -> Result<Response> {

@@ -29,10 +29,10 @@ use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::config::Config;
-use crate::delivery::message::Delivery;
 use crate::gate::admission::{bearer_is, refuse};
 use crate::gate::enrich::Shopper;
 use crate::gate::identity;
+use crate::message::Delivery;
 use crate::store::events_queue::EventsQueue;
 use crate::store::ledger;
 use crate::store::queue::Producer;

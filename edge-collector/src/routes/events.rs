@@ -18,12 +18,12 @@ use worker::{Context, Env, Request, Response, Result};
 
 use crate::bindings;
 use crate::config::Config;
-use crate::delivery::message::Delivery;
 use crate::gate::admission::{self, rate_limited, refuse, within_limit};
 use crate::gate::body::BodyError;
 use crate::gate::cors;
 use crate::gate::enrich::{self, Shopper};
 use crate::gate::identity;
+use crate::message::Delivery;
 use crate::qa_trace;
 use crate::store::events_queue::EventsQueue;
 use crate::store::ledger;
@@ -69,6 +69,7 @@ async fn process(
     let counts = &mut after.counts;
     let admitted = match admission::admit(&req, env, config).await {
         Ok(a) => a,
+        Err(admission::Refused::Runtime(e)) => return Err(e),
         Err(refused) => {
             count(counts, &format!("rejected.{}", refused.code()), 1);
             return refused.into_response();

@@ -4,7 +4,6 @@
 pub mod admin;
 pub mod backend;
 pub mod events;
-pub mod projection;
 pub mod sync;
 
 use worker::{Context, Env, Request, Response, Result};

@@ -1,5 +1,5 @@
 //! `POST /v1/sync`: the sync operations a browser may ask (`SYNC_OPERATIONS`), answered with only
-//! the fields their projection keeps ([`crate::routes::projection`]), never Mindbox's body as it is.
+//! the fields their projection keeps ([`crate::projection`]), never Mindbox's body as it is.
 //!
 //! The request is `{"operation": "Website.GetCustomerBalance", "data": {"customer": {"ids": {…},
 //! "authenticationTicket": "…"}}, "deviceUUID"?}`. The customer must be vouched for by a valid ticket,
@@ -20,7 +20,7 @@ use crate::gate::body::BodyError;
 use crate::gate::cors;
 use crate::gate::enrich::Shopper;
 use crate::gate::identity;
-use crate::routes::projection::{self, Projection};
+use crate::projection::{self, Projection};
 
 /// Largest `/v1/sync` body.
 const MAX_BODY: usize = 16 * 1024;

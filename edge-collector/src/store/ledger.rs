@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use crate::delivery::message::Delivery;
+use crate::message::Delivery;
 use crate::store::objects;
 
 /// The namespace binding in wrangler.toml.
@@ -40,13 +40,10 @@ fn names() -> impl Iterator<Item = String> {
         .chain(std::iter::once(LEGACY.to_string()))
 }
 
-/// The shard a dead letter's key lives on (FNV-1a: stable across versions and isolates).
+/// The shard a dead letter's key lives on (FNV-1a, [`crate::store::expiry::shard_of`]: stable across
+/// versions and isolates).
 pub fn shard_of(key: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in key.bytes() {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    h as usize % SHARDS
+    crate::store::expiry::shard_of(key, SHARDS)
 }
 
 /// A dead letter as kept and listed.

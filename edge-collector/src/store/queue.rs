@@ -31,7 +31,7 @@ impl Source {
 /// A message taken off the queue for delivery. It gets exactly one of [`Taken::ack`] (done, forget
 /// it) or [`Taken::retry_in`] (give it back, to be taken again later).
 pub trait Taken {
-    /// The message: a [`crate::delivery::message::Delivery`] as JSON text.
+    /// The message: a [`crate::message::Delivery`] as JSON text.
     fn body(&self) -> &str;
     /// The queue's id for it.
     fn id(&self) -> String;

@@ -27,7 +27,8 @@ pub const SHARDS: u32 = 16;
 pub const BATCH: usize = 50;
 /// Tries before a message goes the dead-letter way (as the Cloudflare queue's `max_retries` + 1). A
 /// retry that delivery puts back as a new message (with the attempt count in its body) starts over
-/// here; such retries stop at the retention limit in `deliver` (`GIVE_UP_AFTER_MS`), as on Cloudflare.
+/// here; such retries stop at the retention limit in `delivery::consumer` (`GIVE_UP_AFTER_MS`), as on
+/// Cloudflare.
 pub const MAX_TRIES: u32 = 101;
 /// When the alarm wakes again if its handler fails before it sets the next one (ms from now).
 const SAFETY_NET_MS: i64 = 30_000;

@@ -1,7 +1,7 @@
 //! Snapshot order: a cart or wishlist snapshot older than one already sent for the same device is never
 //! sent after it, whatever retries do to the order of queue messages.
 //!
-//! A snapshot (`Website.SetCart`, `Website.ClearCart`, `Website.SetWishList` by default) replaces the
+//! A snapshot (`SNAPSHOT_OPERATIONS`: carts, wishlists and their clearing, by default) replaces the
 //! whole list at Mindbox, so only the newest matters. One slot per device and list kind
 //! (`<kind>:<deviceUUID>`; an order's status: `order:<its ids>`) serialises them, kept in one of
 //! [`SHARDS`] Durable Objects (`order-0` … `order-255`, by a hash of the slot's name; never one per
@@ -42,7 +42,7 @@ pub struct Stamp {
     /// can put it after the moment it reached the collector.
     pub at: f64,
     /// `createdAt` on the tracker's clock (microseconds kept), only when its batch's `sentAt`
-    /// vouched for it ([`crate::delivery::message::Delivery::device_at`]).
+    /// vouched for it ([`crate::message::Delivery::device_at`]).
     #[serde(default)]
     pub device_at: Option<f64>,
     /// Place in its batch: call order where times tie.

@@ -1,5 +1,5 @@
 //! Fuzzes the collector's request parser: any body must give a result, never a panic.
-//! Run: `cd tracker && cargo fuzz run check_batch` (see the README).
+//! Run: `cd tracker && cargo fuzz run check_batch` (see docs/architecture.md, "Tests").
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

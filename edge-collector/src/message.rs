@@ -1,5 +1,6 @@
 //! The queue message: one accepted event and everything needed to deliver it, written by
-//! [`crate::routes::events`] and the admin redrive, read by [`crate::delivery::consumer`] and the dead-letter consumer.
+//! [`crate::routes::events`], [`crate::routes::backend`] and the admin redrive, read by
+//! [`crate::delivery::consumer`] and the dead-letter consumer.
 //!
 //! It never holds the secret key (added at delivery time). It is JSON text: through
 //! `serde-wasm-bindgen` a `serde_json::Value` object becomes a JS `Map`, which does not come back from

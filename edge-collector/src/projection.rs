@@ -6,7 +6,7 @@
 //! goes through arrays, so `balances.total` keeps `total` of every balance). Nothing else of Mindbox's
 //! answer is ever sent to the page.
 //!
-//! The presets, with what Mindbox's public clients read (see the README for sources):
+//! The presets, with what Mindbox's public clients read (sources: docs/integrate.md, "Loyalty on the page"):
 //!
 //! * `balance`: `{status, balances: [{systemName, name, total, available, blocked}]}`. Mindbox's JSON
 //!   clients read `balances[].systemName/total/available/blocked`; its docs page shows
