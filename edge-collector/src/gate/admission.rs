@@ -74,11 +74,7 @@ impl Refused {
         match self {
             Refused::Origin(response) => Ok(response),
             Refused::NoClientIp { origin, reason } => {
-                let mut response = refuse(503, "client_ip_unknown", &reason, Some(&origin))?;
-                response
-                    .headers_mut()
-                    .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
-                Ok(response)
+                unavailable("client_ip_unknown", &reason, 60, Some(&origin))
             }
             Refused::RateLimited { origin } => rate_limited(&origin),
             Refused::Runtime(e) => Err(e),
@@ -205,6 +201,20 @@ pub fn rate_limited(origin: &str) -> Result<Response> {
     )?;
     resp.headers_mut()
         .set("Retry-After", RATE_LIMIT_RETRY_AFTER)?;
+    Ok(resp)
+}
+
+/// The one "not now" answer: 503 `{"error": code, "reason"}` with `Retry-After` (seconds). Nothing was
+/// accepted; the tracker (or the backend) keeps what it sent and sends it again.
+pub fn unavailable(
+    code: &str,
+    reason: &str,
+    retry_after_secs: u32,
+    origin: Option<&str>,
+) -> Result<Response> {
+    let mut resp = refuse(503, code, reason, origin)?;
+    resp.headers_mut()
+        .set("Retry-After", &retry_after_secs.to_string())?;
     Ok(resp)
 }
 

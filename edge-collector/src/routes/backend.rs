@@ -157,14 +157,12 @@ async fn process(
     if accepted > 0 {
         if let Err(e) = EventsQueue::of(env)?.send_all(messages).await {
             worker::console_error!("queue send failed for {accepted} backend operations: {e}");
-            let mut resp = refuse(
-                503,
+            return crate::gate::admission::unavailable(
                 "queue_unavailable",
                 "nothing was accepted: send the operations again later (the same ids keep it idempotent)",
+                5,
                 None,
-            )?;
-            resp.headers_mut().set("Retry-After", "5")?;
-            return Ok(resp);
+            );
         }
         count(counts, "accepted", accepted as u64);
     }

@@ -265,14 +265,12 @@ fn endpoint_mismatch(id: &str, theirs: &str, ours: &str) -> Rejection {
 
 /// 503 with `Retry-After`: nothing was accepted, the tracker keeps the events.
 fn queue_unavailable(origin: &str) -> Result<Response> {
-    let mut resp = refuse(
-        503,
+    admission::unavailable(
         "queue_unavailable",
         "the collector could not queue the events; nothing was accepted, send them again later",
+        5,
         Some(origin),
-    )?;
-    resp.headers_mut().set("Retry-After", "5")?;
-    Ok(resp)
+    )
 }
 
 /// 202 (or 422 when every event was rejected) with a result per event, the CORS headers and the

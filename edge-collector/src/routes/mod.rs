@@ -44,14 +44,12 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Ok(c) => c,
         Err(e) => {
             worker::console_error!("configuration error: {e}");
-            let mut resp = admission::refuse(
-                503,
+            return admission::unavailable(
                 "misconfigured",
                 "the collector is misconfigured; keep the events and send them again later",
+                60,
                 None,
-            )?;
-            resp.headers_mut().set("Retry-After", "60")?;
-            return Ok(resp);
+            );
         }
     };
     match (method, path.as_str()) {
