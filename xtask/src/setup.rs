@@ -18,6 +18,7 @@ pub fn all() -> Result<(), String> {
     npm_packages()?;
     chromium()?;
     engines()?;
+    postgres()?;
     geckodriver()
 }
 
@@ -145,6 +146,33 @@ fn engines() -> Result<(), String> {
         "xauth",
     ])
     .map_err(|e| format!("{e}: the engine tests need firefox-esr, webkit2gtk-driver and xvfb"))
+}
+
+/// PostgreSQL (any version: the tests take the highest under /usr/lib/postgresql) and the openssl
+/// CLI for its throwaway TLS certificates, from Debian's packages, for the self-hosted collector's
+/// tests (tests/support/postgres.mjs).
+fn postgres() -> Result<(), String> {
+    let initdb = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| {
+            versions
+                .flatten()
+                .any(|v| v.path().join("bin/initdb").exists())
+        })
+        .unwrap_or(false);
+    if initdb && Path::new("/usr/bin/openssl").exists() {
+        return Ok(());
+    }
+    apt(&["update"])?;
+    apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "postgresql",
+        "openssl",
+    ])
+    .map_err(|e| {
+        format!("{e}: the self-hosted collector's tests need Debian's postgresql and openssl")
+    })
 }
 
 fn geckodriver() -> Result<(), String> {
