@@ -1,10 +1,12 @@
-// The self-hosted profile's configuration: the collector (the same build as on Cloudflare) in
-// open-source workerd, with its Durable Objects (the events queue among them) on local disk.
+// The self-hosted profile's configuration: the collector (its `postgres` build) in open-source
+// workerd, its state in PostgreSQL (DATABASE_URL), the node itself stateless.
 //
 //   cargo xtask build
 //   node edge-collector/selfhosted.mjs /srv/mindbox-edge --listen 127.0.0.1:8787 \
 //     --var MINDBOX_ENDPOINT_ID=shop-website --var ALLOWED_ORIGINS=https://shop.example
-//   MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… node_modules/.bin/workerd serve /srv/mindbox-edge/config.capnp
+//     --db-ca /etc/mindbox-edge/db-ca.pem --db-network 10.0.0.0/8
+//   DATABASE_URL=postgres://…?sslmode=require MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… \
+//     node_modules/.bin/workerd serve /srv/mindbox-edge/config.capnp
 //
 // The vars are wrangler.toml's `[vars]` with `--var` over them. tests/support/stack.mjs uses the same function
 // for the self-hosted test stack and `cargo xtask demo --self-hosted`. See docs/operate.md, "Self-hosting".
@@ -37,11 +39,12 @@ const capnpText = (v) => JSON.stringify(String(v));
  * for a collector only this machine reaches (the tests, the demo): the address to use when there is
  * no proxy to write the header.
  */
-export function selfHostedConfig({ listen, dir, vars, localNetwork = false, clientIpWithoutProxy = null }) {
-  const build = join(ROOT, "edge-collector/build");
+export function selfHostedConfig({ listen, dir, vars, localNetwork = false, clientIpWithoutProxy = null, dbCa = null, dbNetwork = [] }) {
+  const build = join(ROOT, "edge-collector/build-selfhosted");
   const all = { ...wranglerVars(), ...vars };
   const text = Object.entries(all).map(([k, v]) => `    (name = ${capnpText(k)}, text = ${capnpText(v)}),`).join("\n");
-  const classes = [["LEDGER", "Ledger"], ["SNAPSHOT_ORDER", "SnapshotOrder"], ["RATE_BUDGET", "RateBudget"], ["SEEN", "Seen"], ["QUEUE_SHARDS", "QueueShard"]];
+  // The delivery timers: alarms only, no data that matters (their folder may be lost with the node).
+  const classes = [["PUMP", "Pump"]];
   // The client IP: only from the TLS proxy's header (CLIENT_IP_HEADER, default X-Real-IP), never
   // from a CF-Connecting-IP the client sent itself (there is no Cloudflare in front to overwrite it).
   const ipHeader = (all.CLIENT_IP_HEADER || "x-real-ip").toLowerCase();
@@ -50,6 +53,8 @@ const TYPES = { js: "text/javascript; charset=utf-8", wasm: "application/wasm", 
 export default {
   async fetch(req, env) {
     const url = new URL(req.url);
+    // Prometheus scrapes /metrics (with the admin token).
+    if (url.pathname === "/metrics") url.pathname = "/v1/admin/metrics";
     if (url.pathname.startsWith("/v1/")) {
       const headers = new Headers(req.headers);
       headers.delete("cf-connecting-ip");
@@ -58,7 +63,7 @@ export default {
       if (ip) headers.set("cf-connecting-ip", ip.split(",").pop().trim());
       // Behind the TLS proxy the request arrives as http: the collector sees it as https (so the
       // device cookie is Secure) when the proxy says so.
-      const target = new URL(req.url);
+      const target = new URL(url);
       if (req.headers.get("x-forwarded-proto") === "https") target.protocol = "https:";
       return env.COLLECTOR.fetch(new Request(target, new Request(req, { headers })));
     }
@@ -89,8 +94,8 @@ const config :Workerd.Config = (
     (name = "tracker", disk = (path = ${capnpText(join(dir, "tracker"))}, writable = false)),
     (name = "state", disk = (path = ${capnpText(join(dir, "state"))}, writable = true)),
     (name = "internet", network = (
-      allow = ${JSON.stringify(localNetwork ? ["public", "private", "local"] : ["public"])},
-      tlsOptions = (trustBrowserCas = true),
+      allow = ${JSON.stringify(localNetwork ? ["public", "private", "local"] : ["public", ...dbNetwork])},
+      tlsOptions = (trustBrowserCas = true${dbCa ? `, trustedCertificates = [${capnpText(dbCa)}]` : ""}),
     )),
   ],
   sockets = [ (name = "http", address = ${capnpText(listen)}, http = (), service = "router") ],
@@ -114,6 +119,7 @@ ${text}
     (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
     (name = "BACKEND_TOKEN", fromEnvironment = "BACKEND_TOKEN"),
     (name = "QA_TOKEN", fromEnvironment = "QA_TOKEN"),
+    (name = "DATABASE_URL", fromEnvironment = "DATABASE_URL"),
 ${classes.map(([b, c]) => `    (name = ${capnpText(b)}, durableObjectNamespace = ${capnpText(c)}),`).join("\n")}
   ],
   durableObjectNamespaces = [
@@ -133,13 +139,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const dir = args[0] && !args[0].startsWith("--") ? resolve(args[0]) : null;
   if (!dir) {
-    console.error("usage: node edge-collector/selfhosted.mjs <dir> [--listen 127.0.0.1:8787] [--var KEY=VALUE]…");
+    console.error("usage: node edge-collector/selfhosted.mjs <dir> [--listen 127.0.0.1:8787] [--db-ca ca.pem] [--db-network CIDR]… [--var KEY=VALUE]…");
     process.exit(2);
   }
   let listen = "127.0.0.1:8787";
   const vars = {};
+  let dbCa = null;
+  const dbNetwork = [];
   for (let i = 1; i < args.length; i++) {
     if (args[i] === "--listen") listen = args[++i];
+    else if (args[i] === "--db-ca") dbCa = readFileSync(args[++i], "utf8");
+    else if (args[i] === "--db-network") dbNetwork.push(args[++i]);
     else if (args[i] === "--var") {
       const [k, ...v] = String(args[++i]).split("=");
       vars[k] = v.join("=");
@@ -149,6 +159,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.warn(`warning: listening on ${listen}: the client IP is taken from X-Real-IP, which only the TLS proxy may set; let nothing else reach this port`);
   }
   mkdirSync(dir, { recursive: true });
-  selfHostedConfig({ listen, dir, vars });
-  console.log(`wrote ${join(dir, "config.capnp")}: run MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… workerd serve ${join(dir, "config.capnp")}`);
+  if (!dbNetwork.length) console.warn("warning: no --db-network: the collector can reach only public addresses, and a database on a private network is refused");
+  selfHostedConfig({ listen, dir, vars, dbCa, dbNetwork });
+  console.log(`wrote ${join(dir, "config.capnp")}: run DATABASE_URL=… MINDBOX_SECRET_KEY=… ADMIN_TOKEN=… workerd serve ${join(dir, "config.capnp")}`);
 }

@@ -15,9 +15,9 @@ pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
 pub const SEEN: &str = "SEEN";
 /// The per-operation Mindbox budget Durable Object ([`crate::store::rate_budget`]).
 pub const RATE_BUDGET: &str = "RATE_BUDGET";
-/// The self-hosted profile's queue: shards of [`crate::store::shard_queue`] (not in wrangler.toml; the
-/// self-hosted configuration binds it, and Cloudflare uses its Queues instead).
-pub const QUEUE_SHARDS: &str = "QUEUE_SHARDS";
+/// The self-hosted profile's delivery timers (`crate::self_hosted::Pump`; not in wrangler.toml: the
+/// self-hosted configuration binds it, and Cloudflare delivers from its Queues instead).
+pub const PUMP: &str = "PUMP";
 /// Browser events per client IP, an IPv6 client by its /64 (Workers rate limiting; a request counts
 /// as many as its events, and at least one).
 pub const IP_RATE_LIMIT: &str = "IP_RATE_LIMIT";

@@ -16,8 +16,8 @@
 //! * [`config`] — every setting, read once per isolate.
 //!
 //! This file wires them: the HTTP entry point hands requests to the route table, and the queue
-//! handlers (Cloudflare Queues here, the self-hosted queue's shards in [`self_hosted`]) hand messages
-//! to the consumer. The path an event takes is told in `docs/architecture.md`. The secret key lives
+//! handlers (Cloudflare Queues here; on the self-hosted profile the delivery timers of
+//! `self_hosted`, which take messages from PostgreSQL) hand messages to the consumer. The path an event takes is told in `docs/architecture.md`. The secret key lives
 //! only in [`config::Config`] and in the `Authorization` header [`delivery::mindbox`] builds; nothing
 //! logs or returns it.
 
@@ -29,6 +29,7 @@ pub mod message;
 pub mod projection;
 pub mod qa_trace;
 pub mod routes;
+#[cfg(feature = "postgres")]
 pub mod self_hosted;
 pub mod store;
 
@@ -48,5 +49,6 @@ pub async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Resu
     let messages = batch.messages()?;
     let events = CloudflareQueue::events(&env).ok();
     let source = Source::of(&batch.queue());
-    delivery::consumer::handle_batch(source, &messages, events.as_ref(), &env).await
+    let store = store::Store::new(&env);
+    delivery::consumer::handle_batch(source, &messages, events.as_ref(), &store).await
 }

@@ -15,13 +15,13 @@
 
 use std::collections::BTreeMap;
 
-use worker::{Env, Result};
+use worker::Result;
 
 use crate::message::Delivery;
 use crate::store::expiry::KEYS_PER_CALL;
-use crate::store::objects;
 pub use crate::store::trace_notes::{Note, Trace, TraceState};
 use crate::store::trace_notes::{Notes, Until};
+use crate::store::{objects, Store};
 
 /// The longest trace QA may switch on at once.
 pub const MAX_HOURS: f64 = 72.0;
@@ -52,13 +52,19 @@ impl Note {
 
 /// Switches the device's trace on for `hours` (capped at [`MAX_HOURS`]; 0 switches it off); returns
 /// until when it is on.
-pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {
+pub async fn switch(env: &Store, device: &str, hours: f64) -> Result<f64> {
     let now = worker::Date::now().as_millis() as f64;
     let until = if hours > 0.0 {
         now + hours.min(MAX_HOURS) * 3600.0 * 1000.0
     } else {
         0.0
     };
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
+        crate::store::pg::seen::switch(db, device, until, remember).await?;
+        return Ok(until);
+    }
     let q = Until { until };
     let (shard, path) = crate::store::seen::route(device, "/trace/set");
     objects::call::<_, bool>(env, crate::store::seen::BINDING, &shard, &path, &q).await?;
@@ -66,7 +72,12 @@ pub async fn switch(env: &Env, device: &str, hours: f64) -> Result<f64> {
 }
 
 /// The device's trace.
-pub async fn read(env: &Env, device: &str) -> Result<Trace> {
+pub async fn read(env: &Store, device: &str) -> Result<Trace> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let keep = crate::config::StorageSettings::from_env(env).trace_keep;
+        return crate::store::pg::seen::read(db, device, keep).await;
+    }
     let (shard, path) = crate::store::seen::route(device, "/trace/read");
     let mut t: Trace = objects::call(env, crate::store::seen::BINDING, &shard, &path, &()).await?;
     t.device_uuid = device.to_string();
@@ -74,10 +85,19 @@ pub async fn read(env: &Env, device: &str) -> Result<Trace> {
 }
 
 /// Writes notes, one call per device. A failure only leaves the QA page a state behind.
-pub async fn note_all(env: &Env, notes: Vec<(String, Note)>) {
+pub async fn note_all(env: &Store, notes: Vec<(String, Note)>) {
     let mut by_device: BTreeMap<String, Vec<Note>> = BTreeMap::new();
     for (device, note) in notes {
         by_device.entry(device).or_default().push(note);
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        for (device, notes) in by_device {
+            if let Err(e) = crate::store::pg::seen::add_notes(db, &device, &notes).await {
+                worker::console_error!("trace note not written: {e}");
+            }
+        }
+        return;
     }
     for (device, notes) in by_device {
         let (shard, path) = crate::store::seen::route(&device, "/trace/note");

@@ -17,6 +17,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { selfHostedConfig } from "../../edge-collector/selfhosted.mjs";
+import { startPostgres } from "./postgres.mjs";
 import { startShop } from "../../demo/shop-server.mjs";
 import { ticket, emailTicket, phoneTicket } from "../../demo/tickets.mjs";
 import { timedFetch, freePort, waitFor } from "./http.mjs";
@@ -112,10 +113,13 @@ export async function startStack(options = {}) {
   const procs = [];
   const configFiles = [];
   let shop;
+  /** The self-hosted profile's PostgreSQL server (a throwaway cluster), when this stack started it. */
+  let postgres = null;
   /** The folder with the secrets file and the collector's local state: removed at stop. */
   let tempDir;
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    if (postgres) await postgres.destroy();
     if (shop) await new Promise((r) => shop.close(r));
     for (const f of configFiles) rmSync(f, { force: true });
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -148,6 +152,7 @@ export async function startStack(options = {}) {
     // What the collector runs with now: `startCollector(settings)` can change it for a restart.
     let settings = { vars, config: options.config };
     let inspectorPort = await freePort();
+    if (options.profile === "self-hosted") postgres = await startPostgres({ echo });
     const launchOnce = async () => {
       if (options.profile === "self-hosted") return launchWorkerd();
       const configArgs = [];
@@ -207,7 +212,7 @@ export async function startStack(options = {}) {
       // No TLS proxy in front: requests without X-Real-IP are from this machine (`proxyless: false`
       // leaves them without a client IP, as behind a proxy that sets no header).
       const clientIpWithoutProxy = options.proxyless === false ? null : "127.0.0.1";
-      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy });
+      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy, dbCa: postgres.caPem });
       const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {
@@ -216,6 +221,7 @@ export async function startStack(options = {}) {
           ADMIN_TOKEN: adminToken,
           BACKEND_TOKEN: backendToken,
           QA_TOKEN: qaToken,
+          DATABASE_URL: postgres.url,
         },
         echo,
       });
@@ -289,7 +295,9 @@ export async function startStack(options = {}) {
       emailTicket: (email) => emailTicket(email, secretKey),
       /** A ticket for a phone, signed with this stack's secret key. */
       phoneTicket: (phone) => phoneTicket(phone, secretKey),
-      /** The collector's local state (Durable Objects; on the self-hosted profile, one folder per class). */
+      /** The self-hosted profile's PostgreSQL server (`sql`, `restart`, …; tests/support/postgres.mjs), else null. */
+      postgres,
+      /** The collector's local state (Durable Objects; on the self-hosted profile, its delivery timers only). */
       stateDir: join(dirname(secrets), "state"),
       emulator,
       /**

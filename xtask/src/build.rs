@@ -107,12 +107,23 @@ fn tracker_wasm() -> Result<String, String> {
     Ok("target/wasm32-unknown-unknown/release/mindbox_tracker.wasm".into())
 }
 
-/// `edge-collector/build/` through worker-build, with wasm-bindgen, wasm-opt and esbuild from this
-/// machine (worker-build would otherwise download them).
+/// The collector twice through worker-build, with wasm-bindgen, wasm-opt and esbuild from this
+/// machine (worker-build would otherwise download them): `edge-collector/build/` for Cloudflare
+/// (no PostgreSQL client in it), `edge-collector/build-selfhosted/` with the `postgres` feature for
+/// the self-hosted profile.
 pub fn collector() -> Result<(), String> {
+    let dir = root().join("edge-collector");
+    run_in(&dir, cargo_bin().join("worker-build"), &["--release"])?;
     run_in(
-        &root().join("edge-collector"),
+        &dir,
         cargo_bin().join("worker-build"),
-        &["--release"],
+        &[
+            "--release",
+            "--out-dir",
+            "build-selfhosted",
+            ".",
+            "--features",
+            "postgres",
+        ],
     )
 }

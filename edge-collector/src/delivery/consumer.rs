@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::Store;
 use futures_util::stream::{self, StreamExt};
-use worker::{Env, Result};
+use worker::Result;
 
 use crate::config::Config;
 use crate::delivery::dead_letters::{
@@ -43,7 +44,7 @@ pub async fn handle_batch<M: Taken>(
     source: Source,
     messages: &[M],
     queue: Option<&impl Producer>,
-    env: &Env,
+    env: &Store,
 ) -> Result<()> {
     if source == Source::DeadLetters {
         // Needs nothing but the ledger: a broken configuration never stops dead letters being kept.
@@ -108,7 +109,7 @@ pub async fn handle_batch<M: Taken>(
 
 /// The configuration is broken: not the events' fault, so they wait on the queue, further apart
 /// each time.
-async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) -> Result<()> {
+async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Store, problem: &str) -> Result<()> {
     worker::console_error!("configuration error, delivery waits: {problem}");
     let mut tally = Tally::default();
     for m in messages {
@@ -130,7 +131,7 @@ async fn wait_misconfigured<M: Taken>(messages: &[M], env: &Env, problem: &str) 
 /// the next minute; the rest is returned.
 async fn within_budget<'m, M: Taken>(
     parsed: Vec<(&'m M, Delivery)>,
-    env: &Env,
+    env: &Store,
     queue: Option<&impl Producer>,
     config: &Config,
     tally: &mut Tally,
@@ -232,7 +233,7 @@ fn stamp(d: &Delivery) -> Stamp {
 async fn deliver_one<M: Taken>(
     message: &M,
     delivery: &Delivery,
-    env: &Env,
+    env: &Store,
     queue: Option<&impl Producer>,
     config: &Config,
 ) -> (Settled, Option<String>) {
@@ -320,7 +321,7 @@ async fn settle<M: Taken>(
     delivery: &Delivery,
     outcome: Outcome,
     answer: Option<String>,
-    env: &Env,
+    env: &Store,
     queue: Option<&impl Producer>,
 ) -> (Settled, Option<String>) {
     let (id, op) = (&delivery.event.id, &delivery.event.operation);

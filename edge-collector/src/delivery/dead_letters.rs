@@ -1,7 +1,8 @@
 //! Dead letters: keeping what will never be delivered as it is in the ledger, with its reason, and
 //! the dead-letter queue's consumer (what the queue itself gave up on).
 
-use worker::{Env, Result};
+use crate::store::Store;
+use worker::Result;
 
 use crate::delivery::outcome::wait_for_collector;
 use crate::delivery::tally::{Settled, Tally};
@@ -14,7 +15,7 @@ use crate::store::queue::Taken;
 pub const MAX_ANSWER_BYTES: usize = 2048;
 
 /// Keeps a dead letter in the ledger, then acks; if the ledger is unreachable the message waits.
-pub async fn keep_dead_letter<M: Taken>(env: &Env, message: &M, letter: &DeadLetter, key: &str) {
+pub async fn keep_dead_letter<M: Taken>(env: &Store, message: &M, letter: &DeadLetter, key: &str) {
     match ledger::add_dead_letter(env, letter, key).await {
         Ok(()) => message.ack(),
         Err(e) => {
@@ -38,7 +39,7 @@ pub fn unreadable<M: Taken>(m: &M, reason: String) -> DeadLetter {
 
 /// The dead-letter queue's consumer: what the queue gave up on (its own `max_retries`) is kept in the
 /// ledger under the event id, so redrive by id finds it; an unreadable message under its message id.
-pub async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Env) -> Result<()> {
+pub async fn keep_dead_letters<M: Taken>(messages: &[M], env: &Store) -> Result<()> {
     let mut tally = Tally::default();
     for m in messages {
         let (letter, key) = match Delivery::from_message(m.body()) {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use worker::Env;
+use crate::store::Store;
 
 use crate::message::Delivery;
 use crate::qa_trace::{self, Note, TraceState};
@@ -102,7 +102,7 @@ impl Tally {
 
     /// Writes the notes and the counters (a failure is logged where it happens; it costs only
     /// counts and the QA page's states).
-    pub async fn write(self, env: &Env) {
+    pub async fn write(self, env: &Store) {
         if !self.notes.is_empty() {
             qa_trace::note_all(env, self.notes).await;
         }

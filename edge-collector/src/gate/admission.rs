@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
-use worker::{Env, Request, Response, Result};
+use crate::store::Store;
+use worker::{Request, Response, Result};
 
 use crate::bindings;
 use crate::config::Config;
@@ -85,7 +86,7 @@ impl Refused {
 /// The origin and per-IP rate-limit checks every browser route starts with.
 pub async fn admit(
     req: &Request,
-    env: &Env,
+    env: &Store,
     config: &Config,
 ) -> std::result::Result<Admitted, Refused> {
     let origin = cors::allowed_origin(req, config).map_err(Refused::Origin)?;
@@ -107,6 +108,15 @@ pub fn client_ip(header: &str) -> Option<String> {
         .parse::<std::net::IpAddr>()
         .ok()
         .map(|ip| ip.to_string())
+}
+
+/// The limit per minute of the limiter `binding` where the collector counts itself.
+fn local_limit(binding: &str) -> u32 {
+    match binding {
+        bindings::IP_RATE_LIMIT => bindings::IP_LIMIT_PER_MINUTE,
+        bindings::NEW_DEVICE_RATE_LIMIT => bindings::NEW_DEVICE_LIMIT_PER_MINUTE,
+        _ => bindings::DEVICE_LIMIT_PER_MINUTE,
+    }
 }
 
 thread_local! {
@@ -233,9 +243,20 @@ pub fn refuse(status: u16, code: &str, reason: &str, origin: Option<&str>) -> Re
 /// most 100 events; most carry a few). Where the binding is missing (the self-hosted profile), a
 /// counter in this isolate stands in, with the same limits ([`Window`]). A failing limiter lets the
 /// request pass (losing events to a limiter outage would be worse than a burst).
-pub async fn within_limit(env: &Env, binding: &str, key: &str, cost: u32) -> bool {
+pub async fn within_limit(env: &Store, binding: &str, key: &str, cost: u32) -> bool {
     if cost == 0 {
         return true;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let limit = local_limit(binding);
+        let key = format!("{binding}:{key}");
+        return crate::store::pg::windows::count(db, &key, cost, limit)
+            .await
+            .unwrap_or_else(|e| {
+                worker::console_error!("rate limit unavailable, passing: {e}");
+                true
+            });
     }
     match env.rate_limiter(binding) {
         Ok(limiter) => {
@@ -246,11 +267,7 @@ pub async fn within_limit(env: &Env, binding: &str, key: &str, cost: u32) -> boo
                 .all(|o| o.map(|o| o.success).unwrap_or(true))
         }
         Err(_) => {
-            let limit = match binding {
-                bindings::IP_RATE_LIMIT => bindings::IP_LIMIT_PER_MINUTE,
-                bindings::NEW_DEVICE_RATE_LIMIT => bindings::NEW_DEVICE_LIMIT_PER_MINUTE,
-                _ => bindings::DEVICE_LIMIT_PER_MINUTE,
-            };
+            let limit = local_limit(binding);
             let minute = worker::Date::now().as_millis() / 60_000;
             let key = format!("{binding}:{key}");
             LOCAL.with(|w| w.borrow_mut().take(minute, &key, limit, cost))

@@ -31,9 +31,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::Store;
 use serde::Deserialize;
 use serde_json::json;
-use worker::{Env, Request, Response, Result};
+use worker::{Request, Response, Result};
 
 use crate::gate::admission::bearer_is;
 use crate::qa_trace::{self, Note};
@@ -103,7 +104,7 @@ impl AdminRefusal {
 }
 
 /// The caller a request's bearer token names.
-fn caller(req: &Request, env: &Env) -> std::result::Result<Caller, AdminRefusal> {
+fn caller(req: &Request, env: &Store) -> std::result::Result<Caller, AdminRefusal> {
     let tokens = crate::config::Tokens::from_env(env);
     let (admin, qa) = (tokens.admin, tokens.qa);
     if admin.is_none() && qa.is_none() {
@@ -166,7 +167,7 @@ struct Redrive {
 }
 
 /// Routes `/v1/admin/*`.
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
+pub async fn handle(mut req: Request, env: &Store) -> Result<Response> {
     let who = match caller(&req, env) {
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
@@ -306,7 +307,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-async fn redrive(env: &Env, letters: Vec<ledger::DeadLetter>, more: bool) -> Result<Response> {
+async fn redrive(env: &Store, letters: Vec<ledger::DeadLetter>, more: bool) -> Result<Response> {
     let queue = EventsQueue::of(env)?;
     let now = worker::Date::now().as_millis() as f64;
     let mut redriven = Vec::new();

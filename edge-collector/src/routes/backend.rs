@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::Store;
 use hmac::{Hmac, Mac};
 use mindbox_model::check::{depth, MAX_DATA_DEPTH};
 use mindbox_model::event::Event;
@@ -26,7 +27,7 @@ use mindbox_model::uuid;
 use mindbox_model::wire::EventResult;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{Context, Env, Request, Response, Result};
+use worker::{Context, Request, Response, Result};
 
 use crate::config::Config;
 use crate::gate::admission::{bearer_is, refuse};
@@ -80,7 +81,7 @@ struct Operation {
 }
 
 /// Handles one request from the shop's backend.
-pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
+pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) -> Result<Response> {
     let mut counts = BTreeMap::new();
     let resp = process(req, &env, config, &mut counts).await;
     ctx.wait_until(async move { ledger::count(&env, counts).await });
@@ -93,7 +94,7 @@ fn count(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
 
 async fn process(
     mut req: Request,
-    env: &Env,
+    env: &Store,
     config: &Config,
     counts: &mut BTreeMap<String, u64>,
 ) -> Result<Response> {

@@ -11,10 +11,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::Store;
 use mindbox_model::check::{self, BatchError, CheckedBatch, Rejection};
 use mindbox_model::event::Event;
 use mindbox_model::wire::{BatchAnswer, EventResult, SETTLED_STATUSES};
-use worker::{Context, Env, Request, Response, Result};
+use worker::{Context, Request, Response, Result};
 
 use crate::bindings;
 use crate::config::Config;
@@ -44,7 +45,7 @@ struct Deferred {
 
 /// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
 /// remembered for their device ([`seen`]), after the answer.
-pub async fn handle(req: Request, env: Env, ctx: &Context, config: &Config) -> Result<Response> {
+pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) -> Result<Response> {
     let mut after = Deferred::default();
     let resp = process(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
@@ -62,7 +63,7 @@ fn count(counts: &mut Counts, name: &str, n: u64) {
 
 async fn process(
     mut req: Request,
-    env: &Env,
+    env: &Store,
     config: &Config,
     after: &mut Deferred,
 ) -> Result<Response> {

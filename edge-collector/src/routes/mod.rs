@@ -6,6 +6,7 @@ pub mod backend;
 pub mod events;
 pub mod sync;
 
+use crate::store::Store;
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::config::Config;
@@ -14,6 +15,30 @@ use crate::gate::{admission, cors};
 /// The route table: a request to its route. `/v1/health` and the admin routes answer whatever the
 /// Mindbox configuration says; the rest needs it.
 pub async fn route(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let store = Store::new(&env);
+    let path = req.path();
+    let on_postgres = store.on_postgres();
+    let kicks = path == "/v1/health" || path.ends_with("/redrive");
+    let resp = route_in(req, store, &ctx).await;
+    // The self-hosted profile's delivery timers: woken when something was queued, and by the load
+    // balancer's health checks (which keep them armed on a node that started with none).
+    #[cfg(feature = "postgres")]
+    if on_postgres && store_kicks(kicks, &resp) {
+        ctx.wait_until(async move { crate::self_hosted::kick(&env).await });
+    }
+    #[cfg(not(feature = "postgres"))]
+    let _ = (kicks, on_postgres, env);
+    resp
+}
+
+/// Whether a request woke the delivery timers: a health check or a redrive, or anything queued
+/// (202).
+#[cfg(feature = "postgres")]
+fn store_kicks(kicks: bool, resp: &Result<Response>) -> bool {
+    kicks || resp.as_ref().is_ok_and(|r| r.status_code() == 202)
+}
+
+async fn route_in(req: Request, env: Store, ctx: &Context) -> Result<Response> {
     let path = req.path();
     let method = req.method();
     if path.starts_with("/v1/admin/") {
@@ -54,10 +79,10 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     match (method, path.as_str()) {
         (worker::Method::Options, p) if p.starts_with("/v1/") => cors::preflight(&req, &config),
-        (worker::Method::Post, "/v1/events") => events::handle(req, env, &ctx, &config).await,
+        (worker::Method::Post, "/v1/events") => events::handle(req, env, ctx, &config).await,
         (worker::Method::Post, "/v1/sync") => sync::handle(req, &env, &config).await,
         (worker::Method::Post, "/v1/backend/operations") => {
-            backend::handle(req, env, &ctx, &config).await
+            backend::handle(req, env, ctx, &config).await
         }
         _ => Response::error(
             "not found: the collector serves POST /v1/events, POST /v1/sync and the tracker files",

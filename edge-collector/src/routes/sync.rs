@@ -6,9 +6,10 @@
 //! except for a `cart` projection (the points a cart will earn), which any visitor may ask; a cart
 //! calculation that names a customer still needs the ticket for it.
 
+use crate::store::Store;
 use serde::Deserialize;
 use serde_json::Value;
-use worker::{Env, Request, Response, Result};
+use worker::{Request, Response, Result};
 
 use mindbox_model::event::Event;
 use mindbox_model::uuid;
@@ -36,7 +37,7 @@ struct SyncRequest {
 }
 
 /// Handles one sync call: admit, read, authorize, ask Mindbox, answer with the projection.
-pub async fn handle(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
+pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Response> {
     let origin = match admission::admit(&req, env, config).await {
         Ok(a) => a.origin,
         Err(refused) => return refused.into_response(),

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
 use crate::message::Delivery;
-use crate::store::objects;
+use crate::store::{objects, Store};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::LEDGER;
@@ -360,13 +360,27 @@ fn first_entry(map: &js_sys::Map) -> Option<(String, String)> {
 /// Keeps a dead letter in the ledger, on its key's shard, within `DEAD_LETTER_CAP` letters of browser
 /// events or `BACKEND_DEAD_LETTER_CAP` of backend operations in all (read here, not from the
 /// collector's configuration: dead letters are kept even when that is broken).
-pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Result<()> {
+pub async fn add_dead_letter(env: &Store, letter: &DeadLetter, key: &str) -> Result<()> {
     let settings = crate::config::StorageSettings::from_env(env);
     let cap = if is_backend(letter) {
         settings.backend_dead_letter_cap
     } else {
         settings.dead_letter_cap
     };
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let evicted =
+            crate::store::pg::ledger::add(db, letter, key, is_backend(letter), cap).await?;
+        if evicted > 0 {
+            let name = if is_backend(letter) {
+                "backend.dead_letters_evicted"
+            } else {
+                "dead_letters_evicted"
+            };
+            count(env, BTreeMap::from([(name.to_string(), evicted)])).await;
+        }
+        return Ok(());
+    }
     let add = AddLetter {
         key: key.to_string(),
         letter: letter.clone(),
@@ -378,7 +392,11 @@ pub async fn add_dead_letter(env: &Env, letter: &DeadLetter, key: &str) -> Resul
 }
 
 /// Dead letters that can be redriven, by id: each from its shard (and the legacy ledger).
-pub async fn get_dead_letters(env: &Env, ids: Vec<String>) -> Result<Vec<DeadLetter>> {
+pub async fn get_dead_letters(env: &Store, ids: Vec<String>) -> Result<Vec<DeadLetter>> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::ledger::get(db, &ids).await;
+    }
     let mut by_shard: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for id in ids {
         by_shard.entry(shard_of(&id)).or_default().push(id);
@@ -424,12 +442,16 @@ pub async fn get_dead_letters(env: &Env, ids: Vec<String>) -> Result<Vec<DeadLet
 /// One page of dead letters (redrivable, or with `unreadable` the queue messages that were not
 /// events), at most `limit` (1 000), after `cursor`; and the cursor of the next page, if any.
 pub async fn list_dead_letters(
-    env: &Env,
+    env: &Store,
     unreadable: bool,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<(Vec<DeadLetter>, Option<String>)> {
     let limit = limit.clamp(1, 1000);
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::ledger::list(db, unreadable, limit, cursor).await;
+    }
     let shards: Vec<String> = names().collect();
     // `<shard index>.<key>`: where the last page stopped.
     let (mut shard, mut after) = match cursor.and_then(|c| c.split_once('.')) {
@@ -465,7 +487,11 @@ pub async fn list_dead_letters(
 
 /// Forgets dead letters after they were redriven, each `(id, dead_at)` only if it is still the letter
 /// that died then, on its shard and in the legacy ledger.
-pub async fn delete_dead_letters(env: &Env, letters: Vec<(String, f64)>) -> Result<usize> {
+pub async fn delete_dead_letters(env: &Store, letters: Vec<(String, f64)>) -> Result<usize> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::ledger::delete(db, &letters).await;
+    }
     let mut gone = 0;
     for (id, dead_at) in letters {
         let q = serde_json::json!({ "ids": [id], "dead_at": [dead_at] });
@@ -487,8 +513,15 @@ pub async fn delete_dead_letters(env: &Env, letters: Vec<(String, f64)>) -> Resu
 
 /// Adds to counters, on one shard picked at random. Counting never fails a request: errors are
 /// logged and dropped.
-pub async fn count(env: &Env, counts: BTreeMap<String, u64>) {
+pub async fn count(env: &Store, counts: BTreeMap<String, u64>) {
     if counts.is_empty() {
+        return;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        if let Err(e) = crate::store::pg::ledger::count(db, &counts).await {
+            worker::console_error!("counters not updated: {e}");
+        }
         return;
     }
     let mut r = [0u8; 2];
@@ -503,7 +536,11 @@ pub async fn count(env: &Env, counts: BTreeMap<String, u64>) {
 }
 
 /// Every counter: the sum over the shards (and the legacy ledger), read at once.
-pub async fn counters(env: &Env) -> Result<BTreeMap<String, u64>> {
+pub async fn counters(env: &Store) -> Result<BTreeMap<String, u64>> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::ledger::counters(db).await;
+    }
     let reads = names().map(|name| async move {
         objects::call::<_, BTreeMap<String, u64>>(env, BINDING, &name, "/counters/get", &()).await
     });

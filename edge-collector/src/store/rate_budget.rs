@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::store::objects;
+use crate::store::{objects, Store};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::RATE_BUDGET;
@@ -70,7 +70,12 @@ impl DurableObject for RateBudget {
 }
 
 /// Asks for `wanted` requests of `operation` this minute; returns how many may be sent now.
-pub async fn take(env: &Env, operation: &str, wanted: u32, limit: u32) -> Result<u32> {
+pub async fn take(env: &Store, operation: &str, wanted: u32, limit: u32) -> Result<u32> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let key = format!("budget:{operation}");
+        return crate::store::pg::windows::grant(db, &key, wanted, limit).await;
+    }
     objects::call(
         env,
         BINDING,

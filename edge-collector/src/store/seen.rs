@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
 use crate::store::expiry;
-use crate::store::objects;
 use crate::store::trace_notes;
+use crate::store::{objects, Store};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SEEN;
@@ -184,9 +184,18 @@ pub fn route(device: &str, path: &str) -> (String, String) {
 
 /// Which of `ids` this device's object says were queued before, and whether QA traces the device. On
 /// any error: none, untraced (nothing is dropped for want of an answer).
-pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Known {
+pub async fn already_queued(env: &Store, device: &str, ids: &[String]) -> Known {
     if ids.is_empty() {
         return Known::default();
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::seen::already_queued(db, device, ids)
+            .await
+            .unwrap_or_else(|e| {
+                worker::console_error!("seen check failed, nothing dropped: {e}");
+                Known::default()
+            });
     }
     let q = Ids {
         ids: ids.to_vec(),
@@ -204,8 +213,16 @@ pub async fn already_queued(env: &Env, device: &str, ids: &[String]) -> Known {
 
 /// Remembers `ids` as queued for this device, with QA's "queued" notes when it is traced. A failure
 /// only means a later resend is queued again.
-pub async fn record(env: &Env, device: &str, ids: Vec<String>, notes: Vec<trace_notes::Note>) {
+pub async fn record(env: &Store, device: &str, ids: Vec<String>, notes: Vec<trace_notes::Note>) {
     if ids.is_empty() {
+        return;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
+        if let Err(e) = crate::store::pg::seen::record(db, device, &ids, &notes, remember).await {
+            worker::console_error!("seen record failed: {e}");
+        }
         return;
     }
     let q = Ids { ids, notes };

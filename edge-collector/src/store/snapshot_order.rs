@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use crate::store::expiry;
-use crate::store::objects;
+use crate::store::{objects, Store};
 
 /// The namespace binding in wrangler.toml.
 pub const BINDING: &str = crate::bindings::SNAPSHOT_ORDER;
@@ -195,8 +195,13 @@ impl DurableObject for SnapshotOrder {
 }
 
 /// Asks the shard of slot `kind:key`.
-async fn ask(env: &Env, kind: &str, key: &str, path: &str, stamp: &Stamp) -> Result<Claim> {
+async fn ask(env: &Store, kind: &str, key: &str, path: &str, stamp: &Stamp) -> Result<Claim> {
     let slot = format!("{kind}:{key}");
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let idle = crate::config::StorageSettings::from_env(env).device_state_ms;
+        return crate::store::pg::slots::ask(db, &slot, stamp, path == "/release", idle).await;
+    }
     let shard = format!("order-{}", expiry::shard_of(&slot, SHARDS));
     let ask = Ask {
         slot,
@@ -206,12 +211,12 @@ async fn ask(env: &Env, kind: &str, key: &str, path: &str, stamp: &Stamp) -> Res
 }
 
 /// Claims the slot `kind:key` for a snapshot.
-pub async fn claim(env: &Env, kind: &str, key: &str, stamp: &Stamp) -> Result<Claim> {
+pub async fn claim(env: &Store, kind: &str, key: &str, stamp: &Stamp) -> Result<Claim> {
     ask(env, kind, key, "/claim", stamp).await
 }
 
 /// Releases a claim after the Mindbox call, whatever its outcome.
-pub async fn release(env: &Env, kind: &str, key: &str, stamp: &Stamp) -> Result<()> {
+pub async fn release(env: &Store, kind: &str, key: &str, stamp: &Stamp) -> Result<()> {
     ask(env, kind, key, "/release", stamp).await?;
     Ok(())
 }
