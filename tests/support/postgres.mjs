@@ -18,7 +18,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { freePort } from "./http.mjs";
 import { signalGroup } from "./processes.mjs";
 
@@ -44,8 +44,10 @@ const SETUP_TIMEOUT_MS = 60000;
  * `caFile`), and TCP connections without TLS are refused; without it, TCP is plain. With `echo`, the
  * server's log is copied to stdout as it grows, each line marked `[postgres]`. It listens on
  * 127.0.0.1, and on ::1 too where this machine has IPv6 (libpq and Node try both for "localhost").
+ * The role's password is stored as a SCRAM verifier of `scramIterations` rounds (PostgreSQL's 4 096
+ * by default): what each new connection costs the collector to authenticate.
  */
-export async function startPostgres({ tls = true, echo = false } = {}) {
+export async function startPostgres({ tls = true, echo = false, scramIterations = 4096 } = {}) {
   postgresBin("initdb"); // fails with the install hint when PostgreSQL is missing
   const account = runAs();
   if (tls) requireOpenssl();
@@ -170,7 +172,7 @@ export async function startPostgres({ tls = true, echo = false } = {}) {
       pg.port = await freePort();
       if (await startServer({ retryPort: attempt < 5 })) break;
     }
-    await psql("postgres", [`CREATE ROLE ${USER} LOGIN PASSWORD '${password}'`, `CREATE DATABASE ${DATABASE} OWNER ${USER}`], SETUP_TIMEOUT_MS);
+    await psql("postgres", [`CREATE ROLE ${USER} LOGIN PASSWORD '${scramVerifier(password, scramIterations)}'`, `CREATE DATABASE ${DATABASE} OWNER ${USER}`], SETUP_TIMEOUT_MS);
   } catch (e) {
     await pg.destroy().catch(() => {});
     throw e;
@@ -443,4 +445,18 @@ function logTail(file, lines = 20) {
 /** `s` quoted for sh (pg_ctl hands `-o` to a shell). */
 function sh(s) {
   return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` with `iterations` (RFC 5802/7677): set
+ * as the role's password, it makes the server ask clients for that many PBKDF2 rounds (PostgreSQL
+ * 15 always hashes a plain password with 4 096; 16 and later have `scram_iterations`).
+ */
+export function scramVerifier(password, iterations) {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  const hmac = (key, text) => createHmac("sha256", key).update(text).digest();
+  const storedKey = createHash("sha256").update(hmac(salted, "Client Key")).digest();
+  const serverKey = hmac(salted, "Server Key");
+  return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
