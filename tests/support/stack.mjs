@@ -152,8 +152,8 @@ export async function startStack(options = {}) {
     // What the collector runs with now: `startCollector(settings)` can change it for a restart.
     let settings = { vars, config: options.config };
     let inspectorPort = await freePort();
-    if (options.profile === "self-hosted") // A SCRAM verifier of 64 rounds, as docs/operate.md recommends with a long random password.
-    postgres = await startPostgres({ echo, scramIterations: 64 });
+    // A SCRAM verifier of 64 rounds, as docs/operate.md recommends with a long random password.
+    if (options.profile === "self-hosted") postgres = await startPostgres({ echo, scramIterations: 64 });
     const launchOnce = async () => {
       if (options.profile === "self-hosted") return launchWorkerd();
       const configArgs = [];
