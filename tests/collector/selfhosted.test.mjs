@@ -1,7 +1,7 @@
-// The self-hosted profile: the same collector build in open-source workerd (no Cloudflare service),
-// its events queue on Durable Objects on local disk (edge-collector/src/store/shard_queue.rs). What the
-// local Cloudflare Queues cannot show: a crash (SIGKILL) in the middle of delivering a burst loses and
-// duplicates nothing once the collector is started again.
+// The self-hosted profile: the collector's postgres build in open-source workerd (no Cloudflare
+// service), its events queue in PostgreSQL (edge-collector/src/store/pg/queue.rs). What the local
+// Cloudflare Queues cannot show: a crash (SIGKILL) in the middle of delivering a burst loses and
+// duplicates nothing once the collector is started again. Two nodes: tests/collector/cluster.test.mjs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -49,7 +49,7 @@ test("the client IP comes only from the TLS proxy's header, never from a CF-Conn
   }
 });
 
-test("accepted events go through the Durable Object queue: a 5xx and a hang are retried, each event arrives once", async () => {
+test("accepted events go through the PostgreSQL queue: a 5xx and a hang are retried, each event arrives once", async () => {
   await stack.emulator.fail({ count: 1, status: 503 });
   await stack.emulator.fail({ count: 1, mode: "timeout", ms: 3000 });
   const events = [view(), view(), view()];

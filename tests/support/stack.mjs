@@ -11,7 +11,7 @@
 //   MINDBOX_SECRET_KEY   secret key (default demo-secret-key)
 //   ALLOWED_ORIGINS      origins allowed to call the collector (default: the demo shop)
 import { before, after, beforeEach } from "node:test";
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -207,13 +207,12 @@ export async function startStack(options = {}) {
     };
     // The self-hosted profile: the same worker build in open-source workerd, with a generated config
     // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
-    const launchWorkerd = async () => {
-      const dir = dirname(secrets);
+    const launchWorkerd = async (port = collectorPort, dir = dirname(secrets)) => {
       // The emulator listens on loopback, which a real deployment's network service does not allow.
       // No TLS proxy in front: requests without X-Real-IP are from this machine (`proxyless: false`
       // leaves them without a client IP, as behind a proxy that sets no header).
       const clientIpWithoutProxy = options.proxyless === false ? null : "127.0.0.1";
-      selfHostedConfig({ listen: `127.0.0.1:${collectorPort}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy, dbCa: postgres.caPem });
+      selfHostedConfig({ listen: `127.0.0.1:${port}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy, dbCa: postgres.caPem });
       const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {
@@ -233,7 +232,7 @@ export async function startStack(options = {}) {
           if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
             throw Object.assign(new Error(`workerd exited:\n${proc.log()}`), { fatal: true });
           }
-          return [200, 503].includes((await timedFetch(`${collectorUrl}/v1/health`, { timeoutMs: 2000 })).status);
+          return [200, 503].includes((await timedFetch(`http://127.0.0.1:${port}/v1/health`, { timeoutMs: 2000 })).status);
         },
         { timeoutMs: 60000, intervalMs: 200 },
       );
@@ -256,6 +255,18 @@ export async function startStack(options = {}) {
       }
     };
     let collector = await launchCollector();
+    // More self-hosted nodes on the same PostgreSQL: each its own workerd, port and state folder.
+    const nodes = [{ url: collectorUrl, proc: () => collector }];
+    for (let i = 1; i < (options.nodes || 1); i++) {
+      const port = await freePort();
+      const dir = join(tempDir, `node-${i}`);
+      mkdirSync(dir, { recursive: true });
+      const node = { url: `http://127.0.0.1:${port}`, port, dir };
+      node.current = await launchWorkerd(port, dir);
+      node.proc = () => node.current;
+      node.start = async () => { node.current = await launchWorkerd(port, dir); };
+      nodes.push(node);
+    }
     // The shop's login signs tickets for anyone: only for the emulator, unless the caller says.
     shop = await startShop({ port: shopPort, collectorUrl, secretKey, backendToken, signTickets: options.signTickets ?? apiBase === emulatorUrl });
 
@@ -296,6 +307,21 @@ export async function startStack(options = {}) {
       emailTicket: (email) => emailTicket(email, secretKey),
       /** A ticket for a phone, signed with this stack's secret key. */
       phoneTicket: (phone) => phoneTicket(phone, secretKey),
+      /**
+       * The self-hosted nodes (`nodes` option; the first is `collectorUrl`): `url`, and for the others
+       * `kill()` (SIGKILL) and `start()` again on the same port.
+       */
+      nodes: nodes.map((n, i) => ({
+        url: n.url,
+        kill: async () => {
+          const proc = n.proc();
+          try {
+            process.kill(-proc.child.pid, "SIGKILL");
+          } catch {}
+          await proc.exited;
+        },
+        ...(i > 0 ? { start: n.start } : {}),
+      })),
       /** The self-hosted profile's PostgreSQL server (`sql`, `restart`, …; tests/support/postgres.mjs), else null. */
       postgres,
       /** The collector's local state (Durable Objects; on the self-hosted profile, its delivery timers only). */
