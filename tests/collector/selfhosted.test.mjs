@@ -87,3 +87,50 @@ test("killed with SIGKILL while delivering a burst, started again: every accepte
   const counts = await stack.acceptedCounts(ids);
   assert.deepEqual(counts.filter((n) => n !== 1), [], "each exactly once");
 });
+
+test("/metrics speaks Prometheus' text format with the admin token: outcomes, the call-time histogram, the queue's depth and age", async () => {
+  const events = [view(), view()];
+  await post(events);
+  await stack.drain();
+  const scrape = (headers) => timedFetch(`${stack.collectorUrl}/metrics`, { headers });
+  const refused = await scrape({});
+  assert.equal(refused.status, 401);
+  await refused.arrayBuffer();
+  const res = await scrape({ authorization: `Bearer ${stack.adminToken}` });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  const value = (line) => Number(text.split("\n").find((l) => l.startsWith(line + " "))?.slice(line.length + 1));
+  assert.ok(value('mindbox_edge_events_total{outcome="delivered",source="browser"}') >= 3, text);
+  assert.ok(value("mindbox_edge_mindbox_call_seconds_count") >= 3, text);
+  assert.equal(value('mindbox_edge_mindbox_call_seconds_bucket{le="+Inf"}'), value("mindbox_edge_mindbox_call_seconds_count"));
+  assert.equal(value("mindbox_edge_queue_depth"), 0, "delivered: nothing left on the queue");
+  assert.equal(value("mindbox_edge_queue_oldest_age_seconds"), 0);
+});
+
+test("health says when PostgreSQL is unreachable or its schema is behind, and /v1/events waits it out with 503", async () => {
+  const health = async () => ({ admin: await stack.admin("health"), plain: (await timedFetch(`${stack.collectorUrl}/v1/health`)).status });
+  await stack.postgres.stop({ mode: "immediate" });
+  try {
+    const down = await health();
+    assert.equal(down.plain, 503);
+    assert.equal(down.admin.ok, false);
+    assert.match(down.admin.problem, /PostgreSQL unreachable/);
+    const r = await stack.post({ events: [view()] });
+    assert.equal(r.status, 503, r.text);
+    assert.ok(r.headers.get("retry-after"));
+  } finally {
+    await stack.postgres.start();
+  }
+  assert.deepEqual(await health(), { admin: { ok: true, problem: null }, plain: 200 });
+  const version = await stack.postgres.sql("SELECT max(version) FROM schema_migrations");
+  await stack.postgres.sql(`DELETE FROM schema_migrations WHERE version = ${version}`);
+  try {
+    const behind = await health();
+    assert.match(behind.admin.problem, /schema is behind/);
+    assert.equal(behind.plain, 503);
+  } finally {
+    await stack.postgres.sql(`INSERT INTO schema_migrations (version) VALUES (${version})`);
+  }
+  assert.equal((await health()).plain, 200);
+});

@@ -91,8 +91,8 @@ pub async fn handle_batch<M: Taken>(
                 });
                 let mut settled = Vec::with_capacity(lane.len());
                 for (m, d) in lane {
-                    let (how, reason) = deliver_one(m, &d, env, queue, config).await;
-                    settled.push((d, how, reason, now_ms()));
+                    let (how, reason, took) = deliver_one(m, &d, env, queue, config).await;
+                    settled.push((d, how, reason, now_ms(), took));
                 }
                 settled
             }
@@ -100,8 +100,11 @@ pub async fn handle_batch<M: Taken>(
         .buffer_unordered(MAX_CONNECTIONS)
         .collect()
         .await;
-    for (d, how, reason, at) in results.into_iter().flatten() {
+    for (d, how, reason, at, took) in results.into_iter().flatten() {
         tally.settled(&d, how, reason, at);
+        if let Some(ms) = took {
+            tally.call_took(ms);
+        }
     }
     tally.write(env).await;
     Ok(())
@@ -229,13 +232,28 @@ fn stamp(d: &Delivery) -> Stamp {
     }
 }
 
-/// Delivers one message and settles it; returns the counter it adds to, and why (for QA's trace).
+/// Delivers one message and settles it; returns the counter it adds to, why (for QA's trace), and
+/// how long the Mindbox call took (ms), if one was made.
 async fn deliver_one<M: Taken>(
     message: &M,
     delivery: &Delivery,
     env: &Store,
     queue: Option<&impl Producer>,
     config: &Config,
+) -> (Settled, Option<String>, Option<f64>) {
+    let mut took = None;
+    let (how, reason) = deliver(message, delivery, env, queue, config, &mut took).await;
+    (how, reason, took)
+}
+
+/// [`deliver_one`]'s work; sets `took` when it called Mindbox.
+async fn deliver<M: Taken>(
+    message: &M,
+    delivery: &Delivery,
+    env: &Store,
+    queue: Option<&impl Producer>,
+    config: &Config,
+    took: &mut Option<f64>,
 ) -> (Settled, Option<String>) {
     let op = &delivery.event.operation;
     let snapshot = ordered_key(config, delivery).map(|(kind, key)| (kind, key, stamp(delivery)));
@@ -265,7 +283,9 @@ async fn deliver_one<M: Taken>(
             }
         }
     }
+    let start = now_ms();
     let answer = call_mindbox(delivery, config).await;
+    *took = Some(now_ms() - start);
     if let Some((kind, key, stamp)) = &snapshot {
         if let Err(e) = snapshot_order::release(env, kind, key, stamp).await {
             let id = &delivery.event.id;

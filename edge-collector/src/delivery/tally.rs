@@ -59,6 +59,9 @@ impl Settled {
     }
 }
 
+/// The upper bounds (ms) of the Mindbox call-time histogram's buckets.
+pub const CALL_MS_BUCKETS: &[u32] = &[10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
 /// What happened to messages, by counter name.
 type Counts = BTreeMap<String, u64>;
 
@@ -93,6 +96,20 @@ impl Tally {
     /// Adds `n` to counter `name`.
     pub fn add(&mut self, name: &str, n: u64) {
         *self.counts.entry(name.to_string()).or_default() += n;
+    }
+
+    /// One Mindbox call took `ms`: counted in [`CALL_MS_BUCKETS`] (`mindbox_call_ms.le.<bound>`, the
+    /// first bucket it fits; `mindbox_call_ms.le.inf` past the last), `mindbox_call_ms.sum` and
+    /// `mindbox_call_ms.count`.
+    pub fn call_took(&mut self, ms: f64) {
+        let ms = ms.max(0.0);
+        let bucket = CALL_MS_BUCKETS
+            .iter()
+            .find(|b| ms <= **b as f64)
+            .map_or("inf".to_string(), |b| b.to_string());
+        self.add(&format!("mindbox_call_ms.le.{bucket}"), 1);
+        self.add("mindbox_call_ms.sum", ms.round() as u64);
+        self.add("mindbox_call_ms.count", 1);
     }
 
     /// A note for QA's trace of `device`.

@@ -13,7 +13,9 @@
 //!   on for `hours` (default 24, at most 72; 0 switches it off); answers `{"deviceUUID", "until"}`;
 //! * `GET  /v1/admin/trace?device=<uuid>` — `{"deviceUUID", "until", "events"}`: what became of that
 //!   device's traced events after the collector (state, Mindbox calls, reason, when), newest first;
-//! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is;
+//! * `GET  /v1/admin/health` — `{"ok", "problem"}`: which setting is wrong, if one is, or (on the
+//!   self-hosted profile) that PostgreSQL is unreachable or its schema is not this build's;
+//! * `GET  /v1/admin/metrics` — Prometheus' text format ([`crate::routes::metrics`]);
 //! * `GET  /v1/admin/counters` — accepted, delivered, retried, dead_lettered, superseded, redriven,
 //!   rate_limited, rejected.<code>.
 //!
@@ -298,8 +300,13 @@ pub async fn handle(mut req: Request, env: &Store) -> Result<Response> {
                 Err(e) => Some(e.to_string()),
             }
             .or_else(crate::gate::admission::client_ip_problem);
+            let problem = match problem {
+                Some(p) => Some(p),
+                None => crate::store::state_problem(env).await,
+            };
             Response::from_json(&json!({"ok": problem.is_none(), "problem": problem}))
         }
+        (worker::Method::Get, "/v1/admin/metrics") => crate::routes::metrics::handle(env).await,
         (worker::Method::Get, "/v1/admin/counters") => {
             Response::from_json(&ledger::counters(env).await?)
         }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod backend;
 pub mod events;
+pub mod metrics;
 pub mod sync;
 
 use crate::store::Store;
@@ -63,7 +64,7 @@ async fn route_in(req: Request, env: Store, ctx: &Context) -> Result<Response> {
         return Ok(resp);
     }
     if (method.clone(), path.as_str()) == (worker::Method::Get, "/v1/health") {
-        return health(&env);
+        return health(&env).await;
     }
     let config = match Config::get(&env) {
         Ok(c) => c,
@@ -92,8 +93,15 @@ async fn route_in(req: Request, env: Store, ctx: &Context) -> Result<Response> {
 }
 
 /// `GET /v1/health`: `{"ok": true}`, or 503 `{"ok": false, "status": "misconfigured"}` without
-/// saying which setting is wrong (the admin route `/v1/admin/health` says).
-fn health(env: &Env) -> Result<Response> {
+/// saying which setting is wrong, or (self-hosted) 503 `"state_unreachable"` when PostgreSQL cannot
+/// be used, so a load balancer takes the node out (the admin route `/v1/admin/health` says why).
+async fn health(env: &Store) -> Result<Response> {
+    if env.on_postgres() && crate::store::state_problem(env).await.is_some() {
+        return Ok(Response::from_json(
+            &serde_json::json!({"ok": false, "status": "state_unreachable"}),
+        )?
+        .with_status(503));
+    }
     let broken = match Config::get(env) {
         Ok(c) => !c.delivery_problems.is_empty(),
         Err(_) => true,

@@ -112,3 +112,32 @@ impl Store {
             .map(|b| worker::Error::RustError(b.to_string()))
     }
 }
+
+/// What keeps this deployment's state out of reach, if anything: `DATABASE_URL` unusable, PostgreSQL
+/// unreachable, or its schema behind this build's (migrations not applied) or ahead of it (a newer
+/// build migrated it: upgrade this node).
+pub async fn state_problem(store: &Store) -> Option<String> {
+    if let Some(b) = store.broken() {
+        return Some(b.to_string());
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = store.db() {
+        let client = match db.client().await {
+            Ok(c) => c,
+            Err(e) => return Some(e.to_string()),
+        };
+        let want = pg::schema_version();
+        return match pg::applied_version(&client).await {
+            Err(e) => Some(format!("PostgreSQL: {e}")),
+            Ok(v) if v.unwrap_or(0) < want => Some(format!(
+                "PostgreSQL's schema is behind: at migration {}, this build needs {want}",
+                v.unwrap_or(0)
+            )),
+            Ok(Some(v)) if v > want => Some(format!(
+                "PostgreSQL's schema is at migration {v}, newer than this build's {want}: upgrade this node"
+            )),
+            Ok(_) => None,
+        };
+    }
+    None
+}
