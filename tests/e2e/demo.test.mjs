@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,4 +161,36 @@ test("when the emulator dies, the demo says so, stops the other parts, frees the
   for (const [name, port] of Object.entries(ports)) {
     await waitFor(`the ${name}'s port ${port} to be free`, () => portFree(port), { timeoutMs: 10000, intervalMs: 100 });
   }
+});
+
+test("the self-hosted demo: two nodes behind the balancer on one PostgreSQL; one killed, events still reach Mindbox through the other", { timeout: 150000, skip: PROFILE !== "self-hosted" && "the self-hosted demo (COLLECTOR_PROFILE=self-hosted)" }, async (t) => {
+  const ports = { collector: await freePort(), shop: await freePort(), emulator: await freePort() };
+  const demo = startDemo(ports, {});
+  t.after(() => demo.stop());
+  await waitFor("the demo to list its parts", () => {
+    if (demo.child.exitCode !== null) throw Object.assign(new Error(`the demo exited:\n${demo.output()}`), { fatal: true });
+    return demo.pidOf("collector-2") && /Press Ctrl-C/.test(demo.output());
+  }, { timeoutMs: 90000, intervalMs: 200 });
+  const collector = `http://127.0.0.1:${ports.collector}`;
+  const emulator = `http://127.0.0.1:${ports.emulator}`;
+  const send = async () => {
+    const id = randomUUID();
+    const res = await timedFetch(`${collector}/v1/events`, {
+      method: "POST",
+      headers: { origin: `http://127.0.0.1:${ports.shop}`, "content-type": "text/plain" },
+      body: JSON.stringify({ deviceUUID: randomUUID(), events: [{ id, operation: "Website.ViewProduct", data: { viewProduct: { product: { ids: { website: "1" } } } } }] }),
+    });
+    assert.equal(res.status, 202, await res.text());
+    return id;
+  };
+  const arrived = (ids) => waitFor("the events at Mindbox", async () => {
+    const reqs = await (await timedFetch(`${emulator}/__emulator/requests`)).json();
+    return ids.every((id) => reqs.some((q) => q.transactionId === id));
+  }, { timeoutMs: 30000 });
+  // Round robin: four batches reach both nodes.
+  await arrived([await send(), await send(), await send(), await send()]);
+  process.kill(-demo.pidOf("collector-2"), "SIGKILL");
+  await waitFor("the demo to say the node went", () => /collector-2 \(pid \d+\) exited/.test(demo.output()), { timeoutMs: 10000 });
+  await arrived([await send(), await send(), await send(), await send()]);
+  assert.equal(demo.child.exitCode, null, "the demo goes on");
 });

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { selfHostedConfig } from "../../edge-collector/selfhosted.mjs";
 import { startPostgres } from "./postgres.mjs";
+import { startBalancer } from "./balancer.mjs";
 import { startShop } from "../../demo/shop-server.mjs";
 import { ticket, emailTicket, phoneTicket } from "../../demo/tickets.mjs";
 import { timedFetch, freePort, waitFor } from "./http.mjs";
@@ -96,8 +97,10 @@ export function lazy(get, what) {
  * queue settings; Cloudflare profile), `omitSecretKey`, `env`, `ports`, `echo`, `signTickets` (the
  * shop's /api/login; default: only when Mindbox is the emulator this starts), `proxyless`
  * (self-hosted: `false` gives requests without X-Real-IP no client IP, as behind a proxy that sets
- * none; by default they are from 127.0.0.1, this machine, with no proxy in front) and `onAnswer`
- * (sees every answer of the client's `post` and `sync`).
+ * none; by default they are from 127.0.0.1, this machine, with no proxy in front), `nodes`
+ * (self-hosted: how many workerd nodes share its throwaway PostgreSQL, 1 by default), `balancer`
+ * (self-hosted: a round-robin balancer over the nodes on the collector's port, support/balancer.mjs)
+ * and `onAnswer` (sees every answer of the client's `post` and `sync`).
  */
 export async function startStack(options = {}) {
   const env = options.env || {};
@@ -115,10 +118,13 @@ export async function startStack(options = {}) {
   let shop;
   /** The self-hosted profile's PostgreSQL server (a throwaway cluster), when this stack started it. */
   let postgres = null;
+  /** The load balancer in front of the self-hosted nodes (`balancer` option), on the collector's port. */
+  let balancer = null;
   /** The folder with the secrets file and the collector's local state: removed at stop. */
   let tempDir;
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    if (balancer) await balancer.close();
     if (postgres) await postgres.destroy();
     if (shop) await new Promise((r) => shop.close(r));
     for (const f of configFiles) rmSync(f, { force: true });
@@ -152,6 +158,8 @@ export async function startStack(options = {}) {
     // What the collector runs with now: `startCollector(settings)` can change it for a restart.
     let settings = { vars, config: options.config };
     let inspectorPort = await freePort();
+    // Behind the balancer, the first node has a port of its own; else it is the collector's.
+    const firstNodePort = options.balancer ? await freePort() : collectorPort;
     // A SCRAM verifier of 64 rounds, as docs/operate.md recommends with a long random password.
     if (options.profile === "self-hosted") postgres = await startPostgres({ echo, scramIterations: 64 });
     const launchOnce = async () => {
@@ -207,13 +215,13 @@ export async function startStack(options = {}) {
     };
     // The self-hosted profile: the same worker build in open-source workerd, with a generated config
     // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
-    const launchWorkerd = async (port = collectorPort, dir = dirname(secrets)) => {
+    const launchWorkerd = async (port = firstNodePort, dir = dirname(secrets), name = "collector") => {
       // The emulator listens on loopback, which a real deployment's network service does not allow.
       // No TLS proxy in front: requests without X-Real-IP are from this machine (`proxyless: false`
       // leaves them without a client IP, as behind a proxy that sets no header).
       const clientIpWithoutProxy = options.proxyless === false ? null : "127.0.0.1";
       selfHostedConfig({ listen: `127.0.0.1:${port}`, dir, vars: settings.vars, localNetwork: true, clientIpWithoutProxy, dbCa: postgres.caPem });
-      const proc = startProcess("collector", join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
+      const proc = startProcess(name, join(ROOT, "node_modules/.bin/workerd"), ["serve", "--verbose", join(dir, "config.capnp")], {
         cwd: dir,
         env: {
           ...process.env,
@@ -256,16 +264,21 @@ export async function startStack(options = {}) {
     };
     let collector = await launchCollector();
     // More self-hosted nodes on the same PostgreSQL: each its own workerd, port and state folder.
-    const nodes = [{ url: collectorUrl, proc: () => collector }];
+    const nodes = [{ url: `http://127.0.0.1:${firstNodePort}`, proc: () => collector }];
     for (let i = 1; i < (options.nodes || 1); i++) {
       const port = await freePort();
       const dir = join(tempDir, `node-${i}`);
       mkdirSync(dir, { recursive: true });
       const node = { url: `http://127.0.0.1:${port}`, port, dir };
-      node.current = await launchWorkerd(port, dir);
+      node.current = await launchWorkerd(port, dir, `collector-${i + 1}`);
       node.proc = () => node.current;
-      node.start = async () => { node.current = await launchWorkerd(port, dir); };
+      node.start = async () => {
+        node.current = await launchWorkerd(port, dir, `collector-${i + 1}`);
+      };
       nodes.push(node);
+    }
+    if (options.balancer) {
+      balancer = await startBalancer({ port: collectorPort, upstreams: nodes.map((n) => n.url) });
     }
     // The shop's login signs tickets for anyone: only for the emulator, unless the caller says.
     shop = await startShop({ port: shopPort, collectorUrl, secretKey, backendToken, signTickets: options.signTickets ?? apiBase === emulatorUrl });

@@ -137,6 +137,20 @@ fn lint() -> Result<(), String> {
             "warnings",
         ],
     )?;
+    // The collector as it ships: wasm, and its self-hosted build with the PostgreSQL client.
+    for features in [&[][..], &["--features", "postgres"][..]] {
+        let mut args = vec![
+            "clippy",
+            "-p",
+            "edge-collector",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+        ];
+        args.extend_from_slice(features);
+        args.extend_from_slice(&["--", "-D", "warnings"]);
+        run("cargo", &args)?;
+    }
     run(
         "cargo",
         &[
@@ -160,8 +174,8 @@ fn lint() -> Result<(), String> {
 /// `tracker-*.test.mjs` too), empty runs them all.
 fn node_tests(dir: &str, only: &[&str]) -> Result<(), String> {
     node_test_files(dir, only, None)?;
-    // The collector's tests named in SELF_HOSTED_TOO again on the self-hosted profile (workerd, the
-    // Durable Object queue): the same files, `COLLECTOR_PROFILE=self-hosted`.
+    // The tests named in SELF_HOSTED_TOO again on the self-hosted profile (workerd, state in a
+    // throwaway PostgreSQL): the same files, `COLLECTOR_PROFILE=self-hosted`.
     let both: Vec<String> = test_files(dir, only)?
         .iter()
         .filter(|f| SELF_HOSTED_TOO.contains(&stem(f)))
@@ -173,11 +187,13 @@ fn node_tests(dir: &str, only: &[&str]) -> Result<(), String> {
     run_node_tests(&both, Some("self-hosted"))
 }
 
-/// The collector test files (tests/collector/<name>.test.mjs) that also run on the self-hosted profile.
+/// The test files (tests/collector/<name>.test.mjs, tests/e2e/<name>.test.mjs) that also run on the
+/// self-hosted profile.
 const SELF_HOSTED_TOO: &[&str] = &[
     "backend",
     "budget",
     "collector",
+    "demo",
     "delivery",
     "gate",
     "ledger",
