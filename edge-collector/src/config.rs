@@ -147,6 +147,7 @@ pub const SETTINGS: &[(&str, Kind)] = &[
     ("MINDBOX_TIMEOUT_MS", Kind::Var),
     ("COOKIE_DOMAIN", Kind::Var),
     ("CLIENT_IP_HEADER", Kind::Var),
+    ("DATABASE_URL", Kind::Secret),
 ];
 
 /// A setting's value: what `lookup` gives for `name`, unless blank.

@@ -45,7 +45,7 @@ impl std::ops::Deref for Store {
     }
 }
 
-/// The setting that puts the state in PostgreSQL.
+/// The setting that puts the state in PostgreSQL (a secret: it holds the password).
 pub const DATABASE_URL: &str = "DATABASE_URL";
 
 impl Store {
