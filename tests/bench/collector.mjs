@@ -1,18 +1,26 @@
 // Collector benchmark (not a test): CPU per 50-event batch and events/s through local workerd.
 //
-//   node tests/bench/collector.mjs [batches=200] [concurrency=8]
+//   node tests/bench/collector.mjs [batches=200] [concurrency=8] [nodes=1]
+//
+// `nodes` (self-hosted profile): workerd nodes on the one PostgreSQL, each batch to the next node.
+// At the end, a do-nothing worker in the same workerd (it reads each batch and answers 202) takes
+// the same batches: the collector's CPU per batch as a ratio to it.
 //
 // CPU is read from /proc for the workerd processes (user + system time), so it is everything workerd
 // does for a batch: the fetch handler (check, enrich, queue send) *and* the queue consumer delivering
 // the 50 events to the emulator. Workers' own timers do not advance during CPU work, so the worker
 // cannot time itself.
 import { randomUUID } from "node:crypto";
-import { startStack, waitFor, timedFetch } from "../support/stack.mjs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack, startProcess, waitFor, timedFetch, freePort, ROOT } from "../support/stack.mjs";
 import { cpuMeter } from "./cpu.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);
 const CONCURRENCY = Number(process.argv[3] || 8);
 const PER_BATCH = 50;
+const NODES = Number(process.argv[4] || 1);
 
 const batch = () => ({
   deviceUUID: randomUUID(),
@@ -26,31 +34,38 @@ const batch = () => ({
 
 /** Which runtime runs the collector (`COLLECTOR_PROFILE`: cloudflare, the default, or self-hosted). */
 const profile = process.env.COLLECTOR_PROFILE || "cloudflare";
-console.log(`profile: ${profile}`);
+console.log(`profile: ${profile}${profile === "self-hosted" ? `, ${NODES} node(s) on one PostgreSQL` : ""}`);
 // One machine plays every shopper: the rate limits (events per IP and device) out of the way.
 const settings = {
   profile,
+  nodes: NODES,
   vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" },
   config: (toml) => toml.replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000, period = 60 }"),
 };
 let stack = await startStack(settings);
+/** The shop's origin (the same in every stack: the collector allows it). */
+let origin = stack.shopUrl;
 try {
-  const send = async (b) => {
-    const res = await timedFetch(`${stack.collectorUrl}/v1/events`, {
+  let turn = 0;
+  /** When each batch (by its device) was answered 202 (ms since the epoch). */
+  const answeredAt = new Map();
+  const send = async (b, url = stack.nodes[turn++ % stack.nodes.length].url) => {
+    const res = await timedFetch(`${url}/v1/events`, {
       method: "POST",
       // A client address per batch (the self-hosted proxy's header), as many shoppers would have.
-      headers: { origin: stack.shopUrl, "content-type": "text/plain", "x-real-ip": `10.78.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}` },
+      headers: { origin, "content-type": "text/plain", "x-real-ip": `10.78.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}` },
       body: JSON.stringify(b),
     });
     if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
+    answeredAt.set(b.deviceUUID, Date.now());
   };
   /** Sends every body with `CONCURRENCY` senders; resolves when all were answered 202. */
-  const sendAll = async (bodies) => {
+  const sendAll = async (bodies, url) => {
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (next < bodies.length) await send(bodies[next++]);
+        while (next < bodies.length) await send(bodies[next++], url);
       }),
     );
   };
@@ -73,6 +88,7 @@ try {
   }
   await stack.stop();
   stack = await startStack(settings);
+  origin = stack.shopUrl;
   for (let i = 0; i < 5; i++) await send(batch());
   await waitFor("warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
   await stack.emulator.reset();
@@ -95,6 +111,34 @@ try {
   console.log(`pipeline accepted:     ${Math.round(total / ((tAccepted - t0) / 1000))} events/s`);
   console.log(`delivered to Mindbox:  ${Math.round(total / ((tDelivered - t0) / 1000))} events/s end to end (${accepted} delivered, ${attempts} calls)`);
   console.log(`workerd CPU:           ${(cpu / BATCHES).toFixed(1)} ms per 50-event batch (accept + deliver), ${((cpu * 1000) / total).toFixed(0)} µs per event`);
-} finally {
+  const reqs = await (await timedFetch(`${stack.emulatorUrl}/__emulator/requests`)).json();
+  const lat = reqs.map((q) => q.receivedAt - answeredAt.get(q.deviceUUID)).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  console.log(`202 → Mindbox:         p50 ${lat[Math.floor(lat.length * 0.5)]} ms, p99 ${lat[Math.floor(lat.length * 0.99)]} ms (each event, from its batch's answer to its call)`);
   await stack.stop();
+  stack = null;
+
+  // The do-nothing worker in plain workerd: reads the batch, answers 202.
+  const dir = mkdtempSync(join(tmpdir(), "mindbox-edge-nothing-"));
+  const port = await freePort();
+  writeFileSync(join(dir, "worker.js"), `export default { async fetch(req) { await req.text(); return new Response("", { status: 202 }); } };`);
+  writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = (modules = [ (name = "worker.js", esModule = embed "worker.js") ], compatibilityDate = "2025-09-01")) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);`);
+  const nothing = startProcess("nothing", join(ROOT, "node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], { cwd: dir });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor("the do-nothing worker", async () => (await timedFetch(url, { method: "POST", body: "{}" })).status === 202, { timeoutMs: 30000, intervalMs: 200 });
+    for (let i = 0; i < 5; i++) await send(batch(), url);
+    const m = cpuMeter();
+    await sendAll(Array.from({ length: BATCHES }, batch), url);
+    const base = m() / BATCHES;
+    console.log(`do-nothing worker:     ${base.toFixed(1)} ms workerd CPU per 50-event batch; the collector (accept + deliver): ${(cpu / BATCHES / base).toFixed(1)}× that`);
+  } finally {
+    await nothing.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+} finally {
+  await stack?.stop();
 }
