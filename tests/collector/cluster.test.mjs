@@ -122,3 +122,9 @@ test("two nodes racing one device's carts: Mindbox ends at the newest", async ()
   const last = carts.sort((x, y) => x.receivedAt - y.receivedAt).at(-1);
   assert.equal(last.body.productList[0].count, 21, "Mindbox's last cart is the newest");
 });
+
+test("two nodes started at once on a fresh database applied each migration once", async () => {
+  const rows = (await stack.postgres.sql("SELECT version || ':' || count(*) FROM schema_migrations GROUP BY version ORDER BY version")).split("\n");
+  assert.ok(rows.length >= 1 && rows.every((r) => r.endsWith(":1")), rows.join(", "));
+  assert.doesNotMatch(stack.collectorLog(), /migration failed/);
+});

@@ -262,21 +262,23 @@ export async function startStack(options = {}) {
         }
       }
     };
-    let collector = await launchCollector();
-    // More self-hosted nodes on the same PostgreSQL: each its own workerd, port and state folder.
-    const nodes = [{ url: `http://127.0.0.1:${firstNodePort}`, proc: () => collector }];
+    // More self-hosted nodes on the same PostgreSQL: each its own workerd, port and state folder,
+    // all started at once (their first connections race to migrate the fresh database).
+    const more = [];
     for (let i = 1; i < (options.nodes || 1); i++) {
       const port = await freePort();
       const dir = join(tempDir, `node-${i}`);
       mkdirSync(dir, { recursive: true });
       const node = { url: `http://127.0.0.1:${port}`, port, dir };
-      node.current = await launchWorkerd(port, dir, `collector-${i + 1}`);
       node.proc = () => node.current;
       node.start = async () => {
         node.current = await launchWorkerd(port, dir, `collector-${i + 1}`);
       };
-      nodes.push(node);
+      more.push(node);
     }
+    const [first] = await Promise.all([launchCollector(), ...more.map((n) => n.start())]);
+    let collector = first;
+    const nodes = [{ url: `http://127.0.0.1:${firstNodePort}`, proc: () => collector }, ...more];
     if (options.balancer) {
       balancer = await startBalancer({ port: collectorPort, upstreams: nodes.map((n) => n.url) });
     }

@@ -312,9 +312,11 @@ pub fn bench() -> Result<(), String> {
         .env("COLLECTOR_PROFILE", "self-hosted")
         .run()?;
     run("node", &["tests/bench/collector.mjs", "200", "8"])?;
-    Cmd::new("node", &["tests/bench/collector.mjs", "200", "8"])
-        .env("COLLECTOR_PROFILE", "self-hosted")
-        .run()?;
+    for nodes in ["1", "2"] {
+        Cmd::new("node", &["tests/bench/collector.mjs", "200", "8", nodes])
+            .env("COLLECTOR_PROFILE", "self-hosted")
+            .run()?;
+    }
     run("node", &["tests/bench/load.mjs", "30", "60", "5", "1500"])?;
     Cmd::new("node", &["tests/bench/load.mjs", "30", "60", "5", "1500"])
         .env("COLLECTOR_PROFILE", "self-hosted")
