@@ -13,7 +13,7 @@ use std::cell::Cell;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use crate::config::Config;
-use crate::delivery::consumer::{self, MAX_CONNECTIONS};
+use crate::delivery::consumer;
 use crate::store::pg::queue::{self as pg_queue, Claimed, PgQueue, BATCH};
 use crate::store::pg::sweep;
 use crate::store::queue::Source;
@@ -31,11 +31,12 @@ const SWEEP_EVERY_MS: f64 = 60_000.0;
 /// each time); past them, the lease ends and the messages are delivered again.
 const SETTLE_TRIES: usize = 3;
 
-/// How long a claim holds its messages: as long as the slowest batch can take (every lane waiting
-/// out Mindbox's timeout on each of its calls), with room for the database.
+/// How long a claim holds its messages before another node may take them: three Mindbox timeouts
+/// and 15 s. A batch still delivering renews it every third of that ([`Pump::deliver`]), however
+/// long its lanes take; a node that died stops renewing, and its messages are due again when it
+/// ends.
 pub fn lease_ms(timeout_ms: u32) -> f64 {
-    let waves = (BATCH as usize).div_ceil(MAX_CONNECTIONS) as f64;
-    waves * f64::from(timeout_ms) + 15_000.0
+    3.0 * f64::from(timeout_ms) + 15_000.0
 }
 
 /// One delivery timer (the `PUMP` namespace).
@@ -45,6 +46,8 @@ pub struct Pump {
     env: Env,
     /// When this timer last swept (ms).
     swept: Cell<f64>,
+    /// A round is running, or the alarm is set to go off at once: a kick has nothing to add.
+    busy: Cell<bool>,
 }
 
 fn now_ms() -> f64 {
@@ -57,11 +60,16 @@ impl DurableObject for Pump {
             state,
             env,
             swept: Cell::new(0.0),
+            busy: Cell::new(false),
         }
     }
 
-    /// `/kick`: wake now unless already due.
+    /// `/kick`: wake now unless already due (a round running will look again when it ends).
     async fn fetch(&self, _req: Request) -> Result<Response> {
+        if self.busy.get() {
+            return Response::ok("");
+        }
+        self.busy.set(true);
         let storage = self.state.storage();
         let current = storage.get_alarm().await?;
         if current.is_none_or(|at| at as f64 > now_ms() + 20.0) {
@@ -72,6 +80,7 @@ impl DurableObject for Pump {
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
+        self.busy.set(true);
         storage.set_alarm(SAFETY_NET_MS).await?;
         let next = match self.deliver().await {
             Ok(next) => next,
@@ -81,6 +90,8 @@ impl DurableObject for Pump {
             }
         };
         storage.set_alarm(next.max(0.0) as i64).await?;
+        // A kick while the next round is not due at once must set the alarm sooner.
+        self.busy.set(next <= 0.0);
         Response::ok("")
     }
 }
@@ -94,10 +105,25 @@ impl Pump {
         };
         let timeout = Config::get(&self.env).map_or(10_000, |c| c.timeout_ms);
         let lease = lease_token()?;
-        let claimed = pg_queue::claim(&db, &lease, lease_ms(timeout)).await?;
+        let lease_ms = lease_ms(timeout);
+        let claimed = pg_queue::claim(&db, &lease, lease_ms).await?;
         if !claimed.is_empty() {
             let queue = PgQueue(db.clone());
-            consumer::handle_batch(Source::Events, &claimed, Some(&queue), &store).await?;
+            let work = consumer::handle_batch(Source::Events, &claimed, Some(&queue), &store);
+            // The lease is renewed while the batch delivers, however long its lanes take.
+            let renew = async {
+                loop {
+                    let third = std::time::Duration::from_millis((lease_ms / 3.0) as u64);
+                    worker::Delay::from(third).await;
+                    if let Err(e) = pg_queue::renew(&db, &lease, lease_ms).await {
+                        worker::console_error!("lease not renewed: {e}");
+                    }
+                }
+            };
+            match futures_util::future::select(Box::pin(work), Box::pin(renew)).await {
+                futures_util::future::Either::Left((done, _)) => done?,
+                futures_util::future::Either::Right(_) => unreachable!("renewing never ends"),
+            }
             let mut dead = Vec::new();
             for c in claimed.iter().filter(|c| c.out_of_tries()) {
                 if dead_letter(&store, c).await {
@@ -119,7 +145,7 @@ impl Pump {
             return Ok(0.0);
         }
         let due = pg_queue::next_due(&db).await?;
-        Ok(due.map_or(IDLE_POLL_MS, |d| (d - now_ms()).clamp(0.0, IDLE_POLL_MS)))
+        Ok(due.map_or(IDLE_POLL_MS, |d| d.clamp(0.0, IDLE_POLL_MS)))
     }
 }
 

@@ -251,6 +251,12 @@ pub async fn within_limit(env: &Store, binding: &str, key: &str, cost: u32) -> b
     if let Some(db) = env.db() {
         let limit = local_limit(binding);
         let key = format!("{binding}:{key}");
+        // This node's own count first: a flood past the limit on one node is refused without a
+        // word to the database; the database's count holds the limit across nodes.
+        let minute = worker::Date::now().as_millis() / 60_000;
+        if !LOCAL.with(|w| w.borrow_mut().take(minute, &key, limit, cost)) {
+            return false;
+        }
         return crate::store::pg::windows::count(db, &key, cost, limit)
             .await
             .unwrap_or_else(|e| {

@@ -13,8 +13,9 @@ use crate::store::pg::Db;
 /// Rows each counter is spread over.
 pub const COUNTER_ROWS: i32 = 8;
 
-/// Keeps a dead letter under `key` (a letter kept before under that key is replaced), then evicts the
-/// oldest of its kind past `cap`; how many were evicted.
+/// Keeps a dead letter under `key` (a letter kept before under that key is replaced, but a browser
+/// event's never replaces the shop backend's), then evicts the oldest of its kind past `cap`; how
+/// many were evicted.
 pub async fn add(
     db: &Db,
     letter: &DeadLetter,
@@ -28,7 +29,8 @@ pub async fn add(
         "INSERT INTO dead_letters (key, backend, unreadable, dead_at, letter)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (key) DO UPDATE SET backend = excluded.backend,
-           unreadable = excluded.unreadable, dead_at = excluded.dead_at, letter = excluded.letter",
+           unreadable = excluded.unreadable, dead_at = excluded.dead_at, letter = excluded.letter
+         WHERE excluded.backend OR NOT dead_letters.backend",
         &[
             (&key, Type::TEXT),
             (&backend, Type::BOOL),

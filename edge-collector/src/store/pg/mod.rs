@@ -93,14 +93,38 @@ pub fn error(e: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(format!("PostgreSQL: {e}"))
 }
 
+/// How long one statement may take before its connection is given up (a half-open socket after a
+/// failover would otherwise hang the invocation).
+pub const STATEMENT_TIMEOUT_MS: u64 = 15_000;
+
+/// How long migrations may take (apart from connecting).
+const MIGRATE_TIMEOUT_MS: u64 = 60_000;
+
+/// How long a failed connect is answered from memory before the next statement tries again.
+const RETRY_CONNECT_MS: f64 = 1_000.0;
+
 /// The database of one invocation: connects on first use and keeps the connection for the rest of
-/// the invocation. After a failed connect it answers the same error at once (so a request does not
-/// wait out the timeout once per statement).
+/// the invocation. For a moment after a failed connect it answers the same error at once (so a
+/// request does not wait out the timeout once per statement).
 pub struct Db {
     target: Target,
     client: RefCell<Option<Rc<Client>>>,
-    failed: RefCell<Option<String>>,
+    /// The last connect's failure, and when (ms).
+    failed: RefCell<Option<(String, f64)>>,
     connecting: futures_util::lock::Mutex<()>,
+}
+
+/// `work`, or an error once `ms` have passed.
+async fn within<T>(
+    ms: u64,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(ms));
+    match select(Box::pin(work), timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(format!("{what}: no answer within {ms} ms")),
+    }
 }
 
 impl Db {
@@ -120,8 +144,11 @@ impl Db {
         if let Some(c) = self.client.borrow().as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        if let Some(e) = self.failed.borrow().as_ref() {
-            return Err(worker::Error::RustError(e.clone()));
+        let now = worker::Date::now().as_millis() as f64;
+        if let Some((e, at)) = self.failed.borrow().as_ref() {
+            if now - at < RETRY_CONNECT_MS {
+                return Err(worker::Error::RustError(e.clone()));
+            }
         }
         match self.connect().await {
             Ok(c) => {
@@ -131,7 +158,7 @@ impl Db {
             }
             Err(e) => {
                 let e = format!("PostgreSQL unreachable: {e}");
-                *self.failed.borrow_mut() = Some(e.clone());
+                *self.failed.borrow_mut() = Some((e.clone(), now));
                 Err(worker::Error::RustError(e))
             }
         }
@@ -165,14 +192,20 @@ impl Db {
                 spawn(connection);
                 client
             };
-            migrate(&client).await?;
             Ok::<Client, String>(client)
         };
-        let timeout = worker::Delay::from(std::time::Duration::from_millis(CONNECT_TIMEOUT_MS));
-        match select(Box::pin(open), timeout).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => Err(format!("no connection within {CONNECT_TIMEOUT_MS} ms")),
+        let client = within(CONNECT_TIMEOUT_MS, "connecting", open).await?;
+        within(MIGRATE_TIMEOUT_MS, "migrating", migrate(&client)).await?;
+        Ok(client)
+    }
+
+    /// A statement's error; a connection that hung is forgotten, so the next statement opens
+    /// another (a closed one is noticed by [`Db::client`]).
+    fn failed_statement(&self, client: &Client, e: String) -> worker::Error {
+        if !client.is_closed() && e.contains("no answer within") {
+            *self.client.borrow_mut() = None;
         }
+        error(e)
     }
 
     /// Runs a statement with typed parameters; the rows.
@@ -181,11 +214,16 @@ impl Db {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> worker::Result<Vec<Row>> {
-        self.client()
-            .await?
-            .query_typed(sql, params)
+        let client = self.client().await?;
+        let run = async {
+            client
+                .query_typed(sql, params)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        within(STATEMENT_TIMEOUT_MS, "a statement", run)
             .await
-            .map_err(error)
+            .map_err(|e| self.failed_statement(&client, e))
     }
 
     /// Runs a statement with typed parameters; how many rows it touched.
@@ -194,11 +232,16 @@ impl Db {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> worker::Result<u64> {
-        self.client()
-            .await?
-            .execute_typed(sql, params)
+        let client = self.client().await?;
+        let run = async {
+            client
+                .execute_typed(sql, params)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        within(STATEMENT_TIMEOUT_MS, "a statement", run)
             .await
-            .map_err(error)
+            .map_err(|e| self.failed_statement(&client, e))
     }
 }
 
@@ -230,7 +273,7 @@ pub async fn migrate(client: &Client) -> Result<(), String> {
     let e = |e: tokio_postgres::Error| format!("migration failed: {e}");
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+            "BEGIN; SET LOCAL lock_timeout = '20s'; SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
              CREATE TABLE IF NOT EXISTS schema_migrations (
                version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
         ))

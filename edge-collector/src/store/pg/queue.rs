@@ -193,10 +193,21 @@ pub async fn settle(db: &Db, lease: &str, claimed: &[Claimed], dead: &[i64]) -> 
     Ok(())
 }
 
-/// When the next message is due (ms), if any is queued.
+/// How long until the next message is due (ms, on the database's clock), if any is queued.
 pub async fn next_due(db: &Db) -> Result<Option<f64>> {
-    let rows = db.query("SELECT min(due_at) FROM queue", &[]).await?;
+    let rows = db
+        .query("SELECT greatest(min(due_at) - now_ms(), 0) FROM queue", &[])
+        .await?;
     Ok(rows[0].get(0))
+}
+
+/// Extends the lease of the messages claimed under `lease` (a batch still delivering).
+pub async fn renew(db: &Db, lease: &str, lease_ms: f64) -> Result<u64> {
+    db.execute(
+        "UPDATE queue SET due_at = now_ms() + $2 WHERE lease = $1",
+        &[(&lease, Type::TEXT), (&lease_ms, Type::FLOAT8)],
+    )
+    .await
 }
 
 /// The queue's depth and the age of its oldest message (ms), for `/metrics`.

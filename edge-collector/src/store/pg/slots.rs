@@ -1,6 +1,6 @@
 //! Snapshot order in PostgreSQL (table `slots`): a slot is read, decided in Rust
-//! ([`crate::store::snapshot_order::Slot`]) and written back only if nobody wrote it in between (its
-//! `version`); otherwise read again. A device's slot expires after `idle_ms` unclaimed; an order's
+//! ([`crate::store::snapshot_order::Slot`], on the database's clock) and written back only if
+//! nobody wrote it in between (its `version`); otherwise read again. A device's slot expires after `idle_ms` unclaimed; an order's
 //! slot is kept.
 
 use tokio_postgres::types::Type;
@@ -16,20 +16,22 @@ const TRIES: usize = 8;
 pub async fn ask(db: &Db, name: &str, stamp: &Stamp, release: bool, idle_ms: f64) -> Result<Claim> {
     let expires = (!name.starts_with("order:")).then_some(idle_ms);
     for _ in 0..TRIES {
+        // The database's clock: every node judges an in-flight claim's age by the same one.
         let rows = db
             .query(
-                "SELECT slot, version FROM slots WHERE name = $1",
+                "SELECT now_ms(), s.slot, s.version FROM (SELECT 1) AS one
+                 LEFT JOIN slots s ON s.name = $1",
                 &[(&name, Type::TEXT)],
             )
             .await?;
-        let (mut slot, version): (Slot, Option<i64>) = match rows.first() {
-            Some(r) => (
-                serde_json::from_str(r.get(0)).unwrap_or_default(),
-                Some(r.get(1)),
+        let now: f64 = rows[0].get(0);
+        let (mut slot, version): (Slot, Option<i64>) = match rows[0].get::<_, Option<String>>(1) {
+            Some(text) => (
+                serde_json::from_str(&text).unwrap_or_default(),
+                rows[0].get(2),
             ),
             None => (Slot::default(), None),
         };
-        let now = worker::Date::now().as_millis() as f64;
         let answer = if release {
             slot.release(&stamp.id);
             Claim::Go

@@ -1,8 +1,10 @@
 //! Retention in PostgreSQL, run by the nodes' delivery timers about once a minute
 //! ([`crate::self_hosted`]): expired devices and their ids, idle snapshot slots, traces a day after
 //! they ended with their notes, notes past `TRACE_KEEP` per device, and windows of past minutes. Each
-//! statement deletes at most [`CHUNK`] rows, so one sweep stays short however much expired at once;
-//! the next sweep takes the rest. Two nodes sweeping at once only share the work.
+//! statement deletes at most [`CHUNK`] rows and is repeated while it finds that many, up to
+//! [`ROUNDS`] times per table, so one sweep stays bounded however much expired at once; the next
+//! takes the rest. Rows another node is deleting are skipped (`SKIP LOCKED`): two nodes sweeping at
+//! once share the work.
 
 use tokio_postgres::types::Type;
 use worker::Result;
@@ -12,6 +14,8 @@ use crate::store::trace_notes::KEEP_AFTER_MS;
 
 /// Most rows one statement of a sweep deletes.
 pub const CHUNK: i64 = 5_000;
+/// Most statements per table in one sweep.
+pub const ROUNDS: usize = 20;
 
 /// Deletes what has expired; how many rows in all.
 pub async fn sweep(db: &Db, trace_keep: usize) -> Result<u64> {
@@ -19,15 +23,22 @@ pub async fn sweep(db: &Db, trace_keep: usize) -> Result<u64> {
     let chunk = &CHUNK;
     let mut gone = 0;
     for table in ["seen", "devices", "slots"] {
-        gone += db
-            .execute(
-                &format!(
-                    "DELETE FROM {table} WHERE ctid IN (
-                       SELECT ctid FROM {table} WHERE expires_at < now_ms() LIMIT $1)"
-                ),
-                &[(chunk, Type::INT8)],
-            )
-            .await?;
+        for _ in 0..ROUNDS {
+            let n = db
+                .execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE ctid IN (
+                           SELECT ctid FROM {table} WHERE expires_at < now_ms()
+                           LIMIT $1 FOR UPDATE SKIP LOCKED)"
+                    ),
+                    &[(chunk, Type::INT8)],
+                )
+                .await?;
+            gone += n;
+            if (n as i64) < CHUNK {
+                break;
+            }
+        }
     }
     gone += db
         .execute(

@@ -17,6 +17,9 @@ CREATE TABLE queue (
   lease       text
 );
 CREATE INDEX queue_due ON queue (due_at);
+-- Every claim and settle rewrites rows: vacuum the queue early and without pauses.
+ALTER TABLE queue SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+                       autovacuum_vacuum_cost_delay = 0);
 
 -- Dead letters: kept until an operator redrives them; capped per kind (browser, backend).
 CREATE TABLE dead_letters (
@@ -74,8 +77,8 @@ CREATE TABLE trace_notes (
 CREATE INDEX trace_notes_device ON trace_notes (device, seq);
 
 -- Fixed one-minute windows: Mindbox's budget per operation (`budget:<operation>`) and the gate's
--- rate limits (`<limit>:<key>`).
-CREATE TABLE windows (
+-- rate limits (`<limit>:<key>`). Unlogged: a crash or a failover forgets at most a minute's counts.
+CREATE UNLOGGED TABLE windows (
   key     text    NOT NULL,
   minute  bigint  NOT NULL,
   used    integer NOT NULL,
