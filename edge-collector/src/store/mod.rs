@@ -114,8 +114,8 @@ impl Store {
 }
 
 /// What keeps this deployment's state out of reach, if anything: `DATABASE_URL` unusable, PostgreSQL
-/// unreachable, or its schema behind this build's (migrations not applied) or ahead of it (a newer
-/// build migrated it: upgrade this node).
+/// unreachable or a read-only standby, or its schema behind this build's (migrations not applied) or
+/// ahead of it (a newer build migrated it: upgrade this node).
 pub async fn state_problem(store: &Store) -> Option<String> {
     if let Some(b) = store.broken() {
         return Some(b.to_string());
@@ -126,6 +126,17 @@ pub async fn state_problem(store: &Store) -> Option<String> {
             Ok(c) => c,
             Err(e) => return Some(e.to_string()),
         };
+        match client.query_typed("SELECT pg_is_in_recovery()", &[]).await {
+            Ok(rows) if rows[0].get::<_, bool>(0) => {
+                return Some(
+                    "PostgreSQL at DATABASE_URL is a read-only standby, not the primary (after a \
+                     failover, the host name may still lead to the old primary)"
+                        .into(),
+                )
+            }
+            Ok(_) => {}
+            Err(e) => return Some(format!("PostgreSQL: {e}")),
+        }
         let want = pg::schema_version();
         return match pg::applied_version(&client).await {
             Err(e) => Some(format!("PostgreSQL: {e}")),
