@@ -114,6 +114,14 @@ fn tracker_wasm() -> Result<String, String> {
 pub fn collector() -> Result<(), String> {
     let dir = root().join("edge-collector");
     run_in(&dir, cargo_bin().join("worker-build"), &["--release"])?;
+    // The Cloudflare build carries no PostgreSQL client (its SCRAM mechanism's name would be in it).
+    let wasm = dir.join("build/index_bg.wasm");
+    let bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    if bytes.windows(13).any(|w| w == b"SCRAM-SHA-256") {
+        return Err(
+            "edge-collector/build links the PostgreSQL client: only build-selfhosted may".into(),
+        );
+    }
     run_in(
         &dir,
         cargo_bin().join("worker-build"),
