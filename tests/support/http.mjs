@@ -1,6 +1,7 @@
 // The harness's HTTP calls and waits: a `fetch` that fails instead of hanging, answers read whole, a
 // chunked upload, a free port, and polling until something is true.
 import net from "node:net";
+import { readFileSync } from "node:fs";
 
 /** How long one HTTP call of the harness or a test may take before it fails (a hang must fail, not wait). */
 export const FETCH_TIMEOUT_MS = 15000;
@@ -45,15 +46,33 @@ export async function postChunked(url, bytes, headers = {}) {
 }
 
 /** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+export async function freePort() {
+  // Below the kernel's ephemeral range (where port 0 would pick from), so no outgoing connection's
+  // source port can take it between this check and the server's bind.
+  const [low] = ephemeralRange();
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 10000 + Math.floor(Math.random() * Math.max(1, low - 10000));
+    if (await bindable(port)) return port;
+  }
+  throw new Error("no free port below the ephemeral range");
+}
+
+/** The kernel's ephemeral port range (Linux), or the IANA one elsewhere. */
+function ephemeralRange() {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  } catch {
+    return [49152, 65535];
+  }
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 now. */
+function bindable(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
 }
 
