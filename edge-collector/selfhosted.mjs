@@ -26,13 +26,15 @@ function wranglerVars() {
 const capnpText = (v) => JSON.stringify(String(v));
 
 /**
- * The self-hosted profile's workerd configuration: the collector worker (the same build as on
- * Cloudflare: edge-collector/build) with wrangler.toml's vars (and `vars` over them), secrets from the
- * environment, its Durable Objects on local disk under `dir/state` (the events queue among them),
- * and a small router in front that serves the tracker files from tracker/dist with the headers
- * Cloudflare's asset server gives them and sends /v1/* to the collector. Writes `config.capnp`,
- * `router.js` and the worker build into `dir`; run it with `workerd serve dir/config.capnp`, with
- * `MINDBOX_SECRET_KEY` and `ADMIN_TOKEN` (and `QA_TOKEN`, `BACKEND_TOKEN`) in the environment.
+ * The self-hosted profile's workerd configuration: the collector worker (its `postgres` build:
+ * edge-collector/build-selfhosted) with wrangler.toml's vars (and `vars` over them), secrets from the
+ * environment (`DATABASE_URL` among them: the state is in PostgreSQL), its delivery timers' alarms
+ * under `dir/state` (nothing there matters), outbound to public addresses and `dbNetwork` with
+ * `dbCa` trusted for TLS, and a small router in front that serves the tracker files from
+ * tracker/dist with the headers Cloudflare's asset server gives them, sends /v1/* to the collector
+ * and /metrics to /v1/admin/metrics. Writes `config.capnp`, `router.js` and the worker build into
+ * `dir`; run it with `workerd serve dir/config.capnp`, with `DATABASE_URL`, `MINDBOX_SECRET_KEY`
+ * and `ADMIN_TOKEN` (and `QA_TOKEN`, `BACKEND_TOKEN`) in the environment.
  *
  * Without its proxy's header a request has no client IP and the collector refuses it (503, and
  * `/v1/admin/health` says why): the rate limits cannot hold without one. `clientIpWithoutProxy` is

@@ -213,8 +213,8 @@ export async function startStack(options = {}) {
       );
       return proc;
     };
-    // The self-hosted profile: the same worker build in open-source workerd, with a generated config
-    // (selfHostedConfig below), Durable Objects on local disk and the events queue in them.
+    // The self-hosted profile: the collector's postgres build in open-source workerd, with a
+    // generated config (selfHostedConfig), its state in the stack's throwaway PostgreSQL.
     const launchWorkerd = async (port = firstNodePort, dir = dirname(secrets), name = "collector") => {
       // The emulator listens on loopback, which a real deployment's network service does not allow.
       // No TLS proxy in front: requests without X-Real-IP are from this machine (`proxyless: false`

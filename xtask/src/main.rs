@@ -3,9 +3,9 @@
 //! `cargo xtask <command>` (an alias in `.cargo/config.toml`):
 //!
 //! * `demo [--self-hosted]` — set up, build, then start the Mindbox emulator, the collector in local
-//!   workerd (`wrangler dev`; with `--self-hosted`, open-source workerd with the generated
-//!   configuration and the Durable Object queue) and the demo shop; runs until Ctrl-C and stops what
-//!   it started.
+//!   workerd (`wrangler dev`; with `--self-hosted`, a throwaway PostgreSQL and two open-source
+//!   workerd nodes with the generated configuration behind a balancer) and the demo shop; runs until
+//!   Ctrl-C and stops what it started.
 //! * `test [suite…]` — set up, build, then run every test: format and lint checks (`lint`), host unit
 //!   tests (`unit`), the tracker's wasm tests in headless Chromium and Firefox (`wasm`), the collector
 //!   tests (`collector`: Node's test runner driving local workerd and the emulator), the end-to-end

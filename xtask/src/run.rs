@@ -257,7 +257,7 @@ fn run_node_tests(files: &[String], profile: Option<&str>) -> Result<(), String>
 }
 
 /// The demo stack on fixed ports, until Ctrl-C (`node demo/run.mjs`); `--self-hosted` runs the
-/// collector in workerd with the Durable Object queue instead of `wrangler dev`.
+/// collector as two workerd nodes on a throwaway PostgreSQL instead of `wrangler dev`.
 ///
 /// Node runs every part in its own process group and stops them all when it ends (Ctrl-C, a part
 /// that died, or this process gone). Ctrl-C reaches node and this process alike: this one lets it

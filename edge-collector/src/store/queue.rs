@@ -1,8 +1,8 @@
 //! The events queue as acceptance, delivery and redrive see it: one interface ([`Producer`] to put
 //! messages on it, [`Taken`] for a message taken off it), whatever carries the messages: Cloudflare
-//! Queues here ([`CloudflareQueue`], and `worker::Message` as [`Taken`]), Durable Object shards on
-//! the self-hosted profile ([`crate::store::shard_queue`]). The delivery code does not know which one
-//! it runs on; [`crate::store::events_queue`] picks the deployment's.
+//! Queues here ([`CloudflareQueue`], and `worker::Message` as [`Taken`]), PostgreSQL on the
+//! self-hosted profile (`store::pg::queue`). The delivery code does not know which one it runs on;
+//! [`crate::store::events_queue`] picks the deployment's.
 
 use worker::{Env, Message, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, Result};
 
