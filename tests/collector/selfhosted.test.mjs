@@ -134,3 +134,21 @@ test("health says when PostgreSQL is unreachable or its schema is behind, and /v
   }
   assert.equal((await health()).plain, 200);
 });
+
+test("the sweep forgets what expired and keeps a trace's notes a day after it was switched off", async () => {
+  const device = randomUUID();
+  await stack.admin("trace", { deviceUUID: device, hours: 1 });
+  const event = view();
+  await stack.sendAccepted([event], device);
+  await waitFor("the traced event delivered", async () => (await stack.admin(`trace?device=${device}`)).events.some((n) => n.id === event.id && n.state === "delivered"));
+  await stack.admin("trace", { deviceUUID: device, hours: 0 });
+  // A row long expired: gone once a sweep has run. A restarted node's timers sweep on their first round.
+  const stale = randomUUID();
+  await stack.postgres.sql(`INSERT INTO seen (device, id, expires_at) VALUES ('${stale}', 'x', 0)`);
+  await stack.killCollector();
+  await stack.startCollector();
+  await waitFor("a sweep", async () => (await stack.postgres.sql(`SELECT count(*) FROM seen WHERE device = '${stale}'`)) === "0", { timeoutMs: 30000 });
+  const trace = await stack.admin(`trace?device=${device}`);
+  assert.equal(trace.until, 0, "switched off");
+  assert.deepEqual(trace.events.map((n) => n.id), [event.id], "its notes are still there");
+});

@@ -73,20 +73,23 @@ pub async fn add_notes(db: &Db, device: &str, notes: &[Note]) -> Result<()> {
 }
 
 /// Switches the trace of `device` on until `until` (0: off); the device and its notes are kept at
-/// least until a day after the trace ends, and for `remember_ms` from now.
+/// least until a day after the trace ends (or is switched off), and for `remember_ms` from now.
 pub async fn switch(db: &Db, device: &str, until: f64, remember_ms: f64) -> Result<()> {
-    let kept = until + trace_notes::KEEP_AFTER_MS;
+    let after = trace_notes::KEEP_AFTER_MS;
     db.execute(
         "WITH d AS (
-           INSERT INTO devices AS d (device, expires_at) VALUES ($1, greatest(now_ms() + $3, $4))
+           INSERT INTO devices AS d (device, expires_at)
+           VALUES ($1, greatest(now_ms() + $3, greatest($2, now_ms()) + $4))
            ON CONFLICT (device) DO UPDATE SET expires_at = greatest(d.expires_at, excluded.expires_at))
-         INSERT INTO traces (device, until) VALUES ($1, $2)
-         ON CONFLICT (device) DO UPDATE SET until = excluded.until",
+         INSERT INTO traces AS t (device, until, keep_until)
+         VALUES ($1, $2, greatest($2, now_ms()) + $4)
+         ON CONFLICT (device) DO UPDATE SET until = excluded.until,
+           keep_until = greatest(t.keep_until, excluded.keep_until)",
         &[
             (&device, Type::TEXT),
             (&until, Type::FLOAT8),
             (&remember_ms, Type::FLOAT8),
-            (&kept, Type::FLOAT8),
+            (&after, Type::FLOAT8),
         ],
     )
     .await

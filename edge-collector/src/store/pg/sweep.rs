@@ -10,7 +10,6 @@ use tokio_postgres::types::Type;
 use worker::Result;
 
 use crate::store::pg::Db;
-use crate::store::trace_notes::KEEP_AFTER_MS;
 
 /// Most rows one statement of a sweep deletes.
 pub const CHUNK: i64 = 5_000;
@@ -41,10 +40,7 @@ pub async fn sweep(db: &Db, trace_keep: usize) -> Result<u64> {
         }
     }
     gone += db
-        .execute(
-            "DELETE FROM traces WHERE until + $1 < now_ms()",
-            &[(&KEEP_AFTER_MS, Type::FLOAT8)],
-        )
+        .execute("DELETE FROM traces WHERE keep_until < now_ms()", &[])
         .await?;
     gone += db
         .execute(

@@ -64,10 +64,12 @@ CREATE TABLE slots (
 );
 CREATE INDEX slots_expiry ON slots (expires_at) WHERE expires_at IS NOT NULL;
 
--- QA's trace: until when a device is traced, and its notes (merged when read).
+-- QA's trace: until when a device is traced (0: switched off), until when its notes are kept (a
+-- day after the trace ended or was switched off), and its notes (merged when read).
 CREATE TABLE traces (
-  device text   PRIMARY KEY,
-  until  float8 NOT NULL
+  device     text   PRIMARY KEY,
+  until      float8 NOT NULL,
+  keep_until float8 NOT NULL
 );
 CREATE TABLE trace_notes (
   seq    bigserial PRIMARY KEY,
