@@ -135,17 +135,18 @@ fn engines() -> Result<(), String> {
     if have.iter().all(|p| Path::new(p).exists()) {
         return Ok(());
     }
+    apt_install(
+        &["firefox-esr", "webkit2gtk-driver", "xvfb", "xauth"],
+        "the engine tests need firefox-esr, webkit2gtk-driver and xvfb",
+    )
+}
+
+/// Debian's `packages`, without the recommended extras; `why` they are needed, on failure.
+fn apt_install(packages: &[&str], why: &str) -> Result<(), String> {
     apt(&["update"])?;
-    apt(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "firefox-esr",
-        "webkit2gtk-driver",
-        "xvfb",
-        "xauth",
-    ])
-    .map_err(|e| format!("{e}: the engine tests need firefox-esr, webkit2gtk-driver and xvfb"))
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    apt(&args).map_err(|e| format!("{e}: {why}"))
 }
 
 /// PostgreSQL (any version: the tests take the highest under /usr/lib/postgresql) and the openssl
@@ -162,17 +163,10 @@ fn postgres() -> Result<(), String> {
     if initdb && Path::new("/usr/bin/openssl").exists() {
         return Ok(());
     }
-    apt(&["update"])?;
-    apt(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "postgresql",
-        "openssl",
-    ])
-    .map_err(|e| {
-        format!("{e}: the self-hosted collector's tests need Debian's postgresql and openssl")
-    })
+    apt_install(
+        &["postgresql", "openssl"],
+        "the self-hosted collector's tests need Debian's postgresql and openssl",
+    )
 }
 
 fn geckodriver() -> Result<(), String> {
