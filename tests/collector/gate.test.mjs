@@ -129,6 +129,8 @@ test("a clock years ahead in a batch without sentAt does not silence the device'
   assert.equal((await stack.post({ deviceUUID: device, events: [cart(1, { id: a, createdAt: yearsAhead })] })).status, 202);
   const now = Date.now();
   assert.equal((await stack.post({ deviceUUID: device, sentAt: now, events: [cart(2, { id: b, createdAt: now })] })).status, 202);
+  // The later cart may wait on the queue while the first is in flight: wait for it, then for the rest.
+  await waitFor("the later cart at Mindbox", async () => (await stack.acceptedCounts([b]))[0] === 1, { timeoutMs: 30000 });
   await stack.drain();
   const carts = (await stack.emulator.requests()).filter((q) => [a, b].includes(q.transactionId)).map((q) => q.transactionId);
   assert.equal(carts.at(-1), b, `the later cart is Mindbox's last (sent: ${JSON.stringify(carts)})`);

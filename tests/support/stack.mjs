@@ -356,10 +356,16 @@ export async function startStack(options = {}) {
           body: JSON.stringify({ events: [{ id, operation: "Website.ViewProduct", data: { sentinel: true } }] }),
         });
         if (res.status !== 202) throw new Error(`sentinel refused: ${res.status} ${await res.text()}`);
-        return waitFor("the sentinel at the emulator", async () => {
+        const others = await waitFor("the sentinel at the emulator", async () => {
           const reqs = await control("requests");
           return reqs.some((q) => q.transactionId === id) && reqs.filter((q) => !q.body?.sentinel);
         });
+        // Self-hosted, several delivery timers run at once, so the sentinel can overtake: wait too
+        // until nothing is in flight or due within seconds (a long backoff is not waited for).
+        if (!postgres) return others;
+        const busy = "SELECT count(*) FROM queue WHERE lease IS NOT NULL OR due_at < now_ms() + 5000";
+        await waitFor("the queue to settle", async () => (await postgres.sql(busy)) === "0", { timeoutMs: 60000, intervalMs: 100 });
+        return (await control("requests")).filter((q) => !q.body?.sentinel);
       },
       logs: () => procs.map((p) => p.log()).join("\n"),
       collectorLog: () => procs.filter((p) => /(wrangler|workerd)$/.test(p.child.spawnfile)).map((p) => p.log()).join("\n"),
