@@ -91,7 +91,8 @@ pub async fn handle_batch<M: Taken>(
                 });
                 let mut settled = Vec::with_capacity(lane.len());
                 for (m, d) in lane {
-                    let (how, reason, took) = deliver_one(m, &d, env, queue, config).await;
+                    let mut took = None;
+                    let (how, reason) = deliver(m, &d, env, queue, config, &mut took).await;
                     settled.push((d, how, reason, now_ms(), took));
                 }
                 settled
@@ -232,21 +233,8 @@ fn stamp(d: &Delivery) -> Stamp {
     }
 }
 
-/// Delivers one message and settles it; returns the counter it adds to, why (for QA's trace), and
-/// how long the Mindbox call took (ms), if one was made.
-async fn deliver_one<M: Taken>(
-    message: &M,
-    delivery: &Delivery,
-    env: &Store,
-    queue: Option<&impl Producer>,
-    config: &Config,
-) -> (Settled, Option<String>, Option<f64>) {
-    let mut took = None;
-    let (how, reason) = deliver(message, delivery, env, queue, config, &mut took).await;
-    (how, reason, took)
-}
-
-/// [`deliver_one`]'s work; sets `took` when it called Mindbox.
+/// Delivers one message and settles it; returns the counter it adds to and why (for QA's trace),
+/// and sets `took` to how long the Mindbox call took (ms), if one was made.
 async fn deliver<M: Taken>(
     message: &M,
     delivery: &Delivery,
