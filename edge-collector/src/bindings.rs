@@ -15,6 +15,8 @@ pub const SNAPSHOT_ORDER: &str = "SNAPSHOT_ORDER";
 pub const SEEN: &str = "SEEN";
 /// The per-operation Mindbox budget Durable Object ([`crate::store::rate_budget`]).
 pub const RATE_BUDGET: &str = "RATE_BUDGET";
+/// Attempts per key for calls an SMS code proves ([`crate::store::attempts`]).
+pub const ATTEMPTS: &str = "ATTEMPTS";
 /// The self-hosted profile's delivery timers (`crate::self_hosted::Pump`; not in wrangler.toml: the
 /// self-hosted configuration binds it, and Cloudflare delivers from its Queues instead).
 pub const PUMP: &str = "PUMP";
@@ -51,6 +53,7 @@ mod tests {
             SNAPSHOT_ORDER,
             RATE_BUDGET,
             SEEN,
+            ATTEMPTS,
             IP_RATE_LIMIT,
             DEVICE_RATE_LIMIT,
             NEW_DEVICE_RATE_LIMIT,

@@ -18,6 +18,10 @@ use mindbox_model::check::{Limits, Policy};
 use crate::projection::{self, SyncOperation};
 use worker::Env;
 
+/// `UNVERIFIED_OPERATIONS` unless set: the newsletter form and the back-in-stock list.
+pub const DEFAULT_UNVERIFIED_OPERATIONS: &[&str] =
+    &["Website.SubscribeCustomer", "Website.AddToWaitingList"];
+
 /// Everything the collector needs to know, read from the environment.
 pub struct Config {
     /// Base URL of the Mindbox API, e.g. `https://api.mindbox.ru` (`MINDBOX_API_BASE`).
@@ -31,7 +35,7 @@ pub struct Config {
     /// What the checker allows (`ALLOWED_OPERATIONS`).
     pub policy: Policy,
     /// Operations whose customer data needs no authentication ticket (`UNVERIFIED_OPERATIONS`,
-    /// default `Website.SubscribeCustomer`).
+    /// default [`DEFAULT_UNVERIFIED_OPERATIONS`]).
     pub unverified_operations: Vec<String>,
     /// Request caps.
     pub limits: Limits,
@@ -359,7 +363,10 @@ impl Config {
         let unverified_operations = match var(env, "UNVERIFIED_OPERATIONS") {
             Some(list) => mindbox_model::operation::parse_list(Some(&list))
                 .map_err(|e| invalid("UNVERIFIED_OPERATIONS", e))?,
-            None => vec!["Website.SubscribeCustomer".to_string()],
+            None => DEFAULT_UNVERIFIED_OPERATIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         };
         let snapshot_operations = parse_snapshots(
             &var(env, "SNAPSHOT_OPERATIONS").unwrap_or_else(|| DEFAULT_SNAPSHOT_OPERATIONS.into()),

@@ -23,6 +23,16 @@
 //!   cart will earn, summed from `order.bonusPointsChanges[].earnedAmount`, or, where the answer has
 //!   none, from the lines' `appliedPromotions` of type `earnedBonusPoints`. Any visitor may ask it;
 //!   the other presets and field lists need a verified customer.
+//! * `phoneCode`: `status` of Mindbox's "text a confirmation code" (Bitrix module:
+//!   `Website.SendMobilePhoneAuthorizationCode`). No ticket: the request is read and counted by
+//!   [`crate::gate::sms_code`].
+//! * `bindCard`: `status`, `customer.processingStatus` (Found, NotFound) and
+//!   `discountCard.processingStatus` (Bound, AlreadyBoundToCurrentCustomer,
+//!   AlreadyBoundToAnotherCustomer, NotFound, NotProcessed) of a card bound with an SMS code
+//!   (Mindbox's docs, "bind-discount-card-with-sms-confirmation", example `RegCard`). No ticket, like
+//!   `phoneCode`.
+//! * `cards`: the customer's `discountCards[]`: `ids.number`, `status.ids.systemName`,
+//!   `type.ids.systemName`, `type.name` (Mindbox's docs example `GetCustomerDiscountCards`).
 
 use serde_json::{Map, Value};
 
@@ -37,6 +47,12 @@ pub enum Projection {
     Tier,
     /// A cart calculation, with `earnedPoints`.
     Cart,
+    /// Mindbox texts a confirmation code: `status` ([`crate::gate::sms_code`]).
+    PhoneCode,
+    /// A card bound with a code: Mindbox's processing statuses ([`crate::gate::sms_code`]).
+    BindCard,
+    /// The customer's loyalty cards.
+    Cards,
     /// These dotted paths of the answer, nothing else.
     Fields(Vec<Vec<String>>),
 }
@@ -54,7 +70,8 @@ pub struct SyncOperation {
 /// Bitrix and PHP SDKs where they name them (a project may name them otherwise).
 pub const DEFAULT_SYNC_OPERATIONS: &str = "Website.GetCustomerBalance=balance,\
 Website.GetCustomerBonusPointsHistory=history,Website.GetCustomerSegments=tier,\
-Website.CalculateAuthorizedCart=cart,Website.CalculateUnauthorizedCart=cart";
+Website.CalculateAuthorizedCart=cart,Website.CalculateUnauthorizedCart=cart,\
+Website.SendMobilePhoneAuthorizationCode=phoneCode,RegCard=bindCard,GetCustomerDiscountCards=cards";
 
 const BALANCE: &[&str] = &[
     "status",
@@ -98,6 +115,20 @@ const CART: &[&str] = &[
     "order.bonusPointsChanges.spentAmount",
 ];
 
+const PHONE_CODE: &[&str] = &["status"];
+const BIND_CARD: &[&str] = &[
+    "status",
+    "customer.processingStatus",
+    "discountCard.processingStatus",
+];
+const CARDS: &[&str] = &[
+    "status",
+    "discountCards.ids.number",
+    "discountCards.status.ids.systemName",
+    "discountCards.type.ids.systemName",
+    "discountCards.type.name",
+];
+
 /// What of an anonymous cart calculation's request goes to Mindbox: the lines, nothing else.
 const ANONYMOUS_CART: &[&str] = &[
     "order.lines.lineNumber",
@@ -125,7 +156,7 @@ pub fn parse(list: &str) -> Result<Vec<SyncOperation>, String> {
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let Some((name, projection)) = entry.split_once('=') else {
             return Err(format!(
-                "{entry:?} needs a projection: Operation=balance, history, tier, cart or field.paths|…"
+                "{entry:?} needs a projection: Operation=balance, history, tier, cart, phoneCode, bindCard, cards or field.paths|…"
             ));
         };
         let name = name.trim();
@@ -137,6 +168,9 @@ pub fn parse(list: &str) -> Result<Vec<SyncOperation>, String> {
             "history" => Projection::History,
             "tier" => Projection::Tier,
             "cart" => Projection::Cart,
+            "phoneCode" => Projection::PhoneCode,
+            "bindCard" => Projection::BindCard,
+            "cards" => Projection::Cards,
             paths => Projection::Fields(split_paths(paths).map_err(|e| format!("{name}: {e}"))?),
         };
         out.push(SyncOperation {
@@ -166,9 +200,22 @@ fn split_paths(paths: &str) -> Result<Vec<Vec<String>>, String> {
 
 impl Projection {
     /// Whether the call must name a customer its ticket vouches for (every projection but `cart`,
-    /// which any visitor may ask; a cart calculation that names a customer still needs the ticket).
+    /// which any visitor may ask, a cart calculation that names a customer still needing the ticket;
+    /// and the two an SMS code proves, [`Projection::code_call`]).
     pub fn needs_customer(&self) -> bool {
-        *self != Projection::Cart
+        !matches!(
+            self,
+            Projection::Cart | Projection::PhoneCode | Projection::BindCard
+        )
+    }
+
+    /// The call an SMS code proves, for the two presets that take no ticket but a code.
+    pub fn code_call(&self) -> Option<crate::gate::sms_code::CodeCall> {
+        match self {
+            Projection::PhoneCode => Some(crate::gate::sms_code::CodeCall::SendCode),
+            Projection::BindCard => Some(crate::gate::sms_code::CodeCall::BindCard),
+            _ => None,
+        }
     }
 
     /// The page's part of `answer`.
@@ -178,6 +225,9 @@ impl Projection {
             Projection::History => (HISTORY, answer.clone()),
             Projection::Tier => (TIER, answer.clone()),
             Projection::Cart => (CART, with_earned_points(answer)),
+            Projection::PhoneCode => (PHONE_CODE, answer.clone()),
+            Projection::BindCard => (BIND_CARD, answer.clone()),
+            Projection::Cards => (CARDS, answer.clone()),
             Projection::Fields(paths) => return keep(answer, paths),
         };
         keep(&answer, &paths(preset))
@@ -308,7 +358,8 @@ mod tests {
     #[test]
     fn reads_the_list_and_says_what_is_wrong() {
         let ops = parse(DEFAULT_SYNC_OPERATIONS).unwrap();
-        assert_eq!(ops.len(), 5);
+        assert_eq!(ops.len(), 8);
+        assert!(ops[5..].iter().all(|o| o.projection.code_call().is_some() != o.projection.needs_customer()));
         assert_eq!(ops[3].projection, Projection::Cart);
         assert!(!ops[3].projection.needs_customer() && ops[0].projection.needs_customer());
         assert_eq!(

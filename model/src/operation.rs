@@ -18,6 +18,7 @@ pub const DEFAULT_OPERATIONS: &[&str] = &[
     "Website.RegisterCustomer",
     "Website.EditCustomer",
     "Website.SubscribeCustomer",
+    "Website.AddToWaitingList",
 ];
 
 /// Longest operation name accepted.

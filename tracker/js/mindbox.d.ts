@@ -128,8 +128,40 @@ export interface CartCalculation {
   };
 }
 
+/** `sendPhoneCode`: Mindbox took the request and texts the code. */
+export interface PhoneCodeSent {
+  status: string;
+}
+
+/** `bindCard`: Mindbox's processing statuses, and nothing else of its answer. */
+export interface CardBinding {
+  status: string;
+  /** Whether Mindbox found a customer with this phone. */
+  customer?: { processingStatus?: "Found" | "NotFound" | string };
+  discountCard?: {
+    processingStatus?: "Bound" | "AlreadyBoundToCurrentCustomer" | "AlreadyBoundToAnotherCustomer" | "NotFound" | "NotProcessed" | string;
+  };
+}
+
+/** `getCards`: the customer's loyalty cards. */
+export interface Cards {
+  status: string;
+  discountCards?: {
+    ids?: { number?: string };
+    status?: { ids?: { systemName?: string } };
+    type?: { ids?: { systemName?: string }; name?: string };
+  }[];
+}
+
 export interface CreateOptions {
   endpointId?: string;
+  /**
+   * `"opt-in"`: nothing is collected until `mindbox("consent", true)` (152-FZ): no cookie, nothing in
+   * localStorage, sessionStorage or IndexedDB, nothing sent. Calls wait in memory (the newest 100) with
+   * the time they were made. Also `data-consent="opt-in"` on the script tag. Give it before the tracker
+   * loads (the tag, or the first queued `create`).
+   */
+  consent?: "opt-in";
   /** The Mindbox id system of product and category ids (e.g. `bitrixId`); default `website`. */
   productIdSystem?: string;
   /** Operation names for the typed methods, where the shop's Mindbox project names them differently. */
@@ -140,7 +172,8 @@ export type TypedMethod =
   | "viewProduct" | "viewCategory" | "setCart" | "addToCart" | "removeFromCart" | "clearCart"
   | "setWishlist" | "addToWishlist" | "removeFromWishlist" | "clearWishlist"
   | "authorize" | "register" | "editCustomer" | "subscribe"
-  | "getBalance" | "getPointsHistory" | "getTier" | "calculateCart";
+  | "getBalance" | "getPointsHistory" | "getTier" | "calculateCart"
+  | "subscribeToProduct" | "sendPhoneCode" | "bindCard" | "getCards";
 
 /**
  * A record of the tracker's outbox, as the QA API lists it. The outbox keeps the same record with
@@ -167,10 +200,35 @@ export interface DroppedCall {
   message: string;
 }
 
+/** Where collection stands in this browser. */
+export type ConsentState = "given" | "opt-in" | "withdrawn";
+
+/** A call held in memory until the visitor consents (opt-in). */
+export interface WaitingCall {
+  /** When the page made it (ms since the epoch): Mindbox gets this time. */
+  at: number;
+  method: string;
+  /** The Mindbox operation it makes (questions too). */
+  operation?: string;
+}
+
 export interface QA {
   /** The collector's base URL this tracker sends to (ends with `/`): where the QA page asks about its events. */
   collector: string;
-  list(): Promise<{ storage: "indexeddb" | "memory"; sender: boolean; evicted: number; events: OutboxRecord[]; dropped: DroppedCall[] }>;
+  list(): Promise<{
+    storage: "indexeddb" | "memory" | "none";
+    sender: boolean;
+    evicted: number;
+    events: OutboxRecord[];
+    dropped: DroppedCall[];
+    /** `"opt-in"` until the visitor consents, `"given"` after, `"withdrawn"` after `consent(false)`. */
+    consent: ConsentState;
+  }>;
+  /**
+   * The calls waiting for the visitor's consent in every open tab of the shop (asked over the tabs'
+   * channel; nothing is stored), and how many each tab dropped past its 100.
+   */
+  waiting(): Promise<{ calls: WaitingCall[]; dropped: number }>;
   /** Sends copies (new ids) of these events; resolves to how many. */
   replay(ids: string[]): Promise<number>;
   exportJSON(): Promise<string>;
@@ -185,7 +243,12 @@ export interface Mindbox {
   (method: "async", call: AsyncCall): void;
   (method: "sync", call: SyncCall): void;
   (method: "helpers.getDeviceUUID", callback: (deviceUUID: string) => void): void;
-  /** `false` stops collection and clears the outbox; `true` resumes. Remembered per browser. */
+  /**
+   * The visitor's choice, remembered per browser. `false` stops collection, clears the outbox and
+   * drops the calls waiting for consent; `true` starts (or resumes) it and stores and sends the
+   * waiting calls, each with the time it was made. A consent banner's "accept" callback calls
+   * `mindbox("consent", true)`.
+   */
   (method: "consent", granted: boolean): void;
   (method: "viewProduct", product: ProductRef & { price?: number }, callbacks?: Callbacks): void;
   (method: "viewCategory", category: { categoryId: string | number }, callbacks?: Callbacks): void;
@@ -201,6 +264,23 @@ export interface Mindbox {
   /** For any visitor: the points this cart will earn (every line needs its `price`). With a `customer`, it
    * needs the ticket, and Mindbox prices the cart for that customer. */
   (method: "calculateCart", cart: { items: CartLine[]; customer?: Customer }, answered: Answered<CartCalculation>): void;
+  /**
+   * Back-in-stock: tell this email or phone when the product is back. No ticket: it may only
+   * subscribe, and nothing but the contact and the product is sent.
+   */
+  (method: "subscribeToProduct", what: ProductRef & { email?: string; mobilePhone?: string }, callbacks?: Callbacks): void;
+  /**
+   * Mindbox texts the shopper a confirmation code. No ticket; at most 3 codes per phone, device and
+   * address in 10 minutes (the collector refuses more, `onError` says `too_many_codes`).
+   */
+  (method: "sendPhoneCode", who: { mobilePhone: string }, answered: Answered<PhoneCodeSent>): void;
+  /**
+   * Binds a loyalty card to the phone with the code Mindbox texted. At most 5 tries per phone, card,
+   * device and address in 10 minutes. A wrong code is Mindbox's `ValidationError` (`onError`).
+   */
+  (method: "bindCard", card: { mobilePhone: string; cardNumber: string | number; code: string | number }, answered: Answered<CardBinding>): void;
+  /** The customer's loyalty cards (a "my cards" page). */
+  (method: "getCards", who: Verified, answered: Answered<Cards>): void;
   queue: unknown[] | { push(args: IArguments | unknown[]): void };
   /** Present once the tracker has loaded. */
   qa?: QA;

@@ -19,10 +19,10 @@
 //! `mobilePhone`, `discountCard`) must all be what the event's ticket vouches for: an external-id
 //! ticket allows that one id and nothing else, an email ticket that email, a phone ticket that phone;
 //! a discount card is never vouched for. Without a ticket, an event with identifiers is refused
-//! (`ticket_missing`), except on `UNVERIFIED_OPERATIONS` (subscription forms), where it may carry only
-//! `customer.email`, `customer.mobilePhone` and `customer.subscriptions` entries with
-//! `isSubscribed: true` (and `pointOfContact`, `brand`, `topic`): anything else needs a ticket
-//! (`ticket_required`). `/v1/sync` always needs a ticket and an identifier it vouches for.
+//! (`ticket_missing`), except on `UNVERIFIED_OPERATIONS` (subscription forms, the back-in-stock list),
+//! where it may carry only `customer.email`, `customer.mobilePhone`, `customer.subscriptions` entries
+//! with `isSubscribed: true` (and `pointOfContact`, `brand`, `topic`) and an `addProductToList` of a
+//! product's ids and a count: anything else needs a ticket (`ticket_required`). `/v1/sync` always needs a ticket and an identifier it vouches for.
 
 use mindbox_model::check::Rejection;
 use mindbox_model::contact;
@@ -456,6 +456,12 @@ fn subscribe_only(data: &Value, root: &str, operation: &str) -> Result<(), Refus
         return Ok(());
     };
     for (k, v) in top {
+        if k == "addProductToList" {
+            // A back-in-stock list takes the product asked about: its ids and a count, nothing else.
+            let p = format!("{root}.{k}");
+            product_only(v).map_err(|at| needs(format!("{p}{at}"), "anything but a product's ids and a count"))?;
+            continue;
+        }
         if k != "customer" {
             return Err(needs(format!("{root}.{k}"), k));
         }
@@ -490,6 +496,35 @@ fn subscribe_only(data: &Value, root: &str, operation: &str) -> Result<(), Refus
                 }
                 _ => return Err(needs(p, ck)),
             }
+        }
+    }
+    Ok(())
+}
+
+/// `{"product"|"productGroup": {"ids": {system: id}}, "count"?: number}`, or where it is not.
+fn product_only(v: &Value) -> Result<(), String> {
+    let Value::Object(line) = v else {
+        return Err(String::new());
+    };
+    for (k, x) in line {
+        match (k.as_str(), x) {
+            ("count", Value::Number(_)) => {}
+            ("product" | "productGroup", Value::Object(p)) => {
+                for (pk, ids) in p {
+                    let Value::Object(ids) = ids else {
+                        return Err(format!(".{k}.{pk}"));
+                    };
+                    if pk != "ids" {
+                        return Err(format!(".{k}.{pk}"));
+                    }
+                    if let Some((system, _)) =
+                        ids.iter().find(|(_, id)| !(id.is_string() || id.is_u64()))
+                    {
+                        return Err(format!(".{k}.ids.{system}"));
+                    }
+                }
+            }
+            _ => return Err(format!(".{k}")),
         }
     }
     Ok(())
@@ -877,12 +912,40 @@ mod tests {
                 json!({"customer": {"email": "a@b.ru"}, "order": {}}),
                 "data.order",
             ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": "7"}, "name": "x"}}}),
+                "addProductToList.product.name",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": {"a": 1}}}}}),
+                "addProductToList.product.ids.website",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": "7"}}, "pricePerItem": 1}}),
+                "addProductToList.pricePerItem",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": [1]}),
+                "data.addProductToList",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "AddProductToList": {"product": {"ids": {"website": "7"}}}}),
+                "data.AddProductToList",
+            ),
         ] {
             let (r, _) = run(u, data.clone());
             let (c, p) = r.expect_err(&data.to_string());
             assert_eq!(c, "ticket_required", "{data}");
             assert!(p.ends_with(at), "{p} for {data}");
         }
+        // A back-in-stock request: the contact and the product's ids.
+        assert_eq!(
+            code(
+                u,
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": "7"}}, "count": 1}})
+            ),
+            Ok(())
+        );
         // With a ticket for that customer, anything goes.
         assert_eq!(
             code(

@@ -4,7 +4,10 @@
 //! The request is `{"operation": "Website.GetCustomerBalance", "data": {"customer": {"ids": {…},
 //! "authenticationTicket": "…"}}, "deviceUUID"?}`. The customer must be vouched for by a valid ticket,
 //! except for a `cart` projection (the points a cart will earn), which any visitor may ask; a cart
-//! calculation that names a customer still needs the ticket for it.
+//! calculation that names a customer still needs the ticket for it. The `phoneCode` and `bindCard`
+//! projections need no ticket but are read strictly and counted per address, device, phone and card
+//! ([`crate::gate::sms_code`]): over a limit, 429 `too_many_codes` / `too_many_tries` with
+//! `Retry-After`, and nothing reaches Mindbox.
 
 use crate::store::Store;
 use serde::Deserialize;
@@ -21,7 +24,9 @@ use crate::gate::body::BodyError;
 use crate::gate::cors;
 use crate::gate::enrich::Shopper;
 use crate::gate::identity;
+use crate::gate::sms_code;
 use crate::projection::{self, Projection};
+use crate::store::attempts;
 
 /// Largest `/v1/sync` body.
 const MAX_BODY: usize = 16 * 1024;
@@ -38,8 +43,8 @@ struct SyncRequest {
 
 /// Handles one sync call: admit, read, authorize, ask Mindbox, answer with the projection.
 pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Response> {
-    let origin = match admission::admit(&req, env, config).await {
-        Ok(a) => a.origin,
+    let (origin, ip) = match admission::admit(&req, env, config).await {
+        Ok(a) => (a.origin, a.ip),
         Err(refused) => return refused.into_response(),
     };
     let refused = |status, code: &str, reason: &str| refuse(status, code, reason, Some(&origin));
@@ -55,35 +60,71 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
         data: call.data,
         created_at: None,
     };
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
-    let secret = config.secret_key.expose().as_bytes();
-    let mode = if projection.needs_customer() {
-        identity::Mode::Sync
-    } else {
-        identity::Mode::Verified
-    };
-    let vouched = match identity::authorize(&mut event, "request", mode, secret, now) {
-        Ok(v) => v,
-        Err(r) => {
-            let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
-                400
-            } else {
-                403
-            };
-            return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
-        }
-    };
-    if vouched == identity::Vouched::Nobody {
-        // Unless a valid ticket vouched for the customer it names, only the cart's lines go to
-        // Mindbox, whatever `customer` is (absent, null, empty, no identifier): no order ids, cards,
-        // coupons or anything else a stranger could ask about with the shop's key.
-        event.data = projection::anonymous_cart(&event.data);
-    }
-    if let Some(system) = &config.product_id_system {
-        crate::gate::enrich::product_id_system(&mut event.data, system);
-    }
     let device = call.device_uuid.as_deref();
     let shopper = Shopper::from_request(&req, device.filter(|d| uuid::is_canonical(d)));
+    if let Some(code_call) = projection.code_call() {
+        // No ticket: the SMS code is the proof. Exactly the call's fields go to Mindbox, and every
+        // key of the call takes an attempt first.
+        let read = match code_call.read(&event.data, "request.data") {
+            Ok(r) => r,
+            Err(r) => return refused(400, r.code, &format!("{}: {}", r.path, r.reason)),
+        };
+        let limit = code_call.limit();
+        for key in code_call.keys(&read, &shopper.device_uuid, &admission::ip_key(&ip)) {
+            let wait = attempts::attempt(env, &key, limit, sms_code::WINDOW_MS).await;
+            match wait {
+                Ok(None) => {}
+                Ok(Some(secs)) => {
+                    let what = key.split(':').nth(1).unwrap_or("key");
+                    let why = format!(
+                        "at most {limit} of these per {what} in 10 minutes: try again in {secs} s"
+                    );
+                    let mut resp = refused(429, code_call.over_limit_code(), &why)?;
+                    resp.headers_mut().set("Retry-After", &secs.to_string())?;
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    // Without its count, a call that texts or guesses is not let through.
+                    worker::console_error!("attempts unavailable: {e}");
+                    return admission::unavailable(
+                        "state_unreachable",
+                        "the collector cannot count these attempts now; try again later",
+                        5,
+                        Some(&origin),
+                    );
+                }
+            }
+        }
+        event.data = read.data;
+    } else {
+        let now = (worker::Date::now().as_millis() / 1000) as i64;
+        let secret = config.secret_key.expose().as_bytes();
+        let mode = if projection.needs_customer() {
+            identity::Mode::Sync
+        } else {
+            identity::Mode::Verified
+        };
+        let vouched = match identity::authorize(&mut event, "request", mode, secret, now) {
+            Ok(v) => v,
+            Err(r) => {
+                let status = if r.code == "ambiguous_key" || r.code.starts_with("invalid") {
+                    400
+                } else {
+                    403
+                };
+                return refused(status, r.code, &format!("{}: {}", r.path, r.reason));
+            }
+        };
+        if vouched == identity::Vouched::Nobody {
+            // Unless a valid ticket vouched for the customer it names, only the cart's lines go to
+            // Mindbox, whatever `customer` is (absent, null, empty, no identifier): no order ids,
+            // cards, coupons or anything else a stranger could ask about with the shop's key.
+            event.data = projection::anonymous_cart(&event.data);
+        }
+        if let Some(system) = &config.product_id_system {
+            crate::gate::enrich::product_id_system(&mut event.data, system);
+        }
+    }
     let value = match ask_mindbox(&event, &shopper, config).await {
         Asked::Answered(value) => value,
         Asked::Refused(status) => {

@@ -8,6 +8,7 @@
 //! deployment keeps it: in Durable Objects on Cloudflare, in PostgreSQL on the self-hosted profile
 //! (the `postgres` build with `DATABASE_URL` set; its halves are in `pg`).
 
+pub mod attempts;
 pub mod events_queue;
 pub mod expiry;
 pub mod ledger;

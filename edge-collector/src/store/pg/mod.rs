@@ -12,6 +12,7 @@
 //! each isolate that finds them missing, in one transaction under an advisory lock, so nodes starting
 //! together apply each once ([`migrate`]).
 
+pub mod attempts;
 pub mod ledger;
 pub mod queue;
 pub mod seen;
@@ -29,7 +30,10 @@ use tokio_postgres::{Client, Config, Row};
 use worker::{SecureTransport, Socket};
 
 /// The schema's migrations, in order: `(version, SQL)`.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_state.sql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_state.sql")),
+    (2, include_str!("migrations/0002_attempts.sql")),
+];
 
 /// The schema version this build needs.
 pub fn schema_version() -> i32 {

@@ -1,5 +1,5 @@
 //! Retention in PostgreSQL, run by the nodes' delivery timers about once a minute
-//! ([`crate::self_hosted`]): expired devices and their ids, idle snapshot slots, traces a day after
+//! ([`crate::self_hosted`]): expired devices and their ids, idle snapshot slots, attempts past their window, traces a day after
 //! they ended with their notes, notes past `TRACE_KEEP` per device, and windows of past minutes. Each
 //! statement deletes at most [`CHUNK`] rows and is repeated while it finds that many, up to
 //! [`ROUNDS`] times per table, so one sweep stays bounded however much expired at once; the next
@@ -21,7 +21,7 @@ pub async fn sweep(db: &Db, trace_keep: usize) -> Result<u64> {
     let keep = (trace_keep as i64).saturating_mul(4);
     let chunk = &CHUNK;
     let mut gone = 0;
-    for table in ["seen", "devices", "slots"] {
+    for table in ["seen", "devices", "slots", "attempts"] {
         for _ in 0..ROUNDS {
             let n = db
                 .execute(
