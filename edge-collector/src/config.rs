@@ -58,6 +58,13 @@ pub struct Config {
     pub product_id_system: Option<String>,
     /// Domain of the server-set device cookie (`COOKIE_DOMAIN`, e.g. `shop.example`); host-only if unset.
     pub cookie_domain: Option<String>,
+    /// `CONSENT=opt-in`: the device cookie is set only in answer to a batch that says the visitor
+    /// consented (`"consent": true`, which the tracker sends in opt-in mode). Unset: on every batch.
+    pub consent_opt_in: bool,
+    /// How many codes one client address may have texted, and how many codes it may try, in ten
+    /// minutes (`CODE_ATTEMPTS_PER_IP`; unset: as one phone, 3 and 5). Raise it where many shoppers
+    /// share an address (a store's Wi-Fi, a carrier's NAT).
+    pub code_attempts_per_ip: Option<u32>,
     /// What the storage objects need (also read by the objects themselves).
     pub storage: StorageSettings,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
@@ -150,6 +157,8 @@ pub const SETTINGS: &[(&str, Kind)] = &[
     ("MINDBOX_RATE_LIMIT_PER_MINUTE", Kind::Var),
     ("MINDBOX_TIMEOUT_MS", Kind::Var),
     ("COOKIE_DOMAIN", Kind::Var),
+    ("CONSENT", Kind::Var),
+    ("CODE_ATTEMPTS_PER_IP", Kind::Var),
     ("CLIENT_IP_HEADER", Kind::Var),
     ("DATABASE_URL", Kind::Secret),
 ];
@@ -415,6 +424,28 @@ impl Config {
                 ))
             }
         };
+        let code_attempts_per_ip =
+            match var(env, "CODE_ATTEMPTS_PER_IP") {
+                None => None,
+                Some(v) => Some(v.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(
+                    || {
+                        invalid(
+                            "CODE_ATTEMPTS_PER_IP",
+                            format!("must be a whole number ≥ 1, got {v:?}"),
+                        )
+                    },
+                )?),
+            };
+        let consent_opt_in = match var(env, "CONSENT").as_deref().map(str::trim) {
+            None | Some("") | Some("opt-out") => false,
+            Some("opt-in") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "CONSENT",
+                    format!("must be opt-in or opt-out, got {other:?}"),
+                ))
+            }
+        };
         Ok(Config {
             api_base,
             endpoint_id,
@@ -431,6 +462,8 @@ impl Config {
             product_id_system,
             cookie_domain: var(env, "COOKIE_DOMAIN")
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
+            consent_opt_in,
+            code_attempts_per_ip,
             storage: StorageSettings::from_lookup(env),
             delivery_problems: problems,
         })

@@ -359,7 +359,9 @@ mod tests {
     fn reads_the_list_and_says_what_is_wrong() {
         let ops = parse(DEFAULT_SYNC_OPERATIONS).unwrap();
         assert_eq!(ops.len(), 8);
-        assert!(ops[5..].iter().all(|o| o.projection.code_call().is_some() != o.projection.needs_customer()));
+        assert!(ops[5..]
+            .iter()
+            .all(|o| o.projection.code_call().is_some() != o.projection.needs_customer()));
         assert_eq!(ops[3].projection, Projection::Cart);
         assert!(!ops[3].projection.needs_customer() && ops[0].projection.needs_customer());
         assert_eq!(

@@ -139,6 +139,9 @@ pub struct CheckedBatch {
     /// The batch's `sentAt`: the tracker's clock when it posted the batch (ms since the Unix epoch).
     /// With each event's `createdAt` (same clock) it gives the event's age, whatever the clock's error.
     pub sent_at: Option<f64>,
+    /// The batch's `consent`: `true` when the page says the visitor consented (the tracker's opt-in
+    /// mode); absent or `false` otherwise.
+    pub consent: bool,
     /// One entry per event, in request order.
     pub events: Vec<Result<Event, Rejection>>,
 }
@@ -208,6 +211,15 @@ pub fn check_batch(
             )))
         }
     };
+    let consent = match field(frame.consent) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(other) => {
+            return Err(BatchError::NotABatch(format!(
+                "consent must be true or false, got {other}"
+            )))
+        }
+    };
     let Some(events) = frame.events else {
         return Err(BatchError::NotABatch("\"events\" must be an array".into()));
     };
@@ -256,6 +268,7 @@ pub fn check_batch(
         device_uuid,
         endpoint_id,
         sent_at,
+        consent,
         events,
     })
 }
@@ -433,6 +446,27 @@ mod tests {
                 .code(),
             "not_a_batch"
         );
+        // Consent is a boolean: a string, a number or a duplicate key is not the page saying it.
+        assert!(
+            check(json!({"consent": true, "events": []}))
+                .unwrap()
+                .consent
+        );
+        assert!(
+            !check(json!({"consent": false, "events": []}))
+                .unwrap()
+                .consent
+        );
+        for bad in [json!("true"), json!(1), json!({})] {
+            assert_eq!(
+                check(json!({"consent": bad, "events": []}))
+                    .unwrap_err()
+                    .code(),
+                "not_a_batch"
+            );
+        }
+        let twice = br#"{"consent":false,"consent":true,"events":[]}"#;
+        assert!(check_batch(twice, &Limits::default(), &p).is_err());
         let many: Vec<Value> = (0..101).map(|_| json!({})).collect();
         assert_eq!(
             check(json!({ "events": many })).unwrap_err(),

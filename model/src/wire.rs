@@ -44,6 +44,9 @@ pub struct Frame<'a> {
     /// The tracker's clock when it posted the batch.
     #[serde(rename = "sentAt", borrow, default)]
     pub sent_at: Option<&'a RawValue>,
+    /// `true` when the page says the visitor consented (the tracker's opt-in mode).
+    #[serde(borrow, default)]
+    pub consent: Option<&'a RawValue>,
     /// The events, oldest first, each as written by [`event_json`].
     #[serde(borrow, default)]
     pub events: Option<Vec<&'a RawValue>>,
@@ -198,6 +201,7 @@ pub fn fits_a_batch(len: usize) -> bool {
 pub fn batch_body<S: AsRef<str>>(
     device_uuid: &str,
     endpoint_id: Option<&str>,
+    consent: bool,
     sent_at: f64,
     events: &[S],
 ) -> String {
@@ -208,6 +212,9 @@ pub fn batch_body<S: AsRef<str>>(
     if let Some(id) = endpoint_id.filter(|id| is_endpoint_id(id)) {
         out.push_str(",\"endpointId\":");
         push_str(&mut out, id);
+    }
+    if consent {
+        out.push_str(",\"consent\":true");
     }
     out.push_str(",\"sentAt\":");
     push_time(&mut out, sent_at);
@@ -285,7 +292,7 @@ mod tests {
                 + "1795000000000.002".len()
                 + r#"{"a":"б\"c"}"#.len()
         );
-        let body = batch_body(ID, Some("shop-website"), 1_795_000_000_500.0, &[e]);
+        let body = batch_body(ID, Some("shop-website"), false, 1_795_000_000_500.0, &[e]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
         let ev = checked.events[0].as_ref().unwrap();
         assert_eq!(ev.data["a"], "б\"c");
@@ -293,7 +300,7 @@ mod tests {
         assert_eq!(checked.sent_at, Some(1_795_000_000_500.0));
         assert_eq!(checked.endpoint_id.as_deref(), Some("shop-website"));
         let long = "x".repeat(MAX_ENDPOINT_ID_LEN + 1);
-        let body = batch_body(ID, Some(&long), 0.0, &[] as &[&str]);
+        let body = batch_body(ID, Some(&long), true, 0.0, &[] as &[&str]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
         assert_eq!(
             checked.endpoint_id, None,

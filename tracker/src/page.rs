@@ -30,6 +30,9 @@ pub struct Page {
     operations: Vec<(String, String)>,
     /// The Mindbox id system of product and category ids (`create`'s `productIdSystem`).
     id_system: String,
+    /// `create({consent: "opt-in"})` (or `data-consent="opt-in"`): the page collects only after the
+    /// visitor consented, so its batches say so (`"consent": true`).
+    pub opt_in: bool,
 }
 
 /// The product id system when the page names none (the collector's `PRODUCT_ID_SYSTEM` renames it).
@@ -42,6 +45,7 @@ impl Page {
             endpoint_id,
             operations: Vec::new(),
             id_system: DEFAULT_ID_SYSTEM.to_string(),
+            opt_in: false,
         }
     }
 
@@ -73,6 +77,11 @@ impl Page {
             self.endpoint_id = Some(id.to_string());
         }
         let mut wrong = String::new();
+        match arg.field("consent").map(Json::text) {
+            None => {}
+            Some(Some("opt-in")) => self.opt_in = true,
+            Some(_) => wrong.push_str("create: consent must be \"opt-in\""),
+        }
         if let Some(system) = arg.field("productIdSystem") {
             match system
                 .text()
@@ -260,7 +269,9 @@ fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
 /// `{mobilePhone}` alone, in Mindbox's spelling.
 fn phone(arg: &Json) -> Result<payload::Customer, String> {
     let mut c = payload::Customer {
-        mobile_phone: Some(args::opt_text(arg, "mobilePhone").ok_or("expected {mobilePhone: \"…\"}")?),
+        mobile_phone: Some(
+            args::opt_text(arg, "mobilePhone").ok_or("expected {mobilePhone: \"…\"}")?,
+        ),
         ..payload::Customer::default()
     };
     payload::check_customer(&mut c)?;
@@ -485,9 +496,11 @@ mod tests {
             sub.data,
             r#"{"customer":{"email":"anna@shop.ru"},"addProductToList":{"product":{"ids":{"website":"7"}},"count":1}}"#
         );
-        assert!(call(&mut page, "subscribeToProduct", r#"{"productId":"7"}"#)
-            .unwrap_err()
-            .contains("email or mobilePhone"));
+        assert!(
+            call(&mut page, "subscribeToProduct", r#"{"productId":"7"}"#)
+                .unwrap_err()
+                .contains("email or mobilePhone")
+        );
         assert!(call(
             &mut page,
             "subscribeToProduct",

@@ -122,7 +122,7 @@ impl Tracker {
         }
         let endpoint = self.page.endpoint_id.as_deref();
         for r in ranges {
-            let body = wire::batch_body(device, endpoint, now, &jsons[r.clone()]);
+            let body = wire::batch_body(device, endpoint, self.page.opt_in, now, &jsons[r.clone()]);
             entry('b', r.start, r.end, &body);
         }
         out
@@ -253,7 +253,20 @@ mod tests {
             checked.events[1].as_ref().unwrap().created_at,
             Some(1000.001)
         );
+        assert!(!checked.consent);
         assert_eq!(t.batches("d", "", 0.0), "");
+        // An opt-in page's batches say that the visitor consented (it sends nothing before).
+        assert_eq!(
+            t.call("create", r#"{"consent":"opt-in"}"#, 0.0, [0; 16]),
+            ""
+        );
+        let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &records, 2000.0);
+        let body = out.strip_prefix("b0,2\u{1}").expect(&out);
+        let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert!(checked.consent);
+        assert!(t
+            .call("create", r#"{"consent":"yes"}"#, 0.0, [0; 16])
+            .starts_with(MESSAGE));
         // A record whose time is not plain milliseconds goes with `createdAt: null`, still valid JSON.
         for at in ["1.", ".5", "1.2.3", "1e5", ""] {
             let rec = format!(

@@ -459,7 +459,12 @@ fn subscribe_only(data: &Value, root: &str, operation: &str) -> Result<(), Refus
         if k == "addProductToList" {
             // A back-in-stock list takes the product asked about: its ids and a count, nothing else.
             let p = format!("{root}.{k}");
-            product_only(v).map_err(|at| needs(format!("{p}{at}"), "anything but a product's ids and a count"))?;
+            product_only(v).map_err(|at| {
+                needs(
+                    format!("{p}{at}"),
+                    "anything but a product's ids and a count",
+                )
+            })?;
             continue;
         }
         if k != "customer" {

@@ -106,9 +106,16 @@ impl CodeCall {
             CodeCall::BindCard => &["customer", "discountCard", "authentificationCode"],
         };
         let f = fields(data, path, top)?;
-        let customer = fields(need(f[0], path, "customer")?, &format!("{path}.customer"), &["mobilePhone"])?;
+        let customer = fields(
+            need(f[0], path, "customer")?,
+            &format!("{path}.customer"),
+            &["mobilePhone"],
+        )?;
         let phone_path = format!("{path}.customer.mobilePhone");
-        let raw = text(need(customer[0], &format!("{path}.customer"), "mobilePhone")?, &phone_path)?;
+        let raw = text(
+            need(customer[0], &format!("{path}.customer"), "mobilePhone")?,
+            &phone_path,
+        )?;
         let phone = contact::normalize_phone(&raw)
             .map_err(|why| refusal("invalid_identifier", phone_path, why))?;
         if self == CodeCall::SendCode {
@@ -122,7 +129,11 @@ impl CodeCall {
         let card = fields(need(f[1], path, "discountCard")?, &card_path, &["ids"])?;
         let ids_path = format!("{card_path}.ids");
         let ids = fields(need(card[0], &card_path, "ids")?, &ids_path, &["number"])?;
-        let number = token(need(ids[0], &ids_path, "number")?, &format!("{ids_path}.number"), 64)?;
+        let number = token(
+            need(ids[0], &ids_path, "number")?,
+            &format!("{ids_path}.number"),
+            64,
+        )?;
         let code_path = format!("{path}.authentificationCode");
         let code = token(need(f[2], path, "authentificationCode")?, &code_path, 16)?;
         Ok(Read {
@@ -138,7 +149,11 @@ impl CodeCall {
 }
 
 /// The values of `allowed` keys of the object `v` (any letter case; `null` is absent).
-fn fields<'a>(v: &'a Value, path: &str, allowed: &[&str]) -> Result<Vec<Option<&'a Value>>, Refusal> {
+fn fields<'a>(
+    v: &'a Value,
+    path: &str,
+    allowed: &[&str],
+) -> Result<Vec<Option<&'a Value>>, Refusal> {
     let Value::Object(m) = v else {
         return Err(refusal(
             "unexpected_field",
@@ -171,7 +186,13 @@ fn fields<'a>(v: &'a Value, path: &str, allowed: &[&str]) -> Result<Vec<Option<&
 }
 
 fn need<'a>(v: Option<&'a Value>, path: &str, what: &str) -> Result<&'a Value, Refusal> {
-    v.ok_or_else(|| refusal("unexpected_field", format!("{path}.{what}"), format!("{what} is required")))
+    v.ok_or_else(|| {
+        refusal(
+            "unexpected_field",
+            format!("{path}.{what}"),
+            format!("{what} is required"),
+        )
+    })
 }
 
 /// Text, or an integer's digits.
@@ -210,27 +231,80 @@ mod tests {
 
     #[test]
     fn a_code_is_asked_for_one_phone_in_mindboxs_spelling() {
-        let r = read(CodeCall::SendCode, json!({"Customer": {"MOBILEPHONE": "8 (912) 345-67-89"}})).unwrap();
+        let r = read(
+            CodeCall::SendCode,
+            json!({"Customer": {"MOBILEPHONE": "8 (912) 345-67-89"}}),
+        )
+        .unwrap();
         assert_eq!(r.data, json!({"customer": {"mobilePhone": "79123456789"}}));
         assert_eq!(
-            read(CodeCall::SendCode, json!({"customer": {"mobilePhone": 79123456789u64}})).unwrap().phone,
+            read(
+                CodeCall::SendCode,
+                json!({"customer": {"mobilePhone": 79123456789u64}})
+            )
+            .unwrap()
+            .phone,
             "79123456789",
             "a number is its digits"
         );
         for (bad, code, at) in [
-            (json!({"customer": {"mobilePhone": "79123456789", "ids": {"websiteID": "v"}}}), "unexpected_field", "customer.ids"),
-            (json!({"customer": {"mobilePhone": "79123456789", "email": "v@x.ru"}}), "unexpected_field", "customer.email"),
-            (json!({"customer": {"mobilePhone": "79123456789"}, "discountCard": {}}), "unexpected_field", "data.discountCard"),
-            (json!({"customer": {"mobilePhone": ["79123456789", "79990000000"]}}), "invalid_identifier", "mobilePhone"),
-            (json!({"customer": {"mobilePhone": "79123456789", "MobilePhone": "79990000000"}}), "ambiguous_key", "customer.mobilePhone"),
-            (json!({"customer": {"mobilePhone": "７９１２３４５６７８９"}}), "invalid_identifier", "mobilePhone"),
-            (json!({"customer": {"mobilePhone": 7.9e10}}), "invalid_identifier", "mobilePhone"),
-            (json!({"customer": {"mobilePhone": true}}), "invalid_identifier", "mobilePhone"),
-            (json!({"customer": {"mobilePhone": null}}), "unexpected_field", "customer.mobilePhone"),
-            (json!({"customer": {}}), "unexpected_field", "customer.mobilePhone"),
+            (
+                json!({"customer": {"mobilePhone": "79123456789", "ids": {"websiteID": "v"}}}),
+                "unexpected_field",
+                "customer.ids",
+            ),
+            (
+                json!({"customer": {"mobilePhone": "79123456789", "email": "v@x.ru"}}),
+                "unexpected_field",
+                "customer.email",
+            ),
+            (
+                json!({"customer": {"mobilePhone": "79123456789"}, "discountCard": {}}),
+                "unexpected_field",
+                "data.discountCard",
+            ),
+            (
+                json!({"customer": {"mobilePhone": ["79123456789", "79990000000"]}}),
+                "invalid_identifier",
+                "mobilePhone",
+            ),
+            (
+                json!({"customer": {"mobilePhone": "79123456789", "MobilePhone": "79990000000"}}),
+                "ambiguous_key",
+                "customer.mobilePhone",
+            ),
+            (
+                json!({"customer": {"mobilePhone": "７９１２３４５６７８９"}}),
+                "invalid_identifier",
+                "mobilePhone",
+            ),
+            (
+                json!({"customer": {"mobilePhone": 7.9e10}}),
+                "invalid_identifier",
+                "mobilePhone",
+            ),
+            (
+                json!({"customer": {"mobilePhone": true}}),
+                "invalid_identifier",
+                "mobilePhone",
+            ),
+            (
+                json!({"customer": {"mobilePhone": null}}),
+                "unexpected_field",
+                "customer.mobilePhone",
+            ),
+            (
+                json!({"customer": {}}),
+                "unexpected_field",
+                "customer.mobilePhone",
+            ),
             (json!({}), "unexpected_field", "data.customer"),
             (json!([]), "unexpected_field", "request.data"),
-            (json!({"customer": "79123456789"}), "unexpected_field", "data.customer"),
+            (
+                json!({"customer": "79123456789"}),
+                "unexpected_field",
+                "data.customer",
+            ),
         ] {
             let (c, p) = read(CodeCall::SendCode, bad.clone()).expect_err(&bad.to_string());
             assert_eq!(c, code, "{bad}");
@@ -258,16 +332,56 @@ mod tests {
             v
         };
         for (bad, code, at) in [
-            (ok(json!({"authentificationCode": "12 34"})), "invalid_identifier", "authentificationCode"),
-            (ok(json!({"authentificationCode": -1234})), "invalid_identifier", "authentificationCode"),
-            (ok(json!({"authentificationCode": "1".repeat(17)})), "invalid_identifier", "authentificationCode"),
-            (ok(json!({"authenticationCode": "1234"})), "unexpected_field", "authenticationCode"),
-            (ok(json!({"discountCard": {"ids": {"number": "1", "externalId": "2"}}})), "unexpected_field", "ids.externalId"),
-            (ok(json!({"discountCard": {"ids": {"number": "1"}, "customer": {"ids": {"websiteID": "v"}}}})), "unexpected_field", "discountCard.customer"),
-            (ok(json!({"discountCard": {"ids": {"number": "../1"}}})), "invalid_identifier", "ids.number"),
-            (ok(json!({"customer": {"mobilePhone": "79123456789", "discountCard": {"ids": {"number": "2"}}}})), "unexpected_field", "customer.discountCard"),
+            (
+                ok(json!({"authentificationCode": "12 34"})),
+                "invalid_identifier",
+                "authentificationCode",
+            ),
+            (
+                ok(json!({"authentificationCode": -1234})),
+                "invalid_identifier",
+                "authentificationCode",
+            ),
+            (
+                ok(json!({"authentificationCode": "1".repeat(17)})),
+                "invalid_identifier",
+                "authentificationCode",
+            ),
+            (
+                ok(json!({"authenticationCode": "1234"})),
+                "unexpected_field",
+                "authenticationCode",
+            ),
+            (
+                ok(json!({"discountCard": {"ids": {"number": "1", "externalId": "2"}}})),
+                "unexpected_field",
+                "ids.externalId",
+            ),
+            (
+                ok(
+                    json!({"discountCard": {"ids": {"number": "1"}, "customer": {"ids": {"websiteID": "v"}}}}),
+                ),
+                "unexpected_field",
+                "discountCard.customer",
+            ),
+            (
+                ok(json!({"discountCard": {"ids": {"number": "../1"}}})),
+                "invalid_identifier",
+                "ids.number",
+            ),
+            (
+                ok(
+                    json!({"customer": {"mobilePhone": "79123456789", "discountCard": {"ids": {"number": "2"}}}}),
+                ),
+                "unexpected_field",
+                "customer.discountCard",
+            ),
             (ok(json!({"order": {}})), "unexpected_field", "data.order"),
-            (ok(json!({"AUTHENTIFICATIONCODE": "9999"})), "ambiguous_key", "ficationCode"),
+            (
+                ok(json!({"AUTHENTIFICATIONCODE": "9999"})),
+                "ambiguous_key",
+                "ficationCode",
+            ),
         ] {
             let (c, p) = read(CodeCall::BindCard, bad.clone()).expect_err(&bad.to_string());
             assert_eq!(c, code, "{bad}");
@@ -284,8 +398,16 @@ mod tests {
         .unwrap();
         assert_eq!(
             CodeCall::BindCard.keys(&r, "d", "ip:198.51.100.9"),
-            ["bind:ip:198.51.100.9", "bind:device:d", "bind:phone:79123456789", "bind:card:AB12"]
+            [
+                "bind:ip:198.51.100.9",
+                "bind:device:d",
+                "bind:phone:79123456789",
+                "bind:card:AB12"
+            ]
         );
-        assert_eq!((CodeCall::SendCode.limit(), CodeCall::BindCard.limit()), (3, 5));
+        assert_eq!(
+            (CodeCall::SendCode.limit(), CodeCall::BindCard.limit()),
+            (3, 5)
+        );
     }
 }

@@ -95,6 +95,8 @@ async fn process(
         count(counts, "rejected.rate_limited", 1);
         return rate_limited(&origin);
     }
+    // Under CONSENT=opt-in the device cookie is set only for a page that says the visitor consented.
+    let set_cookie = !config.consent_opt_in || checked.consent;
     let (results, deliveries) = accept_events(checked, &shopper, config, counts);
     let accepted = deliveries.len();
     // A resend of what is already on the queue (a keepalive request that arrived after its page
@@ -148,7 +150,8 @@ async fn process(
     if !again.is_empty() {
         count(&mut after.counts, "resent", again.len() as u64);
     }
-    respond(&req, config, &origin, &shopper, results, accepted)
+    let cookie = set_cookie.then(|| shopper.device_cookie(&req, config.cookie_domain.as_deref()));
+    respond(&origin, &shopper, cookie, results, accepted)
 }
 
 /// Why a batch was not read.
@@ -275,12 +278,11 @@ fn queue_unavailable(origin: &str) -> Result<Response> {
 }
 
 /// 202 (or 422 when every event was rejected) with a result per event, the CORS headers and the
-/// server-set device cookie.
+/// server-set device `cookie` (when it may be set).
 fn respond(
-    req: &Request,
-    config: &Config,
     origin: &str,
     shopper: &Shopper,
+    cookie: Option<String>,
     results: Vec<EventResult>,
     accepted: usize,
 ) -> Result<Response> {
@@ -297,9 +299,8 @@ fn respond(
     .with_status(status);
     let headers = resp.headers_mut();
     cors::add_headers(headers, origin)?;
-    headers.append(
-        "Set-Cookie",
-        &shopper.device_cookie(req, config.cookie_domain.as_deref()),
-    )?;
+    if let Some(cookie) = cookie {
+        headers.append("Set-Cookie", &cookie)?;
+    }
     Ok(resp)
 }

@@ -69,8 +69,13 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
             Ok(r) => r,
             Err(r) => return refused(400, r.code, &format!("{}: {}", r.path, r.reason)),
         };
-        let limit = code_call.limit();
-        for key in code_call.keys(&read, &shopper.device_uuid, &admission::ip_key(&ip)) {
+        let keys = code_call.keys(&read, &shopper.device_uuid, &admission::ip_key(&ip));
+        for (i, key) in keys.into_iter().enumerate() {
+            // The first key is the address's.
+            let limit = match (i, config.code_attempts_per_ip) {
+                (0, Some(n)) => n,
+                _ => code_call.limit(),
+            };
             let wait = attempts::attempt(env, &key, limit, sms_code::WINDOW_MS).await;
             match wait {
                 Ok(None) => {}

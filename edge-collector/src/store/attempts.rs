@@ -102,10 +102,18 @@ mod tests {
         assert_eq!(take(&mut t, 1_000.0, 3, w), None);
         assert_eq!(take(&mut t, 2_000.0, 3, w), None);
         assert_eq!(take(&mut t, 300_000.0, 3, w), None);
-        assert_eq!(take(&mut t, 300_001.0, 3, w), Some(301), "the fourth waits for the first");
+        assert_eq!(
+            take(&mut t, 300_001.0, 3, w),
+            Some(301),
+            "the fourth waits for the first"
+        );
         assert_eq!(t.len(), 3, "a refused attempt is not recorded");
         assert_eq!(take(&mut t, 601_001.0, 3, w), None, "the first has left");
-        assert_eq!(take(&mut t, 601_002.0, 3, w), Some(1), "the second is still in");
+        assert_eq!(
+            take(&mut t, 601_002.0, 3, w),
+            Some(1),
+            "the second is still in"
+        );
         assert_eq!(take(&mut t, 602_001.0, 3, w), None, "and now it has left");
         assert_eq!(take(&mut t, 602_002.0, 3, w), Some(298));
         // A time from a clock far ahead (another node's) does not lock the key for ever.

@@ -57,6 +57,8 @@ pub struct State {
     pub max_in_flight: usize,
     /// Random failures (`/__emulator/chaos`), for load runs.
     pub chaos: Chaos,
+    /// Loyalty cards and the SMS codes texted.
+    pub cards: crate::cards::Cards,
 }
 
 /// Random failures: each operations request fails with 503 at `fail_rate` and hangs for
@@ -113,6 +115,7 @@ impl State {
             in_flight: 0,
             max_in_flight: 0,
             chaos: Chaos::default(),
+            cards: crate::cards::Cards::new(),
         }
     }
 }
@@ -168,6 +171,7 @@ pub fn handle(
     record["status"] = json!(status);
     state.attempts.push(record.clone());
     if record["answer"] == "Success" {
+        state.cards.learn(&record["body"]);
         state.accepted.push(record);
     }
     reply
@@ -367,6 +371,21 @@ fn answer(
         }
     }
     if path == "/v3/operations/sync" {
+        let body = body_json.as_ref().unwrap_or(&Value::Null);
+        if let Some(answer) = state.cards.answer(operation, body) {
+            return match answer {
+                Ok(answer) => finish(200, "Success", Reply::json(200, answer)),
+                Err((message, location)) => finish(
+                    200,
+                    "ValidationError",
+                    Reply::json(
+                        200,
+                        json!({"status": "ValidationError",
+                               "validationMessages": [{"message": message, "location": location}]}),
+                    ),
+                ),
+            };
+        }
         if let Some(answer) = loyalty(operation, body_json.as_ref().unwrap_or(&Value::Null)) {
             return match answer {
                 Ok(answer) => finish(200, "Success", Reply::json(200, answer)),

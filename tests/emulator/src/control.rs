@@ -14,7 +14,10 @@
 //!   `{"count": N, "mode": "timeout", "ms": 30000}` or `{"count": N, "mode": "validation",
 //!   "message"?: "…"}` (Mindbox's validation message, which can quote the event's data):
 //!   the next N requests fail that way, before any check.
-//! * `POST /__emulator/reset` — forget everything recorded and every queued failure.
+//! * `GET  /__emulator/sms` — the confirmation codes texted, oldest first: `[{mobilePhone, code, at}]`.
+//! * `GET  /__emulator/cards` — `{number: phone or null}`: who each loyalty card is bound to.
+//! * `POST /__emulator/reset` — forget everything recorded and every queued failure; the cards are
+//!   back to the starting ones (`cards.rs`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,6 +37,8 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
             json!({"accepted": state.accepted.len(), "attempts": state.attempts.len(),
                    "maxInFlight": state.max_in_flight}),
         ),
+        ("GET", "/__emulator/sms") => Reply::json(200, json!(state.cards.sms)),
+        ("GET", "/__emulator/cards") => Reply::json(200, json!(state.cards.owners)),
         ("POST", "/__emulator/chaos") => {
             let v: Value = serde_json::from_slice(body).unwrap_or_default();
             let seed = std::time::SystemTime::now()
@@ -64,6 +69,7 @@ pub fn handle(method: &str, url: &str, body: &[u8], state: &Mutex<State>) -> Rep
             state.attempts.clear();
             state.seen.clear();
             state.failures.clear();
+            state.cards.reset();
             state.max_in_flight = state.in_flight;
             Reply::json(200, json!({"ok": true}))
         }

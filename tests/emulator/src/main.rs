@@ -11,6 +11,7 @@
 //! environment. Port 0 picks a free port; the first line printed is `listening on http://127.0.0.1:PORT`.
 
 mod api;
+mod cards;
 mod control;
 
 use std::sync::{Arc, Mutex};
@@ -121,6 +122,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(u16, Config), Strin
                 "Website.UpdateOrderStatus",
                 "Website.UpdateCustomerSegments",
                 "Website.UpdateCustomerCustomFields",
+                "Website.SendMobilePhoneAuthorizationCode",
+                "RegCard",
+                "GetCustomerDiscountCards",
             ] {
                 ops.push(op.into());
             }
