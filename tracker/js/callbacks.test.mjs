@@ -42,3 +42,26 @@ test("consent lives in localStorage, so every tab reads the same; without it, ea
   broken.set(false);
   assert.equal(broken.allowed(), false, "falls back to this tab's choice");
 });
+
+test("opt-in: nothing is allowed or written until the visitor consents; the choice is then remembered", () => {
+  const m = new Map();
+  const writes = [];
+  const store = { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => (writes.push([k, v]), m.set(k, v)) };
+  const page = new Consent(store, true);
+  assert.equal(page.allowed(), false);
+  assert.equal(page.state(), "opt-in");
+  page.set(false);
+  assert.deepEqual(writes, [], "a refusal before any consent is written nowhere");
+  assert.equal(page.state(), "opt-in");
+  page.set(true);
+  assert.deepEqual(writes, [[CONSENT_KEY, "1"]]);
+  assert.equal(new Consent(store, true).allowed(), true, "remembered for the next page");
+  assert.equal(new Consent(store).allowed(), true, "a page without opt-in reads it too");
+  page.set(false);
+  assert.equal(page.state(), "withdrawn");
+  assert.equal(new Consent(store, true).allowed(), false);
+  const alone = new Consent(undefined, true);
+  assert.equal(alone.allowed(), false);
+  alone.set(true);
+  assert.equal(alone.allowed(), true, "without localStorage, this tab's choice");
+});

@@ -14,15 +14,21 @@
 // (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
 // tabs.js), asks `sync` calls and the typed questions such as `getBalance` (sync.js), keeps the calls
 // it dropped for QA (dropped.js) and serves QA (qa.js).
+//
+// Opt-in (`data-consent="opt-in"` or a queued `create({consent: "opt-in"})`, 152-FZ): until the
+// visitor consents, nothing is opened, set or written (no cookie, no storage, no IndexedDB, no lock)
+// and nothing is sent; calls are checked and made at once, and wait in memory (waiting.js).
 import { core as rustHalf } from "./core.js";
 import { load } from "./wasm.js";
 import { openOutbox } from "./outbox.js";
-import { deviceId, ensure } from "./device.js";
+import { deviceId, ensure, storage } from "./device.js";
 import { Sender } from "./sender.js";
 import { call } from "./callbacks.js";
 import { sync, ask } from "./sync.js";
 import { qa } from "./qa.js";
 import { remember } from "./dropped.js";
+import { Consent, CONSENT_KEY } from "./consent.js";
+import { Waiting } from "./waiting.js";
 
 (function () {
   /** @type {any} */
@@ -42,41 +48,103 @@ import { remember } from "./dropped.js";
     stub.queue = (w.mindbox && w.mindbox.queue) || [];
     w.mindbox = stub;
   }
+  var optIn = !!script && script.getAttribute("data-consent") === "opt-in";
+  for (var q = 0; q < stub.queue.length; q++) {
+    var a = stub.queue[q];
+    if (a[0] === "create" && a[1] && a[1].consent === "opt-in") optIn = true;
+  }
+  var consent = new Consent(storage(), optIn);
+  var waiting = new Waiting();
+  var allowed = consent.allowed();
 
-  Promise.all([load(base + "tracker.wasm"), openOutbox()])
+  Promise.all([load(base + "tracker.wasm"), allowed ? openOutbox() : null])
     .then(function (r) {
-      ensure();
       r[0].init(endpointId);
       var core = rustHalf(r[0]);
-      var outbox = r[1];
-      var sender = Sender(core, outbox, collector);
+      if (optIn) core.call("create", { consent: "opt-in" });
+      /** @type {ReturnType<typeof Sender> | null} */
+      var sender = null;
+      /** @type {Promise<void> | null} */
+      var starting = null;
+      /** Starts sending from `outbox`, then runs the calls that waited. @param {any} outbox */
+      function begin(outbox) {
+        ensure();
+        sender = Sender(core, outbox, collector, consent);
+        mindbox.qa = qa(core, outbox, sender, collector, consent, waiting);
+        waiting.run();
+      }
+      /** Opens the outbox (unless given) and begins; once. @param {any} [outbox] */
+      function start(outbox) {
+        if (starting) return;
+        if (outbox) {
+          starting = Promise.resolve();
+          begin(outbox);
+        } else starting = openOutbox().then(begin);
+      }
+      /** Runs `run` now, or holds it until the visitor consents. */
+      function whenAllowed(method, operation, run, onError) {
+        if (sender) return run();
+        waiting.add({ at: Date.now(), method: method, operation: operation, run: run, onError: onError });
+      }
+      /** @type {any} */
       var mindbox = function (method, arg, extra) {
         try {
           method = String(method);
-          if (method === "sync") sync(collector, arg);
-          else if (method === "consent") sender.consent(arg);
+          if (method === "consent") {
+            if (arg !== false) {
+              if (sender) sender.consent(true);
+              else {
+                consent.set(true);
+                start();
+              }
+            } else if (sender) sender.consent(false);
+            else {
+              consent.set(false);
+              waiting.drop();
+            }
+          } else if (method === "sync")
+            whenAllowed(method, arg && String(arg.operation), function () {
+              sync(collector, arg);
+            }, arg && arg.onError);
           else if (method === "helpers.getDeviceUUID")
-            call(typeof arg === "function" ? arg : extra, deviceId());
+            whenAllowed(method, undefined, function () {
+              call(typeof arg === "function" ? arg : extra, deviceId());
+            });
           else {
             // The page's callbacks: in `extra` for typed calls, else in the argument itself.
             var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
             var r = core.call(method, arg);
+            var made = r.made;
             if (r.error !== undefined) {
-              remember(method, r.error);
+              if (consent.allowed()) remember(method, r.error);
               call(cbs.onError, r.error);
+            } else if (made) {
+              var m = made;
+              whenAllowed(method, m[1], function () {
+                if (!m[0]) ask(collector, m[1], m[3], cbs.onSuccess, cbs.onError);
+                else /** @type {ReturnType<typeof Sender>} */ (sender).track(m, cbs.onSuccess, cbs.onError);
+              }, cbs.onError);
             }
-            else if (r.made && !r.made[0]) ask(collector, r.made[1], r.made[3], cbs.onSuccess, cbs.onError);
-            else if (r.made) sender.track(r.made, cbs.onSuccess, cbs.onError);
           }
         } catch (e) {
           console.warn("mindbox: internal error", e);
         }
       };
       mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
-      mindbox.qa = qa(core, outbox, sender, collector);
-      mindbox.deviceUUID = deviceId;
+      mindbox.qa = qa(core, null, null, collector, consent, waiting);
+      mindbox.deviceUUID = function () {
+        return sender ? deviceId() : "";
+      };
       var queued = stub.queue;
       w.mindbox = mindbox;
+      if (allowed) start(r[1]);
+      else {
+        // Consent given in another tab of the shop starts this one too.
+        waiting.listen();
+        addEventListener("storage", function (e) {
+          if (e.key === CONSENT_KEY && consent.allowed()) start();
+        });
+      }
       for (var i = 0; i < queued.length; i++) mindbox.apply(null, queued[i]);
       try {
         w.dispatchEvent(new Event("mindbox:ready"));

@@ -3,17 +3,50 @@
 // bad arguments, replay chosen events, export and import them as JSON, flush now, clear the history.
 import { dropped, forget } from "./dropped.js";
 import { pending, SENT, REJECTED } from "./outbox.js";
+import { ask } from "./waiting.js";
 
 /**
  * The QA API over the Rust half `core`, the `outbox` and the `sender`, as mindbox.d.ts declares it.
+ * Before an opt-in visitor consents there is neither (nothing is opened): QA then sees no events,
+ * the consent state and the calls waiting for it.
  *
  * @param {ReturnType<typeof import("./core.js").core>} core
- * @param {import("./outbox.js").Outbox} outbox
- * @param {ReturnType<typeof import("./sender.js").Sender>} sender
+ * @param {import("./outbox.js").Outbox | null} outbox
+ * @param {ReturnType<typeof import("./sender.js").Sender> | null} sender
  * @param {string} collector the collector's base URL, as this tracker sends to it
+ * @param {import("./consent.js").Consent} consent
+ * @param {import("./waiting.js").Waiting} waiting
  * @returns {import("./mindbox").QA}
  */
-export function qa(core, outbox, sender, collector) {
+export function qa(core, outbox, sender, collector, consent, waiting) {
+  if (!outbox || !sender) {
+    var none = function () {
+      return Promise.resolve(0);
+    };
+    return {
+      collector: collector,
+      list: function () {
+        return Promise.resolve({ storage: "none", sender: false, evicted: 0, dropped: dropped().reverse(), events: [], consent: consent.state() });
+      },
+      waiting: function () {
+        return ask(waiting);
+      },
+      replay: none,
+      exportJSON: function () {
+        return Promise.resolve("[]");
+      },
+      importJSON: none,
+      flush: function () {
+        return Promise.resolve();
+      },
+      clearHistory: function () {
+        forget();
+        return Promise.resolve();
+      },
+    };
+  }
+  var box = outbox;
+  var send = sender;
   return {
     collector: collector,
 
@@ -22,10 +55,11 @@ export function qa(core, outbox, sender, collector) {
      * the dropped calls, newest first, `data` parsed.
      */
     list: function () {
-      return Promise.all([outbox.all(), outbox.evicted()]).then(function (r) {
+      return Promise.all([box.all(), box.evicted()]).then(function (r) {
         return {
-          storage: outbox.storage,
-          sender: sender.isLeader(),
+          storage: box.storage,
+          sender: send.isLeader(),
+          consent: consent.state(),
           evicted: r[1],
           dropped: dropped().reverse(),
           events: r[0].reverse().map(function (e) {
@@ -39,12 +73,16 @@ export function qa(core, outbox, sender, collector) {
       });
     },
 
+    waiting: function () {
+      return ask(waiting);
+    },
+
     /**
      * Replays copies of the given events with new ids (a replay is a new Mindbox transaction), made
      * the way a raw call is (`mindbox("async", {operation, data})`) and marked `replayOf`.
      */
     replay: function (ids) {
-      return outbox.all().then(function (all) {
+      return box.all().then(function (all) {
         var n = 0;
         all.forEach(function (r) {
           if ((ids || []).indexOf(r.id) < 0) return;
@@ -56,7 +94,7 @@ export function qa(core, outbox, sender, collector) {
           }
           var made = core.call("async", { operation: r.operation, data: data }).made;
           if (made) {
-            sender.track(made, null, null, r.id);
+            send.track(made, null, null, r.id);
             n++;
           }
         });
@@ -66,7 +104,7 @@ export function qa(core, outbox, sender, collector) {
 
     /** Every record as a JSON array. */
     exportJSON: function () {
-      return outbox.all().then(function (all) {
+      return box.all().then(function (all) {
         return JSON.stringify(all);
       });
     },
@@ -76,7 +114,7 @@ export function qa(core, outbox, sender, collector) {
      * not sent from here unless QA replays them); resolves to how many were new.
      */
     importJSON: function (json) {
-      return outbox.all().then(function (all) {
+      return box.all().then(function (all) {
         var known = all.map(function (r) {
           return r.id;
         });
@@ -103,7 +141,7 @@ export function qa(core, outbox, sender, collector) {
               settledAt: typeof r.settledAt === "number" ? r.settledAt : null,
             });
           });
-        return outbox.remember(fresh).then(function () {
+        return box.remember(fresh).then(function () {
           return fresh.length;
         });
       });
@@ -111,8 +149,8 @@ export function qa(core, outbox, sender, collector) {
 
     /** Sends what is pending now, in the sending tab (this one, or the one it wakes). */
     flush: function () {
-      sender.written();
-      return sender.flush();
+      send.written();
+      return send.flush();
     },
 
     /**
@@ -121,7 +159,7 @@ export function qa(core, outbox, sender, collector) {
      */
     clearHistory: function () {
       forget();
-      return outbox.clearHistory();
+      return box.clearHistory();
     },
   };
 }

@@ -16,7 +16,7 @@
 
 import { adopt, deviceId, storage } from "./device.js";
 import { Callbacks, call } from "./callbacks.js";
-import { Consent, CONSENT_KEY } from "./consent.js";
+import { CONSENT_KEY } from "./consent.js";
 import { forget as forgetDropped } from "./dropped.js";
 import { Flusher, poster } from "./flush.js";
 import { pending, MAX_PENDING } from "./outbox.js";
@@ -31,15 +31,16 @@ import { tabs } from "./tabs.js";
 var BEACON_MS = 30000;
 
 /**
- * The sender of this tab, for the Rust half `core`, the `outbox` and the collector's base URL.
+ * The sender of this tab, for the Rust half `core`, the `outbox`, the collector's base URL and the
+ * visitor's `consent`.
  *
  * @param {Core} core
  * @param {Outbox} outbox
  * @param {string} collector
+ * @param {import("./consent.js").Consent} consent
  */
-export function Sender(core, outbox, collector) {
+export function Sender(core, outbox, collector, consent) {
   var url = collector + "v1/events";
-  var consent = new Consent(storage());
   var callbacks = new Callbacks();
   /**
    * Events this tab made while it was the sending tab (or did not know yet) and has not seen settled,
