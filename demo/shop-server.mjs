@@ -2,8 +2,9 @@
 // plays the shop's backend, the part a real shop runs on its own server (in PHP on 1C-Bitrix):
 //
 //   POST /api/login     a session with a Mindbox authentication ticket, signed with the secret key
-//                       (the browser never sees the key); it signs for anyone, so it is off (403)
-//                       when the demo points at a real Mindbox;
+//                       (the browser never sees the key), for a user id, an email (registration) or
+//                       a phone (cards.html); it signs for anyone, so it is off (403) when the demo
+//                       points at a real Mindbox;
 //   POST /api/checkout  creates the order through the collector's backend route with BACKEND_TOKEN
 //                       (the browser never sees the token either), and answers once the collector
 //                       has it on its queue: Mindbox may be down, the order still arrives.
@@ -12,7 +13,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join, dirname, resolve as resolvePath, sep, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { ticket, emailTicket } from "./tickets.mjs";
+import { ticket, emailTicket, phoneTicket } from "./tickets.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
@@ -108,7 +109,7 @@ function orderOf(asked, catalog, secretKey) {
 function catalogPrices() {
   const text = readFileSync(join(ROOT, "www/shop.js"), "utf8");
   const prices = new Map();
-  for (const m of text.matchAll(/\{ id: "(\w+)", name: "[^"]*", category: "\w+", price: (\d+) \}/g)) prices.set(m[1], { id: m[1], price: Number(m[2]) });
+  for (const m of text.matchAll(/\{ id: "(\w+)", name: "[^"]*", category: "\w+", price: (\d+)(?:, [^}]*)? \}/g)) prices.set(m[1], { id: m[1], price: Number(m[2]) });
   if (!prices.size) throw new Error("demo/shop-server.mjs: no product with a price found in www/shop.js's CATALOG");
   return prices;
 }
@@ -119,14 +120,28 @@ export const LOGIN_OFF = {
   reason: "the demo's login signs tickets for anyone; it is off when the demo points at a real Mindbox (MINDBOX_API_BASE)",
 };
 
-/** POST /api/login: a ticket for the user id (or, for a registration, the email) the page names. */
+/**
+ * A Russian phone in Mindbox's spelling (the ticket must name the phone as Mindbox stores it): digits
+ * only, `8…` of 11 digits and 10 digits alone become `7…`.
+ */
+function mindboxPhone(phone) {
+  const digits = String(phone).replace(/\D/g, "");
+  if (digits.length === 11 && digits.startsWith("8")) return `7${digits.slice(1)}`;
+  return digits.length === 10 ? `7${digits}` : digits;
+}
+
+/**
+ * POST /api/login: a ticket for the user id, or for the email (a registration) or the phone (a
+ * shopper's cards: a real backend signs it once the shopper has confirmed the phone) the page names.
+ */
 async function login(req, res, { secretKey, signTickets }) {
   // Anyone may sign in as anyone here: harmless with the emulator, an open door to a real Mindbox.
   if (!signTickets) return send(res, 403, LOGIN_OFF);
   const asked = await readJson(req);
   const userId = String(asked.userId || "u1");
-  // With an email (registration), the ticket vouches for that email; else for the user id.
-  const t = asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
+  // With a phone or an email, the ticket vouches for that; else for the user id.
+  const t = asked.phone ? phoneTicket(mindboxPhone(asked.phone), secretKey)
+    : asked.email ? emailTicket(String(asked.email), secretKey) : ticket(userId, secretKey);
   return send(res, 200, { userId, ticket: t });
 }
 

@@ -13,6 +13,8 @@ const CATALOG = {
     { id: "123", name: "Кроссовки «Быстрые»", category: "42", price: 4990 },
     { id: "124", name: "Кроссовки «Лёгкие»", category: "42", price: 3990 },
     { id: "200", name: "Куртка «Тёплая»", category: "43", price: 9990 },
+    // Out of stock: its page offers "tell me when it is back" (subscribeToProduct) instead of the cart.
+    { id: "201", name: "Куртка «Лёгкая»", category: "43", price: 7990, inStock: false },
   ],
 };
 
@@ -27,6 +29,8 @@ const shop = {
     const el = document.getElementById("status");
     if (el) el.textContent = text;
   },
+  // Why a call failed: the collector's refusal `{error, reason}`, or a message.
+  why: (e) => (e && (e.reason || e.error)) || e,
   // Callbacks that show what happened to the last event on the page.
   report: (what) => ({
     onSuccess: () => shop.status(`${what}: sent`),
@@ -82,6 +86,14 @@ const shop = {
     shop.counters();
     return session;
   },
+  // A ticket for a phone the shopper confirmed (cards.html): the same backend signs it, and the
+  // signed-in session stays as it is.
+  async phoneTicket(phone) {
+    const res = await fetch("/api/login", { method: "POST", body: JSON.stringify({ phone }) });
+    const answer = await res.json();
+    if (!res.ok) throw new Error(answer.reason || `HTTP ${res.status}`);
+    return answer.ticket;
+  },
   logout() {
     localStorage.removeItem("session");
     shop.counters();
@@ -98,7 +110,8 @@ const shop = {
       "afterbegin",
       `<nav><a href="/">Каталог</a> · <a href="/cart.html">Корзина (<span id="cart-count">0</span>)</a> ·
        <a href="/wishlist.html">Избранное (<span id="wish-count">0</span>)</a> · <span id="who"></span> ·
-       <a href="/profile.html">Мои баллы</a> · <a href="/snippet.html">Старый сниппет</a> · <a href="/qa.html">QA</a></nav>`,
+       <a href="/profile.html">Мои баллы</a> · <a href="/cards.html">Мои карты</a> · <a href="/snippet.html">Старый сниппет</a> ·
+       <a href="/consent.html">152-ФЗ</a> · <a href="/qa.html">QA</a></nav>`,
     );
     shop.counters();
   },
@@ -125,10 +138,10 @@ const shop = {
     return `<svg viewBox="0 0 120 80" width="120" height="80" aria-hidden="true"><rect width="120" height="80" rx="8" fill="hsl(${hue} 60% 85%)"/>
       <path d="M20 60 Q45 20 70 45 T110 35 L110 70 L20 70 Z" fill="hsl(${hue} 50% 55%)"/></svg>`;
   },
-  // A product's card: the picture, the name, the price.
+  // A product's card: the picture, the name, the price (and whether it is out of stock).
   card(p) {
     return `<a class="card" href="/product.html?id=${p.id}">${shop.picture(p)}
-      <span>${shop.escape(p.name)}</span><b>${shop.price(p.price)}</b></a>`;
+      <span>${shop.escape(p.name)}</span><b>${shop.price(p.price)}</b>${p.inStock === false ? "<small>нет в наличии</small>" : ""}</a>`;
   },
 };
 window.shop = shop;

@@ -169,7 +169,7 @@ test("the demo shop walked as a visitor: no page error, no failed request, live 
     return page;
   };
   const page = watch(await open(context, "/"));
-  assert.equal(await page.locator("#products .card").count(), 3);
+  assert.equal(await page.locator("#products .card").count(), 4);
   assert.match(await page.textContent("#products"), /4\s990 ₽/);
   await page.goto(`${stack.shopUrl}/cart.html`);
   await page.waitForSelector("#empty", { state: "visible" });

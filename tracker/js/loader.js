@@ -15,6 +15,9 @@
 // tabs.js), asks `sync` calls and the typed questions such as `getBalance` (sync.js), keeps the calls
 // it dropped for QA (dropped.js) and serves QA (qa.js).
 //
+// Back-in-stock and loyalty cards by SMS code (extras.js) are a file of their own, fetched on the
+// first of their calls.
+//
 // Opt-in (`data-consent="opt-in"` or a queued `create({consent: "opt-in"})`, 152-FZ): until the
 // visitor consents, nothing is opened, set or written (no cookie, no storage, no IndexedDB, no lock)
 // and nothing is sent; calls are checked and made at once, and wait in memory (waiting.js).
@@ -29,6 +32,9 @@ import { qa } from "./qa.js";
 import { remember } from "./dropped.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
 import { Waiting } from "./waiting.js";
+
+/** Methods of extras.js, fetched on their first call (tracker/src/page.rs `LAZY_METHODS`). */
+var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
 
 (function () {
   /** @type {any} */
@@ -81,6 +87,53 @@ import { Waiting } from "./waiting.js";
           begin(outbox);
         } else starting = openOutbox().then(begin);
       }
+      /** What `create` set that extras.js reads. @type {{operations?: any, productIdSystem?: string}} */
+      var settings = {};
+      /** @type {Promise<any> | null} */
+      var extras = null;
+      /** What extras.js may do. */
+      var api = {
+        settings: settings,
+        event: function (method, operation, data, cbs) {
+          var r = core.call("async", { operation: operation, data: data });
+          if (r.made) /** @type {ReturnType<typeof Sender>} */ (sender).track(r.made, cbs.onSuccess, cbs.onError);
+          else api.fail(method, String(r.error).replace('"async"', '"' + method + '"'), cbs);
+        },
+        ask: function (operation, data, cbs) {
+          ask(collector, operation, JSON.stringify(data), cbs.onSuccess, cbs.onError);
+        },
+        fail: function (method, message, cbs) {
+          message = message.indexOf("mindbox(") ? 'mindbox("' + method + '"): ' + message : message;
+          core.warn(message);
+          remember(method, message);
+          call(cbs.onError, message);
+        },
+      };
+      /** A call of extras.js, fetched on the first (after consent: fetching is not collecting). */
+      function lazy(method, arg, cbs) {
+        if (!extras)
+          extras = new Promise(function (resolve, reject) {
+            var s = document.createElement("script");
+            s.src = base + "tracker-extras.js";
+            s.async = true;
+            s.onload = function () {
+              resolve(w.mindboxEdgeExtras);
+            };
+            s.onerror = function () {
+              extras = null;
+              reject();
+            };
+            document.head.appendChild(s);
+          });
+        extras.then(
+          function (run) {
+            run(method, arg, cbs, api);
+          },
+          function () {
+            call(cbs.onError, "the tracker could not load " + base + "tracker-extras.js");
+          }
+        );
+      }
       /** Runs `run` now, or holds it until the visitor consents. */
       function whenAllowed(method, operation, run, onError) {
         if (sender) return run();
@@ -102,6 +155,11 @@ import { Waiting } from "./waiting.js";
               consent.set(false);
               waiting.drop();
             }
+          } else if (LAZY.indexOf(method) >= 0) {
+            var lc = (extra && typeof extra === "object" ? extra : arg) || {};
+            whenAllowed(method, undefined, function () {
+              lazy(method, arg, lc);
+            }, lc.onError);
           } else if (method === "sync")
             whenAllowed(method, arg && String(arg.operation), function () {
               sync(collector, arg);
@@ -115,6 +173,10 @@ import { Waiting } from "./waiting.js";
             var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
             var r = core.call(method, arg);
             var made = r.made;
+            if (method === "create" && arg && r.error === undefined) {
+              if (arg.operations) settings.operations = Object.assign(settings.operations || {}, arg.operations);
+              if (arg.productIdSystem) settings.productIdSystem = arg.productIdSystem;
+            }
             if (r.error !== undefined) {
               if (consent.allowed()) remember(method, r.error);
               call(cbs.onError, r.error);

@@ -22,15 +22,8 @@ pub fn number(v: &Json, what: &str, default: &str) -> Result<String, String> {
     }
 }
 
-/// A card number or a code: text (or a number's digits) of 1 to `max` ASCII letters and digits.
-pub fn token(v: &Json, what: &str, max: usize) -> Result<String, String> {
-    opt_text(v, what)
-        .filter(|t| !t.is_empty() && t.len() <= max && t.bytes().all(|c| c.is_ascii_alphanumeric()))
-        .ok_or_else(|| concat(&[what, ": expected the letters and digits as printed"]))
-}
-
 /// An optional text field (a string, or a number's text).
-pub fn opt_text(v: &Json, what: &str) -> Option<String> {
+fn opt_text(v: &Json, what: &str) -> Option<String> {
     v.field(what).and_then(Json::text).map(String::from)
 }
 

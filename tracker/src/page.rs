@@ -21,6 +21,15 @@ pub struct PageEvent {
     pub question: bool,
 }
 
+/// Methods the JS shell loads on their first call (`tracker/js/extras.js`, which reads their
+/// `create({operations})` overrides itself): named here so that `create` takes those overrides.
+pub const LAZY_METHODS: &[&str] = &[
+    "subscribeToProduct",
+    "sendPhoneCode",
+    "bindCard",
+    "getCards",
+];
+
 /// The page's settings (`mindbox("create", …)`).
 #[derive(Clone, Debug, Default)]
 pub struct Page {
@@ -96,7 +105,11 @@ impl Page {
         if let Some(Json::Obj(ops)) = arg.get("operations") {
             for (k, v) in ops {
                 match v.text() {
-                    Some(op) if Kind::from_method(k).is_some() && operation::is_valid_name(op) => {
+                    Some(op)
+                        if (Kind::from_method(k).is_some()
+                            || LAZY_METHODS.contains(&k.as_str()))
+                            && operation::is_valid_name(op) =>
+                    {
                         self.operations.push((k.clone(), op.to_string()))
                     }
                     _ => {
@@ -168,37 +181,6 @@ impl Page {
                 }
                 payload::cart_calculation(customer.as_ref(), &args::lines(arg, system)?)?
             }
-            Kind::SubscribeToProduct => {
-                // Only an email or phone and the product: nothing else of the argument is sent.
-                let mut c = payload::Customer {
-                    email: args::opt_text(arg, "email"),
-                    mobile_phone: args::opt_text(arg, "mobilePhone"),
-                    ..payload::Customer::default()
-                };
-                if c.email.is_none() && c.mobile_phone.is_none() {
-                    return Err("expected {email or mobilePhone, productId}".into());
-                }
-                payload::check_customer(&mut c)?;
-                let mut list = String::from(",\"addProductToList\":");
-                payload::push_line(
-                    &mut list,
-                    &payload::Line {
-                        product: args::product(arg, system)?,
-                        count: "1".into(),
-                        price: None,
-                    },
-                );
-                payload::about(&c, &list)
-            }
-            Kind::SendPhoneCode => payload::customer(&phone(arg)?),
-            Kind::BindCard => {
-                let mut extra = String::from(",\"discountCard\":{\"ids\":{\"number\":");
-                json::push_str(&mut extra, &args::token(arg, "cardNumber", 64)?);
-                extra.push_str("}},\"authentificationCode\":");
-                json::push_str(&mut extra, &args::token(arg, "code", 16)?);
-                payload::about(&phone(arg)?, &extra)
-            }
-            Kind::GetCards => payload::about(&who(arg)?, ""),
         };
         // Custom fields nest inside the payload: the built data must stay within the collector's depth.
         json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| concat(&["the data ", why]))?;
@@ -264,18 +246,6 @@ fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
         _ => {}
     }
     Ok(())
-}
-
-/// `{mobilePhone}` alone, in Mindbox's spelling.
-fn phone(arg: &Json) -> Result<payload::Customer, String> {
-    let mut c = payload::Customer {
-        mobile_phone: Some(
-            args::opt_text(arg, "mobilePhone").ok_or("expected {mobilePhone: \"…\"}")?,
-        ),
-        ..payload::Customer::default()
-    };
-    payload::check_customer(&mut c)?;
-    Ok(c)
 }
 
 /// The `customer` a question is about.
@@ -439,74 +409,6 @@ mod tests {
         );
         let e = call(&mut page, "calculateCart", r#"[{"productId":"7"}]"#).unwrap_err();
         assert!(e.contains("price"), "{e}");
-    }
-
-    #[test]
-    fn cards_by_sms_code_and_back_in_stock_make_exact_bodies() {
-        let mut page = Page::new(None);
-        let ask = |page: &mut Page, m: &str, a: &str| call(page, m, a).unwrap().unwrap();
-        let code = ask(
-            &mut page,
-            "sendPhoneCode",
-            r#"{"mobilePhone":"8 (912) 345-67-89","ids":{"websiteID":"x"}}"#,
-        );
-        assert!(code.question);
-        assert_eq!(
-            (code.operation.as_str(), code.data.as_str()),
-            (
-                "Website.SendMobilePhoneAuthorizationCode",
-                r#"{"customer":{"mobilePhone":"79123456789"}}"#
-            ),
-            "only the phone, in Mindbox's spelling"
-        );
-        let bind = ask(
-            &mut page,
-            "bindCard",
-            r#"{"mobilePhone":"+7 912 345 67 89","cardNumber":231534554262,"code":"0123"}"#,
-        );
-        assert!(bind.question);
-        assert_eq!(bind.operation, "RegCard");
-        assert_eq!(
-            bind.data,
-            r#"{"customer":{"mobilePhone":"79123456789"},"discountCard":{"ids":{"number":"231534554262"}},"authentificationCode":"0123"}"#
-        );
-        for bad in [
-            r#"{"mobilePhone":"79123456789","cardNumber":"1","code":"12 34"}"#,
-            r#"{"mobilePhone":"79123456789","cardNumber":"1","code":true}"#,
-            r#"{"mobilePhone":"79123456789","code":"1234"}"#,
-            r#"{"cardNumber":"1","code":"1234"}"#,
-        ] {
-            assert!(call(&mut page, "bindCard", bad).is_err(), "{bad}");
-        }
-        let cards = ask(
-            &mut page,
-            "getCards",
-            r#"{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"}}"#,
-        );
-        assert_eq!(cards.operation, "GetCustomerDiscountCards");
-        assert!(cards.question);
-        let sub = ask(
-            &mut page,
-            "subscribeToProduct",
-            r#"{"email":" Anna@Shop.RU","productId":7,"firstName":"A","ids":{"websiteID":"u"}}"#,
-        );
-        assert!(!sub.question);
-        assert_eq!(sub.operation, "Website.AddToWaitingList");
-        assert_eq!(
-            sub.data,
-            r#"{"customer":{"email":"anna@shop.ru"},"addProductToList":{"product":{"ids":{"website":"7"}},"count":1}}"#
-        );
-        assert!(
-            call(&mut page, "subscribeToProduct", r#"{"productId":"7"}"#)
-                .unwrap_err()
-                .contains("email or mobilePhone")
-        );
-        assert!(call(
-            &mut page,
-            "subscribeToProduct",
-            r#"{"mobilePhone":"call me","productId":"7"}"#
-        )
-        .is_err());
     }
 
     #[test]

@@ -46,14 +46,6 @@ pub enum Kind {
     GetTier,
     /// A question: what this cart costs and the points it will earn (any visitor).
     CalculateCart,
-    /// A visitor asks to be told when a product is back (an email or phone, no ticket).
-    SubscribeToProduct,
-    /// A question: Mindbox texts the shopper a confirmation code (no ticket: the code is the proof).
-    SendPhoneCode,
-    /// A question: binds a loyalty card to the phone the code was sent to.
-    BindCard,
-    /// A question: the customer's loyalty cards (a ticket).
-    GetCards,
 }
 
 /// Every kind, for lookups and docs.
@@ -76,10 +68,6 @@ pub const KINDS: &[Kind] = &[
     Kind::GetPointsHistory,
     Kind::GetTier,
     Kind::CalculateCart,
-    Kind::SubscribeToProduct,
-    Kind::SendPhoneCode,
-    Kind::BindCard,
-    Kind::GetCards,
 ];
 
 impl Kind {
@@ -104,10 +92,6 @@ impl Kind {
             Kind::GetPointsHistory => "getPointsHistory",
             Kind::GetTier => "getTier",
             Kind::CalculateCart => "calculateCart",
-            Kind::SubscribeToProduct => "subscribeToProduct",
-            Kind::SendPhoneCode => "sendPhoneCode",
-            Kind::BindCard => "bindCard",
-            Kind::GetCards => "getCards",
         }
     }
 
@@ -139,12 +123,6 @@ impl Kind {
             Kind::GetTier => "Website.GetCustomerSegments",
             // `Website.CalculateUnauthorizedCart` when the call names no customer.
             Kind::CalculateCart => "Website.CalculateAuthorizedCart",
-            // Mindbox publishes no name for a back-in-stock list: this one is ours; projects name it.
-            Kind::SubscribeToProduct => "Website.AddToWaitingList",
-            // The names of Mindbox's Bitrix module and of its docs' examples.
-            Kind::SendPhoneCode => "Website.SendMobilePhoneAuthorizationCode",
-            Kind::BindCard => "RegCard",
-            Kind::GetCards => "GetCustomerDiscountCards",
         }
     }
 
@@ -153,13 +131,7 @@ impl Kind {
     pub fn is_question(self) -> bool {
         matches!(
             self,
-            Kind::GetBalance
-                | Kind::GetPointsHistory
-                | Kind::GetTier
-                | Kind::CalculateCart
-                | Kind::SendPhoneCode
-                | Kind::BindCard
-                | Kind::GetCards
+            Kind::GetBalance | Kind::GetPointsHistory | Kind::GetTier | Kind::CalculateCart
         )
     }
 }
@@ -320,8 +292,7 @@ fn ids(out: &mut String, system: &str, id: &str) {
     out.push_str("}}");
 }
 
-/// Writes one list line: `{"product": …, "count": …, "pricePerItem"?}`.
-pub fn push_line(out: &mut String, l: &Line) {
+fn line(out: &mut String, l: &Line) {
     out.push('{');
     product_ref(out, &l.product);
     out.push_str(",\"count\":");
@@ -360,7 +331,7 @@ pub fn product_list(lines: &[Line]) -> String {
         if i > 0 {
             out.push(',');
         }
-        push_line(&mut out, l);
+        line(&mut out, l);
     }
     out.push_str("]}");
     out
@@ -378,7 +349,7 @@ pub fn remove_from_list(l: &Line) -> String {
 
 fn wrapped(head: &str, l: &Line) -> String {
     let mut out = String::from(head);
-    push_line(&mut out, l);
+    line(&mut out, l);
     out.push('}');
     out
 }

@@ -9,8 +9,9 @@ pub fn all() -> Result<(), String> {
     run("cargo", &["build", "-p", "mindbox-emulator"])
 }
 
-/// `tracker/dist/tracker.js` (loader and JS shell, minified) and `tracker/dist/tracker.wasm` (the Rust
-/// half; its exports are plain functions called by `tracker/js/wasm.js`, no generated glue).
+/// `tracker/dist/tracker.js` (loader and JS shell, minified), `tracker/dist/tracker.wasm` (the Rust
+/// half; its exports are plain functions called by `tracker/js/wasm.js`, no generated glue) and
+/// `tracker/dist/tracker-extras.js` (the calls only some pages make, fetched on the first).
 pub fn tracker() -> Result<(), String> {
     let wasm = tracker_wasm()?;
     let dist = root().join("tracker/dist");
@@ -43,6 +44,19 @@ pub fn tracker() -> Result<(), String> {
             "--target=es2019",
             "--log-level=warning",
             "--outfile=tracker/dist/tracker.js",
+        ],
+    )?;
+    // What only some pages call, fetched by the loader on the first such call.
+    run(
+        npm_bin("esbuild"),
+        &[
+            "tracker/js/extras.js",
+            "--bundle",
+            "--format=iife",
+            "--minify",
+            "--target=es2019",
+            "--log-level=warning",
+            "--outfile=tracker/dist/tracker-extras.js",
         ],
     )?;
     std::fs::write(dist.join("_headers"), ASSET_HEADERS)

@@ -192,6 +192,7 @@ fn node_tests(dir: &str, only: &[&str]) -> Result<(), String> {
 const SELF_HOSTED_TOO: &[&str] = &[
     "backend",
     "budget",
+    "cards",
     "collector",
     "demo",
     "delivery",
@@ -333,6 +334,11 @@ fn tracker_size() -> Result<(), String> {
         total += gz;
     }
     println!("tracker total (loader + wasm): {total} bytes gzip -9");
+    let extras = "tracker/dist/tracker-extras.js";
+    println!(
+        "{extras} (fetched on the first back-in-stock or card call): {} bytes gzip -9",
+        gzip_len(&root().join(extras))?
+    );
     Ok(())
 }
 
