@@ -28,6 +28,8 @@ export class Waiting {
     this.dropped = 0;
     /** @type {BroadcastChannel | null} */
     this.channel_ = null;
+    /** The id of this tab's last question to the others. */
+    this.asking_ = "";
   }
 
   /** Holds a call. @param {Held} c */
@@ -71,7 +73,8 @@ export class Waiting {
     var self = this;
     var channel = (this.channel_ = new BroadcastChannel(NAME + "-waiting"));
     channel.onmessage = function (m) {
-      if (m.data && m.data.ask) {
+      // This tab's own question is answered by `ask` itself.
+      if (m.data && m.data.ask && m.data.ask !== self.asking_) {
         try {
           channel.postMessage({ answer: m.data.ask, calls: self.list(), dropped: self.dropped });
         } catch (e) {}
@@ -90,7 +93,7 @@ export class Waiting {
 export function ask(mine) {
   var out = { calls: mine.list(), dropped: mine.dropped };
   if (typeof BroadcastChannel !== "function") return Promise.resolve(out);
-  var id = String(Math.random()).slice(2);
+  var id = (mine.asking_ = String(Math.random()).slice(2));
   var channel = new BroadcastChannel(NAME + "-waiting");
   channel.onmessage = function (m) {
     if (m.data && m.data.answer === id) {

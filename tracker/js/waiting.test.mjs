@@ -29,9 +29,11 @@ test("QA hears every tab's waiting calls over the channel", async () => {
   other.listen();
   other.add({ at: 5, method: "setCart", operation: "Website.SetCart", run() {} });
   const mine = new Waiting();
+  mine.listen();
   mine.add({ at: 1, method: "viewProduct", operation: "Website.ViewProduct", run() {} });
   const all = await ask(mine);
   assert.deepEqual(all.calls.map((c) => c.method), ["viewProduct", "setCart"]);
   assert.equal(all.dropped, 0);
   other.channel_.close();
+  mine.channel_.close();
 });
