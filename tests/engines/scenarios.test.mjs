@@ -55,6 +55,27 @@ async function arrived(marker, n, timeoutMs = 20000) {
   return reqs;
 }
 
+// First, while the browser has nothing of the shop's yet.
+test("opt-in consent: nothing set, written or sent before the visitor accepts; then the waiting calls arrive", async () => {
+  await open("/consent.html");
+  const marker = `optin-${Date.now()}`;
+  await run((m) => window.mindbox("viewProduct", { productId: m }), marker);
+  const before = await run(async () => ({
+    cookie: document.cookie,
+    local: Object.keys(localStorage).filter((k) => k.toLowerCase().includes("mindbox")),
+    session: sessionStorage.length,
+    databases: indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [],
+    status: document.getElementById("status").textContent,
+  }));
+  assert.deepEqual(before, { cookie: "", local: [], session: 0, databases: [], status: "ждёт согласия" });
+  assert.deepEqual(await stack.drain(), [], "nothing sent");
+  await run(() => document.getElementById("accept").click());
+  const reqs = await arrived(marker, 1);
+  assert.equal(reqs.length, 1);
+  await waitFor("the page's own call", () => run(() => document.getElementById("status").textContent === "viewProduct: sent"));
+  assert.match(await run(() => document.cookie), /mindboxDeviceUUID=/);
+});
+
 test("the product page delivers exactly one Website.ViewProduct with the page's device id", async () => {
   await open("/product.html?id=124");
   const reqs = await waitFor("the view", async () => {
