@@ -65,6 +65,12 @@ pub struct Config {
     /// minutes (`CODE_ATTEMPTS_PER_IP`; unset: as one phone, 3 and 5). Raise it where many shoppers
     /// share an address (a store's Wi-Fi, a carrier's NAT).
     pub code_attempts_per_ip: Option<u32>,
+    /// Codes the shop lets Mindbox text in an hour, all phones together (`CODES_PER_HOUR`, default
+    /// 300): the ceiling on what SMS pumping can cost.
+    pub codes_per_hour: u32,
+    /// Country codes of the phones codes may be texted to (`CODE_PHONE_PREFIXES`, comma-separated
+    /// digits, default `7`: Russia and Kazakhstan; `*`: any).
+    pub code_phone_prefixes: Vec<String>,
     /// What the storage objects need (also read by the objects themselves).
     pub storage: StorageSettings,
     /// What is wrong with the settings only delivery needs (`MINDBOX_ENDPOINT_ID`, `MINDBOX_API_BASE`,
@@ -159,6 +165,8 @@ pub const SETTINGS: &[(&str, Kind)] = &[
     ("COOKIE_DOMAIN", Kind::Var),
     ("CONSENT", Kind::Var),
     ("CODE_ATTEMPTS_PER_IP", Kind::Var),
+    ("CODES_PER_HOUR", Kind::Var),
+    ("CODE_PHONE_PREFIXES", Kind::Var),
     ("CLIENT_IP_HEADER", Kind::Var),
     ("DATABASE_URL", Kind::Secret),
 ];
@@ -436,6 +444,37 @@ impl Config {
                     },
                 )?),
             };
+        let codes_per_hour = match var(env, "CODES_PER_HOUR") {
+            None => 300,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "CODES_PER_HOUR",
+                        format!("must be a whole number ≥ 1, got {v:?}"),
+                    )
+                })?,
+        };
+        let prefixes = var(env, "CODE_PHONE_PREFIXES").unwrap_or_else(|| "7".into());
+        let code_phone_prefixes: Vec<String> = if prefixes.trim() == "*" {
+            Vec::new()
+        } else {
+            let list: Vec<String> = prefixes
+                .split(',')
+                .map(|p| p.trim().trim_start_matches('+').to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if list.is_empty() || list.iter().any(|p| !p.bytes().all(|c| c.is_ascii_digit())) {
+                return Err(invalid(
+                    "CODE_PHONE_PREFIXES",
+                    format!("must be country codes such as 7,375 (or * for any), got {prefixes:?}"),
+                ));
+            }
+            list
+        };
         let consent_opt_in = match var(env, "CONSENT").as_deref().map(str::trim) {
             None | Some("") | Some("opt-out") => false,
             Some("opt-in") => true,
@@ -464,6 +503,8 @@ impl Config {
                 .map(|d| d.trim().trim_start_matches('.').to_string()),
             consent_opt_in,
             code_attempts_per_ip,
+            codes_per_hour,
+            code_phone_prefixes,
             storage: StorageSettings::from_lookup(env),
             delivery_problems: problems,
         })

@@ -26,8 +26,7 @@
 //! * `phoneCode`: `status` of Mindbox's "text a confirmation code" (Bitrix module:
 //!   `Website.SendMobilePhoneAuthorizationCode`). No ticket: the request is read and counted by
 //!   [`crate::gate::sms_code`].
-//! * `bindCard`: `status`, `customer.processingStatus` (Found, NotFound) and
-//!   `discountCard.processingStatus` (Bound, AlreadyBoundToCurrentCustomer,
+//! * `bindCard`: `status` and `discountCard.processingStatus` (Bound, AlreadyBoundToCurrentCustomer,
 //!   AlreadyBoundToAnotherCustomer, NotFound, NotProcessed) of a card bound with an SMS code
 //!   (Mindbox's docs, "bind-discount-card-with-sms-confirmation", example `RegCard`). No ticket, like
 //!   `phoneCode`.
@@ -49,7 +48,8 @@ pub enum Projection {
     Cart,
     /// Mindbox texts a confirmation code: `status` ([`crate::gate::sms_code`]).
     PhoneCode,
-    /// A card bound with a code: Mindbox's processing statuses ([`crate::gate::sms_code`]).
+    /// A card bound with a code: the card's processing status ([`crate::gate::sms_code`]; not the
+    /// customer's, which would tell a caller without a ticket whether a phone is Mindbox's).
     BindCard,
     /// The customer's loyalty cards.
     Cards,
@@ -116,11 +116,7 @@ const CART: &[&str] = &[
 ];
 
 const PHONE_CODE: &[&str] = &["status"];
-const BIND_CARD: &[&str] = &[
-    "status",
-    "customer.processingStatus",
-    "discountCard.processingStatus",
-];
+const BIND_CARD: &[&str] = &["status", "discountCard.processingStatus"];
 const CARDS: &[&str] = &[
     "status",
     "discountCards.ids.number",

@@ -40,6 +40,11 @@ pub fn normalize_phone(raw: &str) -> Result<String, &'static str> {
     if !(5..=15).contains(&phone.len()) {
         return Err("a phone has 5 to 15 digits");
     }
+    // +7 (Russia, Kazakhstan) numbers have ten digits after the 7: `+7 8 912…` is a trunk 8 too
+    // many, which a reader that strips it would text to another spelling of this phone.
+    if phone.as_bytes()[0] == b'7' && phone.len() != 11 {
+        return Err("a +7 number has 10 digits after the 7");
+    }
     Ok(phone)
 }
 
@@ -124,6 +129,18 @@ mod tests {
             ("+375 29 123-45-67", "375291234567"),
         ] {
             assert_eq!(normalize_phone(p), Ok(intl.into()), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_plus_7_number_has_eleven_digits() {
+        for p in [
+            "+7 8 912 345-67-89",
+            "7 8 912 345 67 89",
+            "+7 912 345 67",
+            "007912345678901",
+        ] {
+            assert!(normalize_phone(p).is_err(), "{p}");
         }
     }
 

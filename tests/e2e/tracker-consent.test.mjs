@@ -80,6 +80,13 @@ test("opt-in: declined, the waiting calls are dropped with onError and nothing i
   });
   assert.equal(errors, 0);
   await page.waitForFunction(() => /more than 100 calls/.test(document.getElementById("status").textContent));
+  // Only true consents: a banner's 1, "true" or nothing is not the visitor saying yes.
+  await page.evaluate(() => {
+    mindbox("consent", 1);
+    mindbox("consent", "true");
+    mindbox("consent");
+  });
+  assert.equal((await page.evaluate(() => mindbox.qa.list())).consent, "opt-in");
   const waiting = await page.evaluate(() => mindbox.qa.waiting());
   assert.equal(waiting.calls.length, 100);
   assert.equal(waiting.dropped, 1);
@@ -88,6 +95,9 @@ test("opt-in: declined, the waiting calls are dropped with onError and nothing i
   assert.match(await page.evaluate(() => window.errors[0]), /did not consent/);
   assert.deepEqual(await traces(context, page), NOTHING, "a refusal is not written either");
   assert.equal((await page.evaluate(() => mindbox.qa.waiting())).calls.length, 0);
+  // After a refusal, a call is refused at once, not held for a later consent.
+  const later = await page.evaluate(() => new Promise((resolve) => mindbox("viewProduct", { productId: "1" }, { onError: resolve })));
+  assert.match(later, /did not consent/);
   assert.deepEqual(await stack.drain(), []);
   await context.close();
 });

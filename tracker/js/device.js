@@ -121,6 +121,18 @@ export function adopt(id) {
   else if (canonical(id)) current = id;
 }
 
+/** Forgets the device id: its cookie (here and on the registrable domain) and its copy. */
+export function forgetDevice() {
+  var domain = registrableDomain();
+  setCookie(KEY + "=; path=/; max-age=0");
+  if (domain) setCookie(KEY + "=; path=/; max-age=0; domain=" + domain);
+  var s = storage();
+  try {
+    if (s) s.removeItem(KEY);
+  } catch (e) {}
+  current = undefined;
+}
+
 /** The device id in use. */
 export function deviceId() {
   return current || ensure();

@@ -28,9 +28,9 @@ var DEFAULTS = {
   getCards: "GetCustomerDiscountCards",
 };
 
-/** @param {unknown} v */
+/** Text, or a whole number that is exactly what was printed (not 1e21, NaN, or rounded past 2^53). @param {unknown} v */
 function given(v) {
-  return typeof v === "string" ? v !== "" : typeof v === "number";
+  return typeof v === "string" ? v !== "" : Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
 }
 
 /**

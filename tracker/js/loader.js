@@ -63,7 +63,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
   var waiting = new Waiting();
   var allowed = consent.allowed();
 
-  Promise.all([load(base + "tracker.wasm"), allowed ? openOutbox() : null])
+  Promise.all([load(base + "tracker.wasm"), allowed || !optIn ? openOutbox() : null])
     .then(function (r) {
       r[0].init(endpointId);
       var core = rustHalf(r[0]);
@@ -134,9 +134,16 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
           }
         );
       }
-      /** Runs `run` now, or holds it until the visitor consents. */
+      /** The visitor refused on this page (opt-in, before consenting): calls are refused, not held. */
+      var refused = false;
+      /**
+       * Runs `run` now; holds it until an opt-in visitor consents; or, where they refused or withdrew,
+       * tells `onError` at once.
+       */
       function whenAllowed(method, operation, run, onError) {
-        if (sender) return run();
+        if (sender && (!consent.optIn || consent.allowed())) return run();
+        if (refused || consent.state() === "withdrawn")
+          return call(onError, "collection is off: the visitor did not consent");
         waiting.add({ at: Date.now(), method: method, operation: operation, run: run, onError: onError });
       }
       /** @type {any} */
@@ -144,14 +151,18 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
         try {
           method = String(method);
           if (method === "consent") {
-            if (arg !== false) {
+            // Only a boolean says it: a banner's 0, "false" or nothing must not consent for anyone.
+            if (arg === true) {
+              refused = false;
               if (sender) sender.consent(true);
               else {
                 consent.set(true);
                 start();
               }
-            } else if (sender) sender.consent(false);
+            } else if (arg !== false) core.warn('mindbox("consent"): expected true or false');
+            else if (sender) sender.consent(false);
             else {
+              refused = true;
               consent.set(false);
               waiting.drop();
             }
@@ -173,6 +184,13 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
             var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
             var r = core.call(method, arg);
             var made = r.made;
+            if (method === "create" && arg && arg.consent === "opt-in" && !consent.optIn) {
+              // Too late to have kept everything back: from now on nothing more is collected or
+              // sent, and what was kept is cleared, until the visitor consents.
+              core.warn('create: consent "opt-in" came after the tracker started; put data-consent="opt-in" on the tag');
+              consent.optIn = true;
+              if (sender && !consent.allowed()) sender.consent(false);
+            }
             if (method === "create" && arg && r.error === undefined) {
               if (arg.operations) settings.operations = Object.assign(settings.operations || {}, arg.operations);
               if (arg.productIdSystem) settings.productIdSystem = arg.productIdSystem;
@@ -199,7 +217,9 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
       };
       var queued = stub.queue;
       w.mindbox = mindbox;
-      if (allowed) start(r[1]);
+      // A visitor who withdrew consent without opt-in gets the sender as before (its calls are
+      // refused with onError); an opt-in visitor, nothing until they consent.
+      if (allowed || !optIn) start(r[1] || undefined);
       else {
         // Consent given in another tab of the shop starts this one too.
         waiting.listen();

@@ -136,8 +136,6 @@ export interface PhoneCodeSent {
 /** `bindCard`: Mindbox's processing statuses, and nothing else of its answer. */
 export interface CardBinding {
   status: string;
-  /** Whether Mindbox found a customer with this phone. */
-  customer?: { processingStatus?: "Found" | "NotFound" | string };
   discountCard?: {
     processingStatus?: "Bound" | "AlreadyBoundToCurrentCustomer" | "AlreadyBoundToAnotherCustomer" | "NotFound" | "NotProcessed" | string;
   };
@@ -246,7 +244,8 @@ export interface Mindbox {
   /**
    * The visitor's choice, remembered per browser. `false` stops collection, clears the outbox and
    * drops the calls waiting for consent; `true` starts (or resumes) it and stores and sends the
-   * waiting calls, each with the time it was made. A consent banner's "accept" callback calls
+   * waiting calls, each with the time it was made. Only `true` and `false` count (anything else is
+   * ignored with a console warning). A consent banner's "accept" callback calls
    * `mindbox("consent", true)`.
    */
   (method: "consent", granted: boolean): void;
@@ -271,14 +270,17 @@ export interface Mindbox {
   (method: "subscribeToProduct", what: ProductRef & { email?: string; mobilePhone?: string }, callbacks?: Callbacks): void;
   /**
    * Mindbox texts the shopper a confirmation code. No ticket; at most 3 codes per phone, device and
-   * address in 10 minutes (the collector refuses more, `onError` says `too_many_codes`).
+   * address in 10 minutes and 10 per phone a day (the collector refuses more, `onError` says
+   * `too_many_codes`), and only to the country codes the collector allows (`phone_not_allowed`).
    */
   (method: "sendPhoneCode", who: { mobilePhone: string }, answered: Answered<PhoneCodeSent>): void;
   /**
    * Binds a loyalty card to the phone with the code Mindbox texted. At most 5 tries per phone, card,
-   * device and address in 10 minutes. A wrong code is Mindbox's `ValidationError` (`onError`).
+   * device and address in 10 minutes. A wrong or used code: `onError` gets 422 `code_not_accepted`.
    */
   (method: "bindCard", card: { mobilePhone: string; cardNumber: string | number; code: string | number }, answered: Answered<CardBinding>): void;
+  // (A number for cardNumber or code must be a whole number as printed, up to 2^53: give text for a
+  // code with leading zeros or a long card number.)
   /** The customer's loyalty cards (a "my cards" page). */
   (method: "getCards", who: Verified, answered: Answered<Cards>): void;
   queue: unknown[] | { push(args: IArguments | unknown[]): void };

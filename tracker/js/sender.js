@@ -14,7 +14,7 @@
 // They stay in the outbox until a later answer; the collector drops an event id it has already
 // queued, and Mindbox a transactionId it has seen, so a resend at the next visit costs nothing.
 
-import { adopt, deviceId, storage } from "./device.js";
+import { adopt, deviceId, forgetDevice, storage } from "./device.js";
 import { Callbacks, call } from "./callbacks.js";
 import { CONSENT_KEY } from "./consent.js";
 import { forget as forgetDropped } from "./dropped.js";
@@ -155,6 +155,8 @@ export function Sender(core, outbox, collector, consent) {
       unwritten = [];
       outbox.clear();
       forgetDropped();
+      // Opt-in: the device id goes too (its cookie and copy), as it came with the consent.
+      if (consent.optIn) forgetDevice();
     } else flusher.kick(0);
   }
 
@@ -242,11 +244,11 @@ export function Sender(core, outbox, collector, consent) {
       return role.leader;
     },
 
-    /** `mindbox("consent", on)`: off stops collection and clears the outbox; on resumes. @param {unknown} on */
+    /** `mindbox("consent", on)`: off stops collection and clears the outbox; on resumes. @param {boolean} on */
     consent: function (on) {
-      consent.set(on !== false);
+      consent.set(on);
       withdrawnOrGranted();
-      channel.tell(on !== false ? "consent" : "no-consent");
+      channel.tell(on ? "consent" : "no-consent");
     },
   };
 }

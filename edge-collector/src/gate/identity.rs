@@ -455,6 +455,18 @@ fn subscribe_only(data: &Value, root: &str, operation: &str) -> Result<(), Refus
     let Value::Object(top) = data else {
         return Ok(());
     };
+    // A back-in-stock request names one contact: with two, a stranger could tie their phone to
+    // someone's email in a project that updates the customer it finds.
+    if top.contains_key("addProductToList") {
+        if let Some(Value::Object(c)) = top.get("customer") {
+            if c.contains_key("email") && c.contains_key("mobilePhone") {
+                return Err(needs(
+                    format!("{root}.customer.mobilePhone"),
+                    "a second contact beside the email",
+                ));
+            }
+        }
+    }
     for (k, v) in top {
         if k == "addProductToList" {
             // A back-in-stock list takes the product asked about: its ids and a count, nothing else.
@@ -511,15 +523,18 @@ fn product_only(v: &Value) -> Result<(), String> {
     let Value::Object(line) = v else {
         return Err(String::new());
     };
+    if !line.keys().any(|k| k == "product" || k == "productGroup") {
+        return Err(".product".into());
+    }
     for (k, x) in line {
         match (k.as_str(), x) {
-            ("count", Value::Number(_)) => {}
-            ("product" | "productGroup", Value::Object(p)) => {
+            ("count", Value::Number(n)) if n.as_u64().is_some_and(|n| (1..=1000).contains(&n)) => {}
+            ("product" | "productGroup", Value::Object(p)) if !p.is_empty() => {
                 for (pk, ids) in p {
                     let Value::Object(ids) = ids else {
                         return Err(format!(".{k}.{pk}"));
                     };
-                    if pk != "ids" {
+                    if pk != "ids" || ids.is_empty() {
                         return Err(format!(".{k}.{pk}"));
                     }
                     if let Some((system, _)) =
@@ -936,6 +951,26 @@ mod tests {
             (
                 json!({"customer": {"email": "a@b.ru"}, "AddProductToList": {"product": {"ids": {"website": "7"}}}}),
                 "data.AddProductToList",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": "7"}}, "count": -1}}),
+                "addProductToList.count",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {"website": "7"}}, "count": 1.5}}),
+                "addProductToList.count",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"product": {"ids": {}}}}),
+                "addProductToList.product.ids",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru"}, "addProductToList": {"count": 1}}),
+                "addProductToList.product",
+            ),
+            (
+                json!({"customer": {"email": "a@b.ru", "mobilePhone": "79001112233"}, "addProductToList": {"product": {"ids": {"website": "7"}}}}),
+                "customer.mobilePhone",
             ),
         ] {
             let (r, _) = run(u, data.clone());

@@ -11,9 +11,11 @@
 //! is read as its digits) of ASCII letters and digits. Anything else is refused (`unexpected_field`,
 //! `invalid_identifier`, `ambiguous_key`), never dropped quietly.
 //!
-//! Each call then takes one attempt from every key it has ([`CodeCall::keys`]) in a sliding window of
-//! [`WINDOW_MS`] ([`crate::store::attempts`]): a texted code costs the shop money and is the SMS-bombing
-//! target, a tried code is a guess.
+//! Each call then takes one attempt from every key it has ([`CodeCall::attempts`]) in a sliding
+//! window ([`crate::store::attempts`]): 3 codes and 5 tries per address, device and phone (and card) in
+//! ten minutes, 10 codes per phone a day, and the shop's `CODES_PER_HOUR`. A texted code costs the
+//! shop money and is the SMS-bombing target; a tried code is a guess. Codes go only to phones on
+//! `CODE_PHONE_PREFIXES` (Russia and Kazakhstan's `7` unless set): no premium-rate numbers abroad.
 
 use mindbox_model::contact;
 use serde_json::{json, Value};
@@ -22,6 +24,26 @@ use crate::gate::spelling::same_key;
 
 /// The attempts window: ten minutes.
 pub const WINDOW_MS: f64 = 10.0 * 60.0 * 1000.0;
+/// An hour, the window of the shop's budget of texted codes (`CODES_PER_HOUR`).
+pub const HOUR_MS: f64 = 60.0 * 60.0 * 1000.0;
+/// A day, the second window of codes per phone.
+pub const DAY_MS: f64 = 24.0 * HOUR_MS;
+/// Codes texted to one phone in a day.
+pub const CODES_PER_PHONE_A_DAY: u32 = 10;
+
+/// One attempt a call takes: from `key`, at most `limit` per `window_ms`; `what` names the key in a
+/// refusal ("per phone").
+#[derive(Debug, PartialEq)]
+pub struct Attempt {
+    /// The attempts store's key.
+    pub key: String,
+    /// What the key counts: address, device, phone, card, …
+    pub what: &'static str,
+    /// Attempts per window.
+    pub limit: u32,
+    /// The sliding window.
+    pub window_ms: f64,
+}
 
 /// Which call an SMS code proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,14 +85,6 @@ fn refusal(code: &'static str, path: String, reason: impl Into<String>) -> Refus
 }
 
 impl CodeCall {
-    /// Attempts per key in [`WINDOW_MS`]: 3 texted codes, 5 tries of a code.
-    pub fn limit(self) -> u32 {
-        match self {
-            CodeCall::SendCode => 3,
-            CodeCall::BindCard => 5,
-        }
-    }
-
     /// The refusal code when a key is over its limit.
     pub fn over_limit_code(self) -> &'static str {
         match self {
@@ -79,24 +93,74 @@ impl CodeCall {
         }
     }
 
-    /// The attempt keys of a call from `device` at `ip_key` ([`crate::gate::admission::ip_key`]),
-    /// in the order they are taken: address, device, phone, card (a refusal leaves the later ones
-    /// untouched).
-    pub fn keys(self, read: &Read, device: &str, ip_key: &str) -> Vec<String> {
-        let what = match self {
-            CodeCall::SendCode => "code",
-            CodeCall::BindCard => "bind",
+    /// The attempts a call from `device` at `ip_key` ([`crate::gate::admission::ip_key`]) takes, in
+    /// the order they are taken: address, device, phone (and, for codes, the phone's day), card,
+    /// then the shop's hourly budget of texted codes (`codes_per_hour`), which only a call every
+    /// other key let through spends. `per_ip` overrides the address's limit.
+    pub fn attempts(
+        self,
+        read: &Read,
+        device: &str,
+        ip_key: &str,
+        per_ip: Option<u32>,
+        codes_per_hour: u32,
+    ) -> Vec<Attempt> {
+        let (what, limit) = match self {
+            CodeCall::SendCode => ("code", 3),
+            CodeCall::BindCard => ("bind", 5),
         };
-        let mut keys = vec![
-            format!("{what}:{ip_key}"),
-            format!("{what}:device:{device}"),
-            format!("{what}:phone:{}", read.phone),
+        let take = |key: String, what: &'static str, limit: u32, window_ms: f64| Attempt {
+            key,
+            what,
+            limit,
+            window_ms,
+        };
+        let mut out = vec![
+            take(
+                format!("{what}:{ip_key}"),
+                "address",
+                per_ip.unwrap_or(limit),
+                WINDOW_MS,
+            ),
+            take(
+                format!("{what}:device:{device}"),
+                "device",
+                limit,
+                WINDOW_MS,
+            ),
+            take(
+                format!("{what}:phone:{}", read.phone),
+                "phone",
+                limit,
+                WINDOW_MS,
+            ),
         ];
-        if let Some(card) = &read.card {
-            // One card in any letter case is one card to count.
-            keys.push(format!("{what}:card:{}", card.to_ascii_uppercase()));
+        if self == CodeCall::SendCode {
+            out.push(take(
+                format!("code:phone-day:{}", read.phone),
+                "phone a day",
+                CODES_PER_PHONE_A_DAY,
+                DAY_MS,
+            ));
         }
-        keys
+        if let Some(card) = &read.card {
+            // One card in any letter case, with or without leading zeros, is one card to count.
+            let card = card.to_ascii_uppercase();
+            let card = match card.trim_start_matches('0') {
+                "" => "0",
+                c => c,
+            };
+            out.push(take(format!("bind:card:{card}"), "card", limit, WINDOW_MS));
+        }
+        if self == CodeCall::SendCode {
+            out.push(take(
+                "code:all".into(),
+                "shop an hour",
+                codes_per_hour,
+                HOUR_MS,
+            ));
+        }
+        out
     }
 
     /// Reads `data` (the sync request's `data`, at `path`) as this call, rebuilt.
@@ -393,21 +457,35 @@ mod tests {
     fn attempts_are_counted_per_address_device_phone_and_card() {
         let r = read(
             CodeCall::BindCard,
-            json!({"customer": {"mobilePhone": "79123456789"}, "discountCard": {"ids": {"number": "ab12"}}, "authentificationCode": "1"}),
+            json!({"customer": {"mobilePhone": "79123456789"}, "discountCard": {"ids": {"number": "00ab12"}}, "authentificationCode": "1"}),
         )
         .unwrap();
+        let keys = |call: CodeCall, per_ip| {
+            call.attempts(&r, "d", "ip:198.51.100.9", per_ip, 300)
+                .into_iter()
+                .map(|a| (a.key, a.limit))
+                .collect::<Vec<_>>()
+        };
+        let k = |s: &str, n: u32| (s.to_string(), n);
         assert_eq!(
-            CodeCall::BindCard.keys(&r, "d", "ip:198.51.100.9"),
+            keys(CodeCall::BindCard, None),
             [
-                "bind:ip:198.51.100.9",
-                "bind:device:d",
-                "bind:phone:79123456789",
-                "bind:card:AB12"
+                k("bind:ip:198.51.100.9", 5),
+                k("bind:device:d", 5),
+                k("bind:phone:79123456789", 5),
+                k("bind:card:AB12", 5)
             ]
         );
         assert_eq!(
-            (CodeCall::SendCode.limit(), CodeCall::BindCard.limit()),
-            (3, 5)
+            keys(CodeCall::SendCode, Some(30)),
+            [
+                k("code:ip:198.51.100.9", 30),
+                k("code:device:d", 3),
+                k("code:phone:79123456789", 3),
+                k("code:phone-day:79123456789", 10),
+                k("bind:card:AB12", 3),
+                k("code:all", 300)
+            ]
         );
     }
 }

@@ -69,20 +69,37 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
             Ok(r) => r,
             Err(r) => return refused(400, r.code, &format!("{}: {}", r.path, r.reason)),
         };
-        let keys = code_call.keys(&read, &shopper.device_uuid, &admission::ip_key(&ip));
-        for (i, key) in keys.into_iter().enumerate() {
-            // The first key is the address's.
-            let limit = match (i, config.code_attempts_per_ip) {
-                (0, Some(n)) => n,
-                _ => code_call.limit(),
-            };
-            let wait = attempts::attempt(env, &key, limit, sms_code::WINDOW_MS).await;
-            match wait {
+        if !config.code_phone_prefixes.is_empty()
+            && !config
+                .code_phone_prefixes
+                .iter()
+                .any(|p| read.phone.starts_with(p.as_str()))
+        {
+            let why = format!(
+                "request.data.customer.mobilePhone: this shop texts codes only to numbers starting with +{}",
+                config.code_phone_prefixes.join(", +")
+            );
+            return refused(400, "phone_not_allowed", &why);
+        }
+        let ip_key = admission::ip_key(&ip);
+        let per_ip = config.code_attempts_per_ip;
+        for a in code_call.attempts(
+            &read,
+            &shopper.device_uuid,
+            &ip_key,
+            per_ip,
+            config.codes_per_hour,
+        ) {
+            match attempts::attempt(env, &a.key, a.limit, a.window_ms).await {
                 Ok(None) => {}
                 Ok(Some(secs)) => {
-                    let what = key.split(':').nth(1).unwrap_or("key");
+                    let window = match a.window_ms {
+                        w if w == sms_code::WINDOW_MS => "in 10 minutes",
+                        _ => "",
+                    };
                     let why = format!(
-                        "at most {limit} of these per {what} in 10 minutes: try again in {secs} s"
+                        "at most {} of these per {} {window}: try again in {secs} s",
+                        a.limit, a.what
                     );
                     let mut resp = refused(429, code_call.over_limit_code(), &why)?;
                     resp.headers_mut().set("Retry-After", &secs.to_string())?;
@@ -132,6 +149,13 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
     }
     let value = match ask_mindbox(&event, &shopper, config).await {
         Asked::Answered(value) => value,
+        Asked::Refused(status) if projection.code_call().is_some() => {
+            // Mindbox documents no answer for a wrong code; its ValidationError is our reading.
+            let why = format!(
+                "Mindbox answered {status:?}: the code is wrong or used, or the phone or card is not one it takes"
+            );
+            return refused(422, "code_not_accepted", &why);
+        }
         Asked::Refused(status) => {
             let why = format!(
                 "Mindbox answered {status:?} (the request's data is not what this operation takes)"
