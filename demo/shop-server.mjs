@@ -132,7 +132,9 @@ function mindboxPhone(phone) {
 
 /**
  * POST /api/login: a ticket for the user id, or for the email (a registration) or the phone (a
- * shopper's cards: a real backend signs it once the shopper has confirmed the phone) the page names.
+ * shopper's cards) the page names. A real backend signs a phone's ticket only once it has checked the
+ * shopper's SMS code with Mindbox itself, server to server (the collector's answer to the page proves
+ * nothing to it).
  */
 async function login(req, res, { secretKey, signTickets }) {
   // Anyone may sign in as anyone here: harmless with the emulator, an open door to a real Mindbox.
