@@ -18,8 +18,14 @@ function post(n, { device = randomUUID(), ip = "198.51.100.9" } = {}) {
   return stack.post({ deviceUUID: device, events }, { headers: { "x-real-ip": ip } });
 }
 
-/** Full batches until one is refused; how many were let through. */
+/**
+ * Full batches until one is refused; how many were let through. The limits are fixed one-minute
+ * windows, so a run that crossed into the next minute would count two: with less than 20 s of this
+ * minute left (a run takes a few seconds), it starts with the next one.
+ */
 async function batchesUntilLimited(options) {
+  const left = 60000 - (Date.now() % 60000);
+  if (left < 20000) await new Promise((resolve) => setTimeout(resolve, left + 100));
   for (let sent = 0; sent < 60; sent++) {
     const r = await post(100, typeof options === "function" ? options() : options);
     if (r.status === 429) {
