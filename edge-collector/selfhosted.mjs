@@ -69,7 +69,7 @@ export default {
       if (req.headers.get("x-forwarded-proto") === "https") target.protocol = "https:";
       return env.COLLECTOR.fetch(new Request(target, new Request(req, { headers })));
     }
-    if (!/^\\/[a-z0-9.]+$/.test(url.pathname) || url.pathname.startsWith("/_")) return new Response("not found", { status: 404 });
+    if (!/^\\/[a-z0-9][a-z0-9.-]*$/.test(url.pathname)) return new Response("not found", { status: 404 });
     const file = await env.TRACKER.fetch("http://tracker" + url.pathname);
     if (file.status !== 200) return new Response("not found", { status: 404 });
     return new Response(file.body, { headers: {
