@@ -96,7 +96,8 @@ impl CodeCall {
     /// The attempts a call from `device` at `ip_key` ([`crate::gate::admission::ip_key`]) takes, in
     /// the order they are taken: address, device, phone (and, for codes, the phone's day), card,
     /// then the shop's hourly budget of texted codes (`codes_per_hour`), which only a call every
-    /// other key let through spends. `per_ip` overrides the address's limit.
+    /// other key let through spends. A refusal gives the keys taken before it back
+    /// ([`crate::store::attempts::refund`]). `per_ip` overrides the address's limit.
     pub fn attempts(
         self,
         read: &Read,

@@ -83,6 +83,7 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
         }
         let ip_key = admission::ip_key(&ip);
         let per_ip = config.code_attempts_per_ip;
+        let mut taken: Vec<String> = Vec::new();
         for a in code_call.attempts(
             &read,
             &shopper.device_uuid,
@@ -91,8 +92,16 @@ pub async fn handle(mut req: Request, env: &Store, config: &Config) -> Result<Re
             config.codes_per_hour,
         ) {
             match attempts::attempt(env, &a.key, a.limit, a.window_ms).await {
-                Ok(None) => {}
+                Ok(None) => taken.push(a.key),
                 Ok(Some(secs)) => {
+                    // The call is not made: the keys it took before this one get their attempt
+                    // back, so a phone a stranger keeps busy costs the shopper's own address and
+                    // device nothing.
+                    for key in &taken {
+                        if let Err(e) = attempts::refund(env, key).await {
+                            worker::console_error!("attempt refund failed: {e}");
+                        }
+                    }
                     let window = match a.window_ms {
                         w if w == sms_code::WINDOW_MS => "in 10 minutes",
                         _ => "",

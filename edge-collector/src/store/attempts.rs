@@ -46,12 +46,22 @@ impl DurableObject for Attempts {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
+        let mut times: Vec<f64> = storage.get("times").await?.unwrap_or_default();
+        if req.path() == "/refund" {
+            // Gives back the newest attempt (a later key of the same call refused it).
+            let newest = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if let Some(at) = times.iter().position(|t| *t == newest) {
+                times.remove(at);
+                storage.put("times", &times).await?;
+            }
+            return objects::json(&());
+        }
         let ask: Ask = objects::body(&mut req).await?;
         let now = worker::Date::now().as_millis() as f64;
-        let mut times: Vec<f64> = storage.get("times").await?.unwrap_or_default();
         let wait = take(&mut times, now, ask.limit, ask.window_ms);
         if wait.is_none() {
             storage.put("times", &times).await?;
+            storage.put("window", &ask.window_ms).await?;
             // Forgotten once the newest attempt has left the window.
             storage.set_alarm((now + ask.window_ms) as i64).await?;
         }
@@ -62,16 +72,23 @@ impl DurableObject for Attempts {
         let storage = self.state.storage();
         let now = worker::Date::now().as_millis() as f64;
         let times: Vec<f64> = storage.get("times").await?.unwrap_or_default();
+        let window: f64 = storage.get("window").await?.unwrap_or(0.0);
         match times.iter().copied().fold(f64::NEG_INFINITY, f64::max) {
-            newest if newest > now - crate::gate::sms_code::WINDOW_MS => {
-                storage
-                    .set_alarm((newest + crate::gate::sms_code::WINDOW_MS) as i64)
-                    .await?
-            }
+            newest if newest + window > now => storage.set_alarm((newest + window) as i64).await?,
             _ => storage.delete_all().await?,
         }
         Response::ok("")
     }
+}
+
+/// Gives back the newest attempt of `key`: a later key of the same call refused it, so the call was
+/// never made.
+pub async fn refund(env: &Store, key: &str) -> Result<()> {
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        return crate::store::pg::attempts::refund(db, key).await;
+    }
+    objects::call(env, BINDING, &format!("attempts:{key}"), "/refund", &()).await
 }
 
 /// Takes one attempt for `key` under `limit` per `window_ms`: `None` when granted, else the seconds

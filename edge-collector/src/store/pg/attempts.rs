@@ -54,3 +54,15 @@ pub async fn attempt(db: &Db, key: &str, limit: u32, window_ms: f64) -> Result<O
         .unwrap_or(1.0);
     Ok(Some(secs.max(1.0) as u32))
 }
+
+/// Gives back `key`'s newest attempt.
+pub async fn refund(db: &Db, key: &str) -> Result<()> {
+    db.execute(
+        "UPDATE attempts SET times = (SELECT coalesce(array_agg(t ORDER BY t), '{}')
+           FROM (SELECT t FROM unnest(times) t ORDER BY t DESC OFFSET 1) AS kept)
+         WHERE key = $1",
+        &[(&key, Type::TEXT)],
+    )
+    .await?;
+    Ok(())
+}
