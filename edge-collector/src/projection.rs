@@ -352,6 +352,28 @@ mod tests {
     }
 
     #[test]
+    fn the_trackers_card_calls_default_to_operations_this_list_serves() {
+        let extras = include_str!("../../tracker/js/extras.js");
+        let ops = parse(DEFAULT_SYNC_OPERATIONS).unwrap();
+        for (method, preset) in [
+            ("sendPhoneCode", Projection::PhoneCode),
+            ("bindCard", Projection::BindCard),
+            ("getCards", Projection::Cards),
+        ] {
+            let at = extras.find(&format!("  {method}: \"")).expect(method) + method.len() + 5;
+            let name = &extras[at..at + extras[at..].find('"').unwrap()];
+            assert!(
+                ops.iter().any(|o| o.name == name && o.projection == preset),
+                "{method}'s default {name} is not on DEFAULT_SYNC_OPERATIONS as {preset:?}"
+            );
+        }
+        let at = extras.find("  subscribeToProduct: \"").unwrap() + 23;
+        let name = &extras[at..at + extras[at..].find('"').unwrap()];
+        assert!(crate::config::DEFAULT_UNVERIFIED_OPERATIONS.contains(&name));
+        assert!(mindbox_model::operation::DEFAULT_OPERATIONS.contains(&name));
+    }
+
+    #[test]
     fn reads_the_list_and_says_what_is_wrong() {
         let ops = parse(DEFAULT_SYNC_OPERATIONS).unwrap();
         assert_eq!(ops.len(), 8);

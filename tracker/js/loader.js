@@ -70,8 +70,8 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
       if (optIn) core.call("create", { consent: "opt-in" });
       /** @type {ReturnType<typeof Sender> | null} */
       var sender = null;
-      /** @type {Promise<void> | null} */
-      var starting = null;
+      /** Whether the sender is started, or its outbox being opened. */
+      var starting = false;
       /** Starts sending from `outbox`, then runs the calls that waited. @param {any} outbox */
       function begin(outbox) {
         ensure();
@@ -82,10 +82,9 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
       /** Opens the outbox (unless given) and begins; once. @param {any} [outbox] */
       function start(outbox) {
         if (starting) return;
-        if (outbox) {
-          starting = Promise.resolve();
-          begin(outbox);
-        } else starting = openOutbox().then(begin);
+        starting = true;
+        if (outbox) begin(outbox);
+        else openOutbox().then(begin);
       }
       /** What `create` set that extras.js reads. @type {{operations?: any, productIdSystem?: string}} */
       var settings = {};

@@ -342,6 +342,27 @@ mod tests {
     }
 
     #[test]
+    fn the_lazy_methods_are_the_loaders_and_extras_js_serves_each() {
+        let loader = include_str!("../js/loader.js");
+        let extras = include_str!("../js/extras.js");
+        let list = LAZY_METHODS
+            .iter()
+            .map(|m| format!("\"{m}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert!(
+            loader.contains(&format!("var LAZY = [{list}];")),
+            "loader.js's LAZY is not {list}"
+        );
+        for m in LAZY_METHODS {
+            assert!(
+                extras.contains(&format!("  {m}: \"")),
+                "extras.js has no default for {m}"
+            );
+        }
+    }
+
+    #[test]
     fn create_sets_the_endpoint_and_operation_overrides() {
         let mut page = Page::new(Some("tag-endpoint".into()));
         let set = r#"{"endpointId":"shop","operations":{"viewProduct":"Shop.View","nope":"X.Y"}}"#;
