@@ -308,6 +308,8 @@ pub fn bench() -> Result<(), String> {
     )?;
     run("node", &["tests/bench/tracker.mjs", "1000"])?;
     run("node", &["tests/bench/ready.mjs", "15"])?;
+    segment()?;
+    run("node", &["tests/bench/compare.mjs", "15"])?;
     run("node", &["tests/bench/latency.mjs", "21"])?;
     Cmd::new("node", &["tests/bench/latency.mjs", "21"])
         .env("COLLECTOR_PROFILE", "self-hosted")
@@ -322,6 +324,23 @@ pub fn bench() -> Result<(), String> {
     Cmd::new("node", &["tests/bench/load.mjs", "30", "60", "5", "1500"])
         .env("COLLECTOR_PROFILE", "self-hosted")
         .run()
+}
+
+/// The tracker the start-up comparison measures against: Segment's analytics.js, the browser build
+/// in the npm package `@segment/analytics-next`, unpacked once into `target/bench/segment`.
+fn segment() -> Result<(), String> {
+    const PACKAGE: &str = "@segment/analytics-next@1.84.3";
+    let dir = root().join("target/bench/segment");
+    if dir.join("package/dist/umd/standalone.js").exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let d = dir.to_string_lossy();
+    run("npm", &["pack", "--silent", PACKAGE, "--pack-destination", &d])?;
+    run(
+        "tar",
+        &["xzf", &format!("{d}/segment-analytics-next-1.84.3.tgz"), "-C", &d],
+    )
 }
 
 /// Size of what a shop's visitor downloads.
