@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useShopInChromium, exactlyOnce } from "../support/browser.mjs";
+import { waitFor } from "../support/stack.mjs";
 
 const { stack, browser, open, delivered } = useShopInChromium();
 
@@ -155,5 +156,102 @@ test("a batch the collector refuses as a whole is split until only the bad event
   const [bad] = await rejected.jsonValue();
   assert.match(bad.reason, /not JSON/);
   assert.ok(bodies.length >= 2, "the refused batch was resent in parts");
+  await context.close();
+});
+
+/** The page's IndexedDB outbox as it is (every record, kept calls too). */
+const outboxRows = (page) =>
+  page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const r = indexedDB.open("mindbox-edge");
+        r.onerror = () => reject(r.error);
+        r.onsuccess = () => {
+          const q = r.result.transaction("outbox").objectStore("outbox").getAll();
+          q.onsuccess = () => {
+            r.result.close();
+            resolve(q.result);
+          };
+        };
+      }),
+  );
+
+test("calls made before the wasm is in are durable at once: a page closed before it came loses nothing, and the next page sends them once with their own time", async () => {
+  const context = await browser.newContext();
+  // The wasm never arrives on this page (a slow network, a cut connection).
+  await context.route("**/tracker.wasm", () => {});
+  const page = await context.newPage();
+  await page.goto(`${stack.shopUrl}/product.html?id=123`);
+  // The tracker owns window.mindbox (its queue is no longer the snippet's array) before the wasm.
+  await page.waitForFunction(() => window.mindbox && !Array.isArray(window.mindbox.queue));
+  assert.equal(await page.evaluate(() => !!window.mindbox.qa), false, "the wasm is not in");
+  const marker = `before-wasm-${Date.now()}`;
+  const madeAt = await page.evaluate((m) => {
+    const t = Date.now();
+    mindbox("viewProduct", { productId: m });
+    mindbox("viewProduct", {});
+    mindbox("getBalance", { customer: { ids: { mindboxId: 1 } } });
+    return t;
+  }, marker);
+  await waitFor("the call kept in IndexedDB", async () => (await outboxRows(page)).some((r) => r.state === "call" && r.data.includes(marker)));
+  const kept = (await outboxRows(page)).filter((r) => r.state === "call");
+  const ours = kept.filter((r) => r.createdAt >= madeAt);
+  assert.deepEqual(ours.map((r) => r.operation), ["viewProduct", "viewProduct"], "the two calls that may be events, not the question");
+  assert.ok(ours.every((r) => r.createdAt <= madeAt + 1000), "kept with the time of the call");
+  assert.ok(kept.some((r) => r.data.includes('"123"')), "the product page's own view too");
+  await page.close();
+  await context.unroute("**/tracker.wasm");
+  const next = await open(context, "/index.html");
+  await waitFor("the kept call at Mindbox", async () =>
+    (await stack.emulator.requests()).some((q) => q.body?.viewProduct?.product?.ids?.website === marker), { timeoutMs: 30000 });
+  const reqs = (await stack.drain()).filter((q) => !q.body?.sentinel);
+  exactlyOnce(reqs);
+  const mine = reqs.filter((q) => q.body?.viewProduct?.product?.ids?.website === marker);
+  assert.equal(mine.length, 1);
+  // Mindbox's dateTimeOffset: the event happened when the call was made, not when it was sent.
+  assert.ok(mine[0].dateTimeOffset >= mine[0].receivedAt - madeAt - 1000, `dateTimeOffset ${mine[0].dateTimeOffset} ms`);
+  assert.equal(reqs.filter((q) => q.body?.viewProduct?.product?.ids?.website === "123").length, 1, "the closed page's own view, once");
+  // The call that could make no event is dropped, with its reason kept for QA; nothing is left kept.
+  await waitFor("no kept call left", async () => !(await outboxRows(next)).some((r) => r.state === "call"));
+  const dropped = (await next.evaluate(() => mindbox.qa.list())).dropped;
+  assert.ok(dropped.some((d) => d.method === "viewProduct" && /productId/.test(d.message)), JSON.stringify(dropped));
+  await context.close();
+});
+
+test("calls made while the wasm is on its way get their callbacks, in call order, with their own time", async () => {
+  const context = await browser.newContext();
+  let release;
+  const held = new Promise((r) => (release = r));
+  await context.route("**/tracker.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  const page = await context.newPage();
+  await page.goto(`${stack.shopUrl}/no-tracker-here`);
+  const marker = `slow-wasm-${Date.now()}`;
+  await page.evaluate(({ src, m }) => {
+    window.results = [];
+    const s = document.createElement("script");
+    s.src = src;
+    s.setAttribute("data-endpoint-id", "demo-shop");
+    s.onload = () => {
+      window.madeAt = Date.now();
+      mindbox("viewProduct", { productId: m }, { onSuccess: () => results.push("sent"), onError: (e) => results.push("error: " + e) });
+      mindbox("viewCategory", {}, { onError: (e) => results.push("refused: " + e) });
+    };
+    document.head.appendChild(s);
+  }, { src: `${stack.collectorUrl}/tracker.js`, m: marker });
+  await page.waitForFunction(() => window.madeAt);
+  await waitFor("the call kept in IndexedDB", async () => (await outboxRows(page)).some((r) => r.state === "call" && r.data.includes(marker)));
+  await new Promise((r) => setTimeout(r, 1500));
+  release();
+  await page.waitForFunction(() => window.results.length === 2, null, { timeout: 20000 });
+  const results = await page.evaluate(() => window.results);
+  assert.match(results[0], /^refused: .*viewCategory/);
+  assert.equal(results[1], "sent");
+  const [q] = (await stack.drain()).filter((x) => x.body?.viewProduct?.product?.ids?.website === marker);
+  const madeAt = await page.evaluate(() => window.madeAt);
+  assert.ok(q.dateTimeOffset >= q.receivedAt - madeAt - 200 && q.dateTimeOffset >= 1500, `dateTimeOffset ${q.dateTimeOffset} ms`);
+  assert.ok(!(await outboxRows(page)).some((r) => r.state === "call"), "nothing is left kept");
   await context.close();
 });

@@ -8,6 +8,20 @@ import { FIELD, RECORD, MESSAGE } from "./wasm.js";
 
 /** @typedef {import("./outbox.js").Record} Record */
 
+/**
+ * The page's argument as JSON text, as the Rust half reads it (`undefined`: it cannot be).
+ *
+ * @param {unknown} arg
+ * @returns {string | undefined}
+ */
+export function json(arg) {
+  try {
+    return JSON.stringify(arg === undefined ? null : arg);
+  } catch (e) {
+    return undefined;
+  }
+}
+
 /** @typedef {ReturnType<typeof import("./wasm.js").rust>} Wasm */
 
 /**
@@ -34,16 +48,25 @@ export function core(wasm) {
      *
      * @param {string} method
      * @param {unknown} arg
+     * @param {{at: number, rand: ArrayLike<number>}} [when] when the call was made and the random
+     *   numbers of its event id (a call kept from before the Rust half was in); default: now, fresh
      * @returns {{made?: [string, string, number, string], error?: string}}
      */
-    call: function (method, arg) {
-      var text;
-      try {
-        text = JSON.stringify(arg === undefined ? null : arg);
-      } catch (e) {
-        text = undefined;
-      }
-      var out = text === undefined ? MESSAGE + "mindbox(\"" + method + "\"): the argument is not JSON" : wasm.call(method, text);
+    call: function (method, arg, when) {
+      return this.made(method, json(arg), when);
+    },
+
+    /**
+     * `call` with the argument already as JSON text (`undefined`: it had none).
+     *
+     * @param {string} method
+     * @param {string | undefined} text
+     * @param {{at: number, rand: ArrayLike<number>}} [when]
+     * @returns {{made?: [string, string, number, string], error?: string}}
+     */
+    made: function (method, text, when) {
+      when = when || { at: Date.now(), rand: crypto.getRandomValues(new Uint32Array(4)) };
+      var out = text === undefined ? MESSAGE + "mindbox(\"" + method + "\"): the argument is not JSON" : wasm.call(method, text, when.at, when.rand);
       if (!out) return {};
       if (out.charAt(0) === MESSAGE) {
         warn(out.slice(1));

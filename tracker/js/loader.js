@@ -32,6 +32,7 @@ import { qa } from "./qa.js";
 import { remember } from "./dropped.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
 import { Waiting } from "./waiting.js";
+import { Kept } from "./kept.js";
 
 /** Methods of extras.js, fetched on their first call (tracker/src/page.rs `LAZY_METHODS`). */
 var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
@@ -62,21 +63,50 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
   var consent = new Consent(storage(), optIn);
   var waiting = new Waiting();
   var allowed = consent.allowed();
+  var opening = allowed || !optIn ? openOutbox() : Promise.resolve(null);
+  var early = Kept(opening, consent, LAZY);
+  /** The tracker once the Rust half is in; until then calls wait in `early`. @type {any} */
+  var run = null;
+  /** @type {any} */
+  var front = function () {
+    if (run) run.apply(null, arguments);
+    else early.add(arguments);
+  };
+  front.queue = {
+    push: function (/** @type {any} */ args) {
+      front.apply(null, args);
+    },
+  };
+  // The tracker owns `window.mindbox` from here on; the snippet's queue waits with later calls.
+  var queued = stub.queue;
+  w.mindbox = front;
+  for (var i = 0; i < queued.length; i++) early.add(queued[i]);
 
-  Promise.all([load(base + "tracker.wasm"), allowed || !optIn ? openOutbox() : null])
+  Promise.all([load(base + "tracker.wasm"), opening])
     .then(function (r) {
       r[0].init(endpointId);
       var core = rustHalf(r[0]);
       if (optIn) core.call("create", { consent: "opt-in" });
       /** @type {ReturnType<typeof Sender> | null} */
       var sender = null;
+      /** @type {import("./outbox.js").Outbox | null} */
+      var outbox = null;
       /** Whether the sender is started, or its outbox being opened. */
       var starting = false;
-      /** Starts sending from `outbox`, then runs the calls that waited. @param {any} outbox */
-      function begin(outbox) {
+      /** Starts sending from the outbox `o`, then runs the calls that waited. @param {any} o */
+      function begin(o) {
         ensure();
-        sender = Sender(core, outbox, collector, consent);
-        mindbox.qa = qa(core, outbox, sender, collector, consent, waiting);
+        outbox = o;
+        sender = Sender(core, o, collector, consent, function () {
+          return early.adopt(o, function (method, text, when, kept) {
+            var r = core.made(method, text, when);
+            var made = r.made;
+            if (r.error !== undefined) remember(method, r.error);
+            if (made && made[0]) /** @type {ReturnType<typeof Sender>} */ (sender).track(made, null, null, null, kept);
+            return !!(made && made[0]);
+          });
+        });
+        front.qa = qa(core, o, sender, collector, consent, waiting);
         waiting.run();
       }
       /** Opens the outbox (unless given) and begins; once. @param {any} [outbox] */
@@ -139,14 +169,17 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
        * Runs `run` now; holds it until an opt-in visitor consents; or, where they refused or withdrew,
        * tells `onError` at once.
        */
-      function whenAllowed(method, operation, run, onError) {
+      function whenAllowed(method, operation, run, onError, at) {
         if (sender && (!consent.optIn || consent.allowed())) return run();
         if (refused || consent.state() === "withdrawn")
           return call(onError, "collection is off: the visitor did not consent");
-        waiting.add({ at: Date.now(), method: method, operation: operation, run: run, onError: onError });
+        waiting.add({ at: at || Date.now(), method: method, operation: operation, run: run, onError: onError });
       }
-      /** @type {any} */
-      var mindbox = function (method, arg, extra) {
+      /**
+       * One page call; `e` is set for a call made before the Rust half was in.
+       * @param {any} method @param {any} [arg] @param {any} [extra] @param {import("./kept.js").Early} [e]
+       */
+      var mindbox = function (method, arg, extra, e) {
         try {
           method = String(method);
           if (method === "consent") {
@@ -181,7 +214,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
           else {
             // The page's callbacks: in `extra` for typed calls, else in the argument itself.
             var cbs = (extra && typeof extra === "object" ? extra : arg) || {};
-            var r = core.call(method, arg);
+            var r = core.call(method, arg, e && e.when);
             var made = r.made;
             if (method === "create" && arg && arg.consent === "opt-in" && !consent.optIn) {
               // Too late to have kept everything back: from now on nothing more is collected or
@@ -194,6 +227,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
               if (arg.operations) settings.operations = Object.assign(settings.operations || {}, arg.operations);
               if (arg.productIdSystem) settings.productIdSystem = arg.productIdSystem;
             }
+            var kept = e && e.kept;
             if (r.error !== undefined) {
               if (consent.allowed()) remember(method, r.error);
               call(cbs.onError, r.error);
@@ -201,21 +235,21 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
               var m = made;
               whenAllowed(method, m[1], function () {
                 if (!m[0]) ask(collector, m[1], m[3], cbs.onSuccess, cbs.onError);
-                else /** @type {ReturnType<typeof Sender>} */ (sender).track(m, cbs.onSuccess, cbs.onError);
-              }, cbs.onError);
+                else /** @type {ReturnType<typeof Sender>} */ (sender).track(m, cbs.onSuccess, cbs.onError, null, kept);
+              }, cbs.onError, e && e.when.at);
+              if (m[0]) kept = undefined;
             }
+            // A kept call that made no event here is forgotten.
+            if (kept && outbox) outbox.drop([kept]);
           }
         } catch (e) {
           console.warn("mindbox: internal error", e);
         }
       };
-      mindbox.queue = { push: function (args) { mindbox.apply(null, args); } };
-      mindbox.qa = qa(core, null, null, collector, consent, waiting);
-      mindbox.deviceUUID = function () {
+      front.qa = qa(core, null, null, collector, consent, waiting);
+      front.deviceUUID = function () {
         return sender ? deviceId() : "";
       };
-      var queued = stub.queue;
-      w.mindbox = mindbox;
       // A visitor who withdrew consent without opt-in gets the sender as before (its calls are
       // refused with onError); an opt-in visitor, nothing until they consent.
       if (allowed || !optIn) start(r[1] || undefined);
@@ -226,10 +260,19 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
           if (e.key === CONSENT_KEY && consent.allowed()) start();
         });
       }
-      for (var i = 0; i < queued.length; i++) mindbox.apply(null, queued[i]);
-      try {
-        w.dispatchEvent(new Event("mindbox:ready"));
-      } catch (e) {}
+      // The calls made meanwhile, in order with their own time; then the page's calls go straight in.
+      (function drain() {
+        early.take().then(function (list) {
+          list.forEach(function (e) {
+            mindbox(e.args[0], e.args[1], e.args[2], e);
+          });
+          if (early.size()) return drain();
+          run = mindbox;
+          try {
+            w.dispatchEvent(new Event("mindbox:ready"));
+          } catch (e) {}
+        });
+      })();
     })
     .catch(function (e) {
       console.warn("mindbox: the tracker could not start; calls stay queued", e);

@@ -182,7 +182,11 @@ export interface OutboxRecord {
   operation: string;
   createdAt: number;
   data: unknown;
-  state: "pending" | "sent" | "rejected";
+  /**
+   * `call`: a page call made before the tracker's wasm was in, kept until it is made into its event
+   * (`operation` is then the method, `data` the argument).
+   */
+  state: "pending" | "sent" | "rejected" | "call";
   attempts: number;
   lastError: string | null;
   reason: string | null;

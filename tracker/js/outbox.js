@@ -27,6 +27,14 @@ export var SENT = "sent";
 /** Will never be accepted as it is (the collector's or the shell's reason in `reason`). @type {State} */
 export var REJECTED = "rejected";
 
+/**
+ * A page call kept from before the Rust half was in (loader.js): `operation` is the method, `data`
+ * the argument as JSON text, `rand` the random numbers of its event id. It is made into its event,
+ * in place, by the first tab whose Rust half takes it; it is never sent as it is.
+ * @type {State}
+ */
+export var CALL = "call";
+
 /** Most pending events kept: the Rust half's bound (model/src/eviction.rs `MAX_EVENTS`). */
 export var MAX_PENDING = 1000;
 /** Sent events kept for QA. */
@@ -171,20 +179,78 @@ Outbox.prototype = {
     });
   },
 
-  /** Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory. */
-  add: function (records) {
+  /**
+   * Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory.
+   * An event made from a kept call (`calls[i]`, its id) replaces that call, and only while the call
+   * is still there: a call another tab has already made into its event is not made twice.
+   *
+   * @param {Record[]} records
+   * @param {(string | undefined)[]} [calls]
+   */
+  add: function (records, calls) {
     var self = this;
     return this.tx_([OUTBOX], true, function (s) {
-      records.forEach(function (r) {
-        s.put(r);
+      records.forEach(function (r, i) {
+        var from = calls && calls[i];
+        if (!from) return s.put(r);
+        var held = s.get(from);
+        held.onsuccess = function () {
+          if (held.result) {
+            s.delete(from);
+            s.put(r);
+          }
+        };
       });
     }).catch(function () {
       self.mem_ = self.mem_.concat(records);
     });
   },
 
-  /** The records of one store: those kept in memory plus those in IndexedDB, oldest first. */
-  read_: function (mem, store) {
+  /**
+   * Keeps page calls (records in state CALL) until the Rust half makes them into events; resolves
+   * whether IndexedDB took them (no memory fallback: the page still holds them).
+   *
+   * @param {Record[]} calls
+   * @returns {Promise<boolean>}
+   */
+  keep: function (calls) {
+    return this.tx_([OUTBOX], true, function (s) {
+      calls.forEach(function (r) {
+        s.put(r);
+      });
+    }).then(
+      function () {
+        return true;
+      },
+      function () {
+        return false;
+      }
+    );
+  },
+
+  /** Forgets kept calls (made into nothing: dropped, or not events). @param {string[]} ids */
+  drop: function (ids) {
+    return this.tx_([OUTBOX], true, function (s) {
+      ids.forEach(function (id) {
+        s.delete(id);
+      });
+    }).catch(function () {});
+  },
+
+  /** The kept calls, oldest first. @returns {Promise<Record[]>} */
+  calls: function () {
+    return this.read_([], OUTBOX, true);
+  },
+
+  /**
+   * The records of one store: those kept in memory plus those in IndexedDB, oldest first; the kept
+   * calls among them only, or (default) everything but them.
+   *
+   * @param {Record[]} mem
+   * @param {string} store
+   * @param {boolean} [calls]
+   */
+  read_: function (mem, store, calls) {
     return this.tx_([store], false, function (s) {
       return s.getAll();
     })
@@ -192,7 +258,12 @@ Outbox.prototype = {
         return [];
       })
       .then(function (stored) {
-        return mem.concat(stored || []).sort(byTime);
+        return mem
+          .concat(stored || [])
+          .filter(function (r) {
+            return (r.state === CALL) === !!calls;
+          })
+          .sort(byTime);
       });
   },
 
@@ -214,12 +285,14 @@ Outbox.prototype = {
     return this.read_(this.memHistory_, HISTORY);
   },
 
-  /** Pending and settled events, oldest first. */
+  /** Pending and settled events and kept calls, oldest first. */
   all: function () {
     var self = this;
     return this.pending().then(function (p) {
-      return self.history().then(function (h) {
-        return p.concat(h).sort(byTime);
+      return self.calls().then(function (c) {
+        return self.history().then(function (h) {
+          return p.concat(c, h).sort(byTime);
+        });
       });
     });
   },

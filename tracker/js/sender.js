@@ -38,8 +38,10 @@ var BEACON_MS = 30000;
  * @param {Outbox} outbox
  * @param {string} collector
  * @param {import("./consent.js").Consent} consent
+ * @param {() => Promise<unknown>} [adoptCalls] makes the calls other pages kept into their events (the
+ *   sending tab, before each flush)
  */
-export function Sender(core, outbox, collector, consent) {
+export function Sender(core, outbox, collector, consent, adoptCalls) {
   var url = collector + "v1/events";
   var callbacks = new Callbacks();
   /**
@@ -51,6 +53,8 @@ export function Sender(core, outbox, collector, consent) {
   var own = [];
   /** @type {Record[]} events of the current task, written together after it */
   var unwritten = [];
+  /** @type {(string | undefined)[]} the kept call each of `unwritten` is made from */
+  var from = [];
   /**
    * When each id was beaconed. For BEACON_MS the beacon has it: it is neither posted nor beaconed
    * again (the page is probably going away); after that, or once the page shows again, it is sent
@@ -78,7 +82,9 @@ export function Sender(core, outbox, collector, consent) {
     core: core,
     outbox: outbox,
     source: function () {
-      return (role.leader ? outbox.pending() : Promise.resolve(outbox.local())).then(notBeaconed);
+      return (role.leader ? (adoptCalls ? adoptCalls() : Promise.resolve()).then(function () {
+        return outbox.pending();
+      }) : Promise.resolve(outbox.local())).then(notBeaconed);
     },
     unclaimed: notBeaconed,
     active: function () {
@@ -153,6 +159,7 @@ export function Sender(core, outbox, collector, consent) {
     if (!consent.allowed()) {
       own = [];
       unwritten = [];
+      from = [];
       outbox.clear();
       forgetDropped();
       // Opt-in: the device id goes too (its cookie and copy), as it came with the consent.
@@ -207,9 +214,10 @@ export function Sender(core, outbox, collector, consent) {
      * @param {[string, string, number, string]} made
      * @param {unknown} [onSuccess]
      * @param {unknown} [onError]
-     * @param {string} [replayOf] the event a QA replay repeats
+     * @param {string | null} [replayOf] the event a QA replay repeats
+     * @param {string} [kept] the kept call (outbox.js `CALL`) it is made from, which it replaces
      */
-    track: function (made, onSuccess, onError, replayOf) {
+    track: function (made, onSuccess, onError, replayOf, kept) {
       if (!consent.allowed()) {
         // Collection is off (mindbox("consent", false)): the page learns why nothing was sent.
         return call(onError, "collection is off: consent was withdrawn");
@@ -226,11 +234,14 @@ export function Sender(core, outbox, collector, consent) {
       if (!unwritten.length) {
         Promise.resolve().then(function () {
           var batch = unwritten;
+          var calls = from;
           unwritten = [];
-          outbox.add(batch).then(written);
+          from = [];
+          outbox.add(batch, calls).then(written);
         });
       }
       unwritten.push(r);
+      from.push(kept);
     },
 
     /** Sends now (QA). */

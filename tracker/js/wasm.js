@@ -84,11 +84,14 @@ export function rust(x) {
       put(endpointId || "");
       x.init();
     },
-    /** @param {string} method @param {string} arg JSON text */
-    call: function (method, arg) {
-      var r = crypto.getRandomValues(new Uint32Array(4));
+    /**
+     * @param {string} method @param {string} arg JSON text
+     * @param {number} at when the page made the call
+     * @param {ArrayLike<number>} r four random 32-bit numbers (the event id)
+     */
+    call: function (method, arg, at, r) {
       put(method + FIELD + arg);
-      x.call(Date.now(), r[0], r[1], r[2], r[3]);
+      x.call(at, r[0], r[1], r[2], r[3]);
       return take();
     },
     /** @param {string} device @param {string} records */
