@@ -21,11 +21,43 @@ test("a phone typed as 8 (912) 345-67-89 reaches Mindbox as 79123456789 from the
   const phones = reqs.map((q) => q.body.customer.mobilePhone);
   assert.deepEqual(phones, ["79123456789", "79123456789"]);
   assert.deepEqual(reqs.map((q) => q.body.customer.email).filter(Boolean), ["fan@example.com"]);
-  // What cannot be a phone is dropped with a message, not sent.
-  const warned = [];
-  page.on("console", (m) => warned.push(m.text()));
-  await page.evaluate(() => mindbox("subscribe", { mobilePhone: "call me" }));
-  await waitFor("the console message", () => warned.some((w) => /mobilePhone: a phone holds only the digits/.test(w)));
+  // What cannot be a phone is rejected by the collector with the reason, to onError, and not sent.
+  await stack.emulator.reset();
+  const error = await page.evaluate(
+    () => new Promise((resolve) => mindbox("subscribe", { mobilePhone: "call me" }, { onSuccess: () => resolve("sent"), onError: resolve })),
+  );
+  assert.match(String(error), /customer\.mobilePhone: a phone holds only the digits/);
+  assert.equal((await stack.drain()).filter((q) => !q.body?.sentinel).length, 0);
+  await context.close();
+});
+
+test("a customer call made while tracker-extras.js is on its way is stored at once: a login form that leaves the page loses nothing", async () => {
+  const context = await browser.newContext();
+  // The extras file never arrives on this page.
+  await context.route("**/tracker-extras.js", () => {});
+  const page = await open(context, "/");
+  const email = `leaving-${Date.now()}@example.com`;
+  await page.evaluate((e) => mindbox("subscribe", { email: e }), email);
+  await page.waitForFunction(
+    (e) =>
+      new Promise((resolve) => {
+        const r = indexedDB.open("mindbox-edge");
+        r.onsuccess = () => {
+          const q = r.result.transaction("outbox").objectStore("outbox").getAll();
+          q.onsuccess = () => resolve(q.result.some((x) => x.state === "call" && x.data.includes(e)));
+        };
+      }),
+    email,
+  );
+  await page.close();
+  await context.unroute("**/tracker-extras.js");
+  await open(context, "/category.html?id=42");
+  await waitFor("the kept subscription at Mindbox", async () =>
+    (await stack.emulator.requests()).some((q) => q.body?.customer?.email === email), { timeoutMs: 30000 });
+  const reqs = (await stack.drain()).filter((q) => q.body?.customer?.email === email);
+  assert.equal(reqs.length, 1);
+  assert.equal(reqs[0].operation, "Website.SubscribeCustomer");
+  assert.deepEqual(reqs[0].body.customer.subscriptions, [{ pointOfContact: "Email", isSubscribed: true }]);
   await context.close();
 });
 

@@ -15,8 +15,8 @@ import { json } from "./core.js";
 /** @typedef {import("./outbox.js").Outbox} Outbox */
 
 /**
- * Calls that never make an event, so they wait in memory only: settings, consent, the questions
- * answered to the page, and the calls of extras.js.
+ * Calls that never make an event, so they wait in memory only: settings, consent, and the questions
+ * answered to the page (a question of a closed page has no one to answer).
  */
 var NOT_EVENTS = [
   "create",
@@ -27,6 +27,9 @@ var NOT_EVENTS = [
   "getPointsHistory",
   "getTier",
   "calculateCart",
+  "sendPhoneCode",
+  "bindCard",
+  "getCards",
 ];
 
 /** A kept call of another page is taken once it is this old: its page is gone, or cannot start. */
@@ -45,11 +48,10 @@ export var STALE_MS = 5000;
 /**
  * The calls of this page until the Rust half is in.
  *
- * @param {Promise<Outbox | null>} outbox where to keep them (`null`: nowhere, memory only)
+ * @param {() => Promise<Outbox | null>} outbox where to keep them (`null`: nowhere, memory only)
  * @param {{allowed: () => boolean}} consent
- * @param {string[]} extras the methods of extras.js (no events of their own here)
  */
-export function Kept(outbox, consent, extras) {
+export function Kept(outbox, consent) {
   /** @type {Early[]} */
   var list = [];
   /** @type {{e: Early, r: Record}[]} */
@@ -57,59 +59,71 @@ export function Kept(outbox, consent, extras) {
   /** @type {{[id: string]: 1}} */
   var mine = {};
 
-  return {
-    /** Keeps one call. @param {IArguments | any[]} args */
-    add: function (args) {
-      /** @type {Early} */
-      var e = { args: args, when: { at: Date.now(), rand: crypto.getRandomValues(new Uint32Array(4)) } };
-      list.push(e);
-      var method = String(args[0]);
-      var text = json(args[1]);
-      if (!consent.allowed() || NOT_EVENTS.indexOf(method) >= 0 || extras.indexOf(method) >= 0 || text === undefined) return;
-      var id = "call-" + [].join.call(e.when.rand, "-");
-      mine[id] = 1;
-      /** @type {Record} */
-      var r = {
-        id: id,
-        operation: method,
-        createdAt: e.when.at,
-        data: text,
-        state: CALL,
-        attempts: 0,
-        lastError: null,
-        reason: null,
-        settledAt: null,
-        replayOf: null,
-      };
-      // The random numbers, for the event id: plain numbers, as IndexedDB keeps them.
-      /** @type {any} */ (r).rand = [].slice.call(e.when.rand);
-      // Calls of one task are written in one transaction, right after it.
-      if (!unwritten.length)
-        e.writing = Promise.resolve()
-          .then(function () {
-            return outbox;
-          })
-          .then(function (o) {
-            var batch = unwritten;
-            unwritten = [];
-            return o && o.keep(batch.map(function (x) {
-              return x.r;
-            })).then(function (ok) {
-              if (!ok) return;
-              batch.forEach(function (x) {
-                x.e.kept = x.r.id;
-              });
-              try {
-                // Durable: the bench's and QA's "written" (tabs.js).
-                var c = new BroadcastChannel("mindbox-edge");
-                c.postMessage("written");
-                c.close();
-              } catch (err) {}
+  /**
+   * One call, with its time, and written to the outbox if it may be an event.
+   * @param {IArguments | any[]} args
+   */
+  function entry(args) {
+    /** @type {Early} */
+    var e = { args: args, when: { at: Date.now(), rand: crypto.getRandomValues(new Uint32Array(4)) } };
+    var method = String(args[0]);
+    var text = json(args[1]);
+    if (!consent.allowed() || NOT_EVENTS.indexOf(method) >= 0 || text === undefined) return e;
+    var id = "call-" + [].join.call(e.when.rand, "-");
+    mine[id] = 1;
+    /** @type {Record} */
+    var r = {
+      id: id,
+      operation: method,
+      createdAt: e.when.at,
+      data: text,
+      state: CALL,
+      attempts: 0,
+      lastError: null,
+      reason: null,
+      settledAt: null,
+      replayOf: null,
+    };
+    // The random numbers, for the event id: plain numbers, as IndexedDB keeps them.
+    /** @type {any} */ (r).rand = [].slice.call(e.when.rand);
+    // Calls of one task are written in one transaction, right after it.
+    if (!unwritten.length)
+      e.writing = Promise.resolve()
+        .then(outbox)
+        .then(function (o) {
+          var batch = unwritten;
+          unwritten = [];
+          return o && o.keep(batch.map(function (x) {
+            return x.r;
+          })).then(function (ok) {
+            if (!ok) return;
+            batch.forEach(function (x) {
+              x.e.kept = x.r.id;
             });
+            try {
+              // Durable: the bench's and QA's "written" (tabs.js).
+              var c = new BroadcastChannel("mindbox-edge");
+              c.postMessage("written");
+              c.close();
+            } catch (err) {}
           });
-      else e.writing = unwritten[0].e.writing;
-      unwritten.push({ e: e, r: r });
+        });
+    else e.writing = unwritten[0].e.writing;
+    unwritten.push({ e: e, r: r });
+    return e;
+  }
+
+  return {
+    /** Keeps one call until `take`. @param {IArguments | any[]} args */
+    add: function (args) {
+      list.push(entry(args));
     },
+
+    /**
+     * One call of a method whose maker is not in yet (extras.js), kept like the others but outside
+     * the list: the caller makes it once `writing` settles.
+     */
+    entry: entry,
 
     /** How many calls wait. */
     size: function () {

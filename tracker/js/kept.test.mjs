@@ -25,25 +25,27 @@ const allowed = { allowed: () => true };
 
 test("calls that may be events are written in one transaction with their time and random numbers; the rest wait in memory", async () => {
   const o = fakeOutbox();
-  const k = Kept(Promise.resolve(o), allowed, ["bindCard"]);
+  const k = Kept(() => Promise.resolve(o), allowed);
   const before = Date.now();
   k.add(["create", { endpointId: "x" }]);
   k.add(["viewProduct", { productId: "1", onSuccess() {} }]);
   k.add(["async", { operation: "Website.X", data: { a: 1 } }]);
   k.add(["getBalance", { customer: {} }]);
   k.add(["bindCard", {}]);
+  k.add(["authorize", { email: "a@b.ru" }]);
   const cyclic = {};
   cyclic.self = cyclic;
   k.add(["async", cyclic]);
-  assert.equal(k.size(), 6);
+  assert.equal(k.size(), 7);
   const list = await k.take();
   assert.equal(k.size(), 0);
-  assert.deepEqual(list.map((e) => e.args[0]), ["create", "viewProduct", "async", "getBalance", "bindCard", "async"]);
-  assert.deepEqual(o.writes, [2], "one transaction for the task's two events");
+  assert.deepEqual(list.map((e) => e.args[0]), ["create", "viewProduct", "async", "getBalance", "bindCard", "authorize", "async"]);
+  assert.deepEqual(o.writes, [3], "one transaction for the task's three events");
   const rows = [...o.rows.values()];
   assert.deepEqual(rows.map((r) => [r.operation, r.data, r.state]), [
     ["viewProduct", '{"productId":"1"}', CALL],
     ["async", '{"operation":"Website.X","data":{"a":1}}', CALL],
+    ["authorize", '{"email":"a@b.ru"}', CALL],
   ]);
   for (const [i, e] of [[1, list[1]], [2, list[2]]]) {
     assert.equal(e.kept, rows[i - 1].id);
@@ -52,17 +54,17 @@ test("calls that may be events are written in one transaction with their time an
     assert.equal(rows[i - 1].createdAt, e.when.at);
   }
   assert.equal(list[0].kept, undefined);
-  assert.equal(list[5].kept, undefined, "an argument that is not JSON is not kept");
+  assert.equal(list[6].kept, undefined, "an argument that is not JSON is not kept");
 });
 
 test("nothing is written without consent, nor when IndexedDB refuses; the calls still wait in memory", async () => {
   const o = fakeOutbox();
-  const k = Kept(Promise.resolve(o), { allowed: () => false }, []);
+  const k = Kept(() => Promise.resolve(o), { allowed: () => false });
   k.add(["viewProduct", { productId: "1" }]);
   const failing = fakeOutbox({ fail: true });
-  const k2 = Kept(Promise.resolve(failing), allowed, []);
+  const k2 = Kept(() => Promise.resolve(failing), allowed);
   k2.add(["viewProduct", { productId: "2" }]);
-  const noOutbox = Kept(Promise.resolve(null), allowed, []);
+  const noOutbox = Kept(() => Promise.resolve(null), allowed);
   noOutbox.add(["viewProduct", { productId: "3" }]);
   const [a, b, c] = [await k.take(), await k2.take(), await noOutbox.take()];
   assert.equal(o.writes.length, 0);
@@ -74,7 +76,7 @@ test("nothing is written without consent, nor when IndexedDB refuses; the calls 
 test("take waits for the write of every call it returns, across tasks until the outbox opens", async () => {
   const o = fakeOutbox();
   let open;
-  const k = Kept(new Promise((r) => (open = r)), allowed, []);
+  const k = (() => { const p = new Promise((r) => (open = r)); return Kept(() => p, allowed); })();
   k.add(["viewProduct", { productId: "1" }]);
   await new Promise((r) => setTimeout(r, 0));
   k.add(["viewProduct", { productId: "2" }]);
@@ -91,7 +93,7 @@ test("take waits for the write of every call it returns, across tasks until the 
 
 test("adopt makes other pages' stale calls into events and forgets those that make none; this page's and fresh ones stay", async () => {
   const o = fakeOutbox();
-  const k = Kept(Promise.resolve(o), allowed, []);
+  const k = Kept(() => Promise.resolve(o), allowed);
   k.add(["viewProduct", { productId: "mine" }]);
   await k.take();
   const old = Date.now() - STALE_MS - 1;

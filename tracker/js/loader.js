@@ -3,20 +3,20 @@
 //
 //   <script src="https://shop.example/mbx/tracker.js" data-endpoint-id="shop-website" async></script>
 //
-// It keeps Mindbox's snippet contract: `window.mindbox(...)` calls made before the tracker is ready are
-// queued in `mindbox.queue` (the official snippet creates that queue too) and replayed in order once the
-// wasm module is ready. The collector defaults to the script's own directory; `data-collector`
-// overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
+// It keeps Mindbox's snippet contract and owns `window.mindbox` as soon as it runs: the calls the
+// snippet queued in `mindbox.queue` and every later call wait, in order and with their own time, until
+// the wasm module is in; those that may be events are kept in the outbox at once (kept.js), so a page
+// closed before the wasm came loses none of them. The collector defaults to the script's own
+// directory; `data-collector` overrides it. Nothing here throws into the page. Types: mindbox.d.ts.
 //
 // The tracker is two halves: the Rust half (tracker/src/shell.rs and the model, compiled to
-// tracker.wasm, loaded by wasm.js and called through core.js) checks
-// calls, makes events and decides; this JS shell keeps the device id (device.js), stores the events
-// (outbox.js), sends them (sender.js, which wires role.js, flush.js, callbacks.js, consent.js and
-// tabs.js), asks `sync` calls and the typed questions such as `getBalance` (sync.js), keeps the calls
-// it dropped for QA (dropped.js) and serves QA (qa.js).
+// tracker.wasm, loaded by wasm.js and called through core.js) checks calls, makes events and decides;
+// this JS shell keeps the device id (device.js), stores the events (outbox.js), sends them (sender.js,
+// which wires role.js, flush.js, callbacks.js, consent.js and tabs.js), asks `sync` calls (sync.js),
+// keeps the calls it dropped for QA (dropped.js) and serves QA (qa.js).
 //
-// Back-in-stock and loyalty cards by SMS code (extras.js) are a file of their own, fetched on the
-// first of their calls.
+// The calls only some pages make (extras.js: the customer calls, the loyalty questions, cards by SMS
+// code, back-in-stock) are a file of their own, fetched on the first of them.
 //
 // Opt-in (`data-consent="opt-in"` or a queued `create({consent: "opt-in"})`, 152-FZ): until the
 // visitor consents, nothing is opened, set or written (no cookie, no storage, no IndexedDB, no lock)
@@ -35,7 +35,7 @@ import { Waiting } from "./waiting.js";
 import { Kept } from "./kept.js";
 
 /** Methods of extras.js, fetched on their first call (tracker/src/page.rs `LAZY_METHODS`). */
-var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
+var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "authorize", "register", "editCustomer", "subscribe", "getBalance", "getPointsHistory", "getTier", "calculateCart"];
 
 (function () {
   /** @type {any} */
@@ -64,7 +64,9 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
   var waiting = new Waiting();
   var allowed = consent.allowed();
   var opening = allowed || !optIn ? openOutbox() : Promise.resolve(null);
-  var early = Kept(opening, consent, LAZY);
+  var early = Kept(function () {
+    return opening;
+  }, consent);
   /** The tracker once the Rust half is in; until then calls wait in `early`. @type {any} */
   var run = null;
   /** @type {any} */
@@ -97,8 +99,17 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
       function begin(o) {
         ensure();
         outbox = o;
+        opening = Promise.resolve(o);
         sender = Sender(core, o, collector, consent, function () {
           return early.adopt(o, function (method, text, when, kept) {
+            if (LAZY.indexOf(method) >= 0) {
+              // Made by extras.js, once here (and once only, though flushes ask again meanwhile).
+              if (!adopting[kept]) {
+                adopting[kept] = 1;
+                lazy(method, JSON.parse(text), {}, { when: when, kept: kept });
+              }
+              return true;
+            }
             var r = core.made(method, text, when);
             var made = r.made;
             if (r.error !== undefined) remember(method, r.error);
@@ -120,26 +131,57 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
       var settings = {};
       /** @type {Promise<any> | null} */
       var extras = null;
+      /** extras.js, once it is in. @type {any} */
+      var extrasIn = null;
+      /** Kept calls of other pages being made by extras.js. @type {{[id: string]: 1}} */
+      var adopting = {};
+      /**
+       * The call extras.js is making, when it was kept (its time, its random numbers and its kept
+       * id): its event replaces the kept call.
+       * @type {{when: {at: number, rand: ArrayLike<number>}, kept?: string} | null}
+       */
+      var making = null;
       /** What extras.js may do. */
       var api = {
         settings: settings,
         event: function (method, operation, data, cbs) {
-          var r = core.call("async", { operation: operation, data: data });
-          if (r.made) /** @type {ReturnType<typeof Sender>} */ (sender).track(r.made, cbs.onSuccess, cbs.onError);
+          var r = core.call("async", { operation: operation, data: data }, making ? making.when : undefined);
+          if (r.made)
+            /** @type {ReturnType<typeof Sender>} */ (sender).track(r.made, cbs.onSuccess, cbs.onError, null, making ? making.kept : undefined);
           else api.fail(method, String(r.error).replace('"async"', '"' + method + '"'), cbs);
         },
         ask: function (operation, data, cbs) {
           ask(collector, operation, JSON.stringify(data), cbs.onSuccess, cbs.onError);
         },
         fail: function (method, message, cbs) {
+          if (making && making.kept && outbox) outbox.drop([making.kept]);
           message = message.indexOf("mindbox(") ? 'mindbox("' + method + '"): ' + message : message;
           core.warn(message);
           remember(method, message);
           call(cbs.onError, message);
         },
       };
-      /** A call of extras.js, fetched on the first (after consent: fetching is not collecting). */
-      function lazy(method, arg, cbs) {
+      /** Runs a call of extras.js; `ctx`: it was kept (its event replaces the kept call). */
+      function runExtras(method, arg, cbs, ctx) {
+        making = ctx || null;
+        try {
+          extrasIn(method, arg, cbs, api);
+        } finally {
+          making = null;
+        }
+      }
+      /**
+       * A call of extras.js, fetched on the first (after consent: fetching is not collecting). Until it
+       * is in, a call that may be an event is kept in the outbox like the calls made before the wasm.
+       */
+      function lazy(method, arg, cbs, ctx) {
+        if (extrasIn) return runExtras(method, arg, cbs, ctx);
+        if (!ctx && outbox) {
+          var e = early.entry([method, arg]);
+          return Promise.resolve(e.writing).then(function () {
+            lazy(method, arg, cbs, e);
+          });
+        }
         if (!extras)
           extras = new Promise(function (resolve, reject) {
             var s = document.createElement("script");
@@ -150,13 +192,15 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
             };
             s.onerror = function () {
               extras = null;
+              adopting = {};
               reject();
             };
             document.head.appendChild(s);
           });
         extras.then(
           function (run) {
-            run(method, arg, cbs, api);
+            extrasIn = run;
+            runExtras(method, arg, cbs, ctx);
           },
           function () {
             call(cbs.onError, "the tracker could not load " + base + "tracker-extras.js");
@@ -201,8 +245,8 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
           } else if (LAZY.indexOf(method) >= 0) {
             var lc = (extra && typeof extra === "object" ? extra : arg) || {};
             whenAllowed(method, undefined, function () {
-              lazy(method, arg, lc);
-            }, lc.onError);
+              lazy(method, arg, lc, e);
+            }, lc.onError, e && e.when.at);
           } else if (method === "sync")
             whenAllowed(method, arg && String(arg.operation), function () {
               sync(collector, arg);
@@ -233,11 +277,11 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards"];
               call(cbs.onError, r.error);
             } else if (made) {
               var m = made;
+              var from = kept;
               whenAllowed(method, m[1], function () {
-                if (!m[0]) ask(collector, m[1], m[3], cbs.onSuccess, cbs.onError);
-                else /** @type {ReturnType<typeof Sender>} */ (sender).track(m, cbs.onSuccess, cbs.onError, null, kept);
+                /** @type {ReturnType<typeof Sender>} */ (sender).track(m, cbs.onSuccess, cbs.onError, null, from);
               }, cbs.onError, e && e.when.at);
-              if (m[0]) kept = undefined;
+              kept = undefined;
             }
             // A kept call that made no event here is forgotten.
             if (kept && outbox) outbox.drop([kept]);

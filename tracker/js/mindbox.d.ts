@@ -21,9 +21,9 @@ export interface CartLine extends ProductRef {
 export interface Customer {
   /** Ids by id system, e.g. `{websiteID: "u1"}`. Needs `authenticationTicket` (the collector checks it). */
   ids?: Record<string, string | number>;
-  /** Sent trimmed and lower-cased; not an email (`name@domain`): the call is dropped. */
+  /** Reaches Mindbox trimmed and lower-cased (the collector's spelling); not an email (`name@domain`): the event is rejected, to `onError`. */
   email?: string;
-  /** Sent as international digits: `8 (912) 345-67-89` becomes `79123456789`; not a phone: the call is dropped. */
+  /** Reaches Mindbox as international digits: `8 (912) 345-67-89` becomes `79123456789`; not a phone: the event is rejected, to `onError`. */
   mobilePhone?: string;
   firstName?: string;
   lastName?: string;

@@ -5,7 +5,6 @@
 
 use crate::args;
 use crate::check::MAX_DATA_DEPTH;
-use crate::contact;
 use crate::json::{self, concat, Json};
 use crate::operation;
 use crate::payload::{self, Kind};
@@ -17,17 +16,24 @@ pub struct PageEvent {
     pub operation: String,
     /// The operation's body, JSON text the collector's reader takes.
     pub data: String,
-    /// A question for `/v1/sync` (answered, not stored), not an event.
-    pub question: bool,
 }
 
 /// Methods the JS shell loads on their first call (`tracker/js/extras.js`, which reads their
 /// `create({operations})` overrides itself): named here so that `create` takes those overrides.
+/// They are the calls only some pages make (account, loyalty and card pages, back-in-stock forms).
 pub const LAZY_METHODS: &[&str] = &[
     "subscribeToProduct",
     "sendPhoneCode",
     "bindCard",
     "getCards",
+    "authorize",
+    "register",
+    "editCustomer",
+    "subscribe",
+    "getBalance",
+    "getPointsHistory",
+    "getTier",
+    "calculateCart",
 ];
 
 /// The page's settings (`mindbox("create", …)`).
@@ -144,7 +150,6 @@ impl Page {
     /// A typed call such as `mindbox("viewProduct", {productId: "123"})`.
     fn typed(&self, kind: Kind, arg: &Json) -> Result<PageEvent, String> {
         let system = &self.id_system;
-        let mut operation = self.operation(kind);
         let data = match kind {
             Kind::ViewProduct => {
                 payload::view_product(&args::product(arg, system)?, args::price(arg)?)
@@ -158,102 +163,30 @@ impl Page {
                 payload::remove_from_list(&args::line(arg, system)?)
             }
             Kind::ClearCart | Kind::ClearWishlist => payload::empty(),
-            Kind::Authorize | Kind::Register | Kind::EditCustomer => {
-                payload::customer(&args::customer(arg)?)
-            }
-            Kind::Subscribe => payload::subscribe(&args::customer(arg)?),
-            Kind::GetBalance | Kind::GetTier => payload::about(&who(arg)?, ""),
-            Kind::GetPointsHistory => {
-                let mut page = String::from(",\"page\":{\"pageNumber\":");
-                page.push_str(&args::number(arg, "pageNumber", "1")?);
-                page.push_str(",\"itemsPerPage\":");
-                page.push_str(&args::number(arg, "itemsPerPage", "20")?);
-                page.push('}');
-                payload::about(&who(arg)?, &page)
-            }
-            Kind::CalculateCart => {
-                let customer = match arg.field("customer") {
-                    Some(_) => Some(who(arg)?),
-                    None => None,
-                };
-                if customer.is_none() {
-                    operation = "Website.CalculateUnauthorizedCart".to_string();
-                }
-                payload::cart_calculation(customer.as_ref(), &args::lines(arg, system)?)?
-            }
         };
-        // Custom fields nest inside the payload: the built data must stay within the collector's depth.
-        json::parse_or_why(&data, MAX_DATA_DEPTH).map_err(|why| concat(&["the data ", why]))?;
         Ok(PageEvent {
-            operation,
+            operation: self.operation(kind),
             data,
-            question: kind.is_question(),
         })
     }
 }
 
 /// `mindbox("async", {operation, data})`: any allowed-looking operation, data as the page gave it
-/// (half an emoji already became U+FFFD when it was read), but with every customer's email and phone
-/// in Mindbox's spelling ([`contacts`]).
-fn raw(mut arg: Json) -> Result<PageEvent, String> {
+/// (half an emoji already became U+FFFD when it was read). The collector puts every customer's email
+/// and phone in Mindbox's spelling.
+fn raw(arg: Json) -> Result<PageEvent, String> {
     let operation = arg
         .get("operation")
         .and_then(Json::text)
         .filter(|o| operation::is_valid_name(o))
         .ok_or("mindbox(\"async\"): operation must be a Mindbox operation name such as \"Website.ViewProduct\"")?
         .to_string();
-    let data = match &mut arg {
-        Json::Obj(fields) => fields.iter_mut().find(|(k, _)| k == "data").map(|(_, v)| v),
-        _ => None,
-    };
-    let data = match data {
+    let data = match arg.get("data") {
         None => "{}".to_string(),
-        Some(d @ Json::Obj(_)) => {
-            contacts(d, false).map_err(|e| concat(&["mindbox(\"async\"): data…customer.", &e]))?;
-            text(d)
-        }
+        Some(d @ Json::Obj(_)) => text(d),
         Some(_) => return Err("mindbox(\"async\"): data must be a JSON object".into()),
     };
-    Ok(PageEvent {
-        operation,
-        data,
-        question: false,
-    })
-}
-
-/// Puts `email` and `mobilePhone` of every `customer` object (any depth) in Mindbox's spelling, or
-/// says which one is not an email or a phone. (The collector does the same for every key spelling.)
-fn contacts(v: &mut Json, in_customer: bool) -> Result<(), String> {
-    match v {
-        Json::Obj(fields) => {
-            for (k, child) in fields {
-                let normal = match (in_customer, k.as_str(), child.text()) {
-                    (true, "email", Some(e)) => contact::normalize_email(e),
-                    (true, "mobilePhone", Some(p)) => contact::normalize_phone(p),
-                    _ => {
-                        contacts(child, k == "customer")?;
-                        continue;
-                    }
-                };
-                *child = Json::Str(normal.map_err(|why| concat(&[k, ": ", why]))?);
-            }
-        }
-        Json::Arr(items) => {
-            for item in items {
-                contacts(item, false)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The `customer` a question is about.
-fn who(arg: &Json) -> Result<payload::Customer, String> {
-    let c = arg
-        .field("customer")
-        .ok_or("expected {customer: {ids: {…}, authenticationTicket: \"…\"}}")?;
-    args::customer(c)
+    Ok(PageEvent { operation, data })
 }
 
 fn text(v: &Json) -> String {
@@ -313,18 +246,14 @@ mod tests {
             "{}"
         );
         assert!(call(&mut page, "async", r#"{"operation":"not one"}"#).is_err());
-        let phone = r#"{"operation":"Website.X","data":{"customer":{"mobilePhone":"8 (912) 345-67-89","email":" A@B.ru"},"mobilePhone":"8 1"}}"#;
+        // Phones and emails go as the page wrote them: the collector puts every customer's in
+        // Mindbox's spelling (and refuses one that is neither).
+        let phone =
+            r#"{"operation":"Website.X","data":{"customer":{"mobilePhone":"8 (912) 345-67-89"}}}"#;
         assert_eq!(
             call(&mut page, "async", phone).unwrap().unwrap().data,
-            r#"{"customer":{"mobilePhone":"79123456789","email":"a@b.ru"},"mobilePhone":"8 1"}"#
+            r#"{"customer":{"mobilePhone":"8 (912) 345-67-89"}}"#
         );
-        let e = call(
-            &mut page,
-            "async",
-            r#"{"operation":"Website.X","data":{"order":{"customer":{"mobilePhone":"call me"}}}}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("mobilePhone: a phone holds only"), "{e}");
         assert!(call(
             &mut page,
             "async",
@@ -388,69 +317,16 @@ mod tests {
     }
 
     #[test]
-    fn loyalty_questions_make_mindbox_sync_bodies() {
+    fn the_calls_of_some_pages_are_not_made_here() {
         let mut page = Page::new(None);
-        let who = r#""customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"}"#;
-        let ask = |page: &mut Page, m: &str, a: String| call(page, m, &a).unwrap().unwrap();
-        let balance = ask(&mut page, "getBalance", format!("{{{who}}}"));
-        assert!(balance.question);
-        assert_eq!(
-            (balance.operation.as_str(), balance.data.as_str()),
-            (
-                "Website.GetCustomerBalance",
-                r#"{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"}}"#
-            )
-        );
-        let history = ask(
+        let e = call(&mut page, "editCustomer", r#"{"email":"a@b.c"}"#).unwrap_err();
+        assert!(e.contains("unknown method"), "{e}");
+        call(
             &mut page,
-            "getPointsHistory",
-            format!("{{{who},\"itemsPerPage\":5}}"),
-        );
-        assert!(history
-            .data
-            .ends_with(r#""authenticationTicket":"t"},"page":{"pageNumber":1,"itemsPerPage":5}}"#));
-        assert!(call(
-            &mut page,
-            "getPointsHistory",
-            &format!("{{{who},\"pageNumber\":0}}")
+            "create",
+            r#"{"operations":{"getBalance":"Shop.Balance","authorize":"Shop.Login"}}"#,
         )
-        .is_err());
-        assert!(call(&mut page, "getTier", "{}")
-            .unwrap_err()
-            .contains("customer"));
-        let cart = ask(
-            &mut page,
-            "calculateCart",
-            format!("{{{who},\"items\":[{{\"productId\":\"7\",\"count\":2,\"price\":4990}}]}}"),
-        );
-        assert_eq!(cart.operation, "Website.CalculateAuthorizedCart");
-        assert_eq!(
-            cart.data,
-            r#"{"customer":{"ids":{"websiteID":"u1"},"authenticationTicket":"t"},"order":{"lines":[{"lineNumber":1,"quantity":2,"basePricePerItem":4990,"product":{"ids":{"website":"7"}}}]}}"#
-        );
-        let e = call(&mut page, "calculateCart", r#"[{"productId":"7"}]"#).unwrap_err();
-        assert!(e.contains("price"), "{e}");
-    }
-
-    #[test]
-    fn typed_calls_send_phones_and_emails_in_one_spelling() {
-        let mut page = Page::new(None);
-        let made = call(
-            &mut page,
-            "editCustomer",
-            r#"{"mobilePhone":"8 (912) 345-67-89","email":" Anna@Shop.RU"}"#,
-        )
-        .unwrap()
         .unwrap();
-        assert_eq!(
-            made.data,
-            r#"{"customer":{"email":"anna@shop.ru","mobilePhone":"79123456789"}}"#
-        );
-        let e = call(&mut page, "register", r#"{"mobilePhone":"12"}"#).unwrap_err();
-        assert!(
-            e.ends_with("mobilePhone: a phone has 5 to 15 digits"),
-            "{e}"
-        );
         assert_eq!(
             call(&mut page, "clearWishlist", "{}")
                 .unwrap()

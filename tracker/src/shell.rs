@@ -44,16 +44,10 @@ impl Tracker {
 
     /// One `mindbox(method, arg)` call from the page, other than `sync`, `consent` and `helpers.*` (the
     /// JS shell answers those), with `arg` as JSON text, at `now` (ms), with 16 random bytes for the
-    /// event id. Returns the event to store as `id␁operation␁createdAt␁data`, a question for
-    /// `/v1/sync` in the same form with an empty id (`␁operation␁0␁data`), `""` when the call only set
-    /// something, or [`MESSAGE`] and what was expected when the call is dropped.
+    /// event id. Returns the event to store as `id␁operation␁createdAt␁data`, `""` when the call only
+    /// set something, or [`MESSAGE`] and what was expected when the call is dropped.
     pub fn call(&mut self, method: &str, arg: &str, now: f64, random: [u8; 16]) -> String {
         match self.page.call(method, arg) {
-            Ok(Some(made)) if made.question => {
-                // A question has no id: the shell sends it to `/v1/sync` instead of storing it.
-                let f = FIELD.to_string();
-                concat(&[&f, &made.operation, &f, "0", &f, &made.data])
-            }
             Ok(Some(made)) => {
                 // Strictly increasing within the tab: events of one millisecond keep call order.
                 let at = now.max(self.last_at + 0.001);
@@ -210,21 +204,6 @@ mod tests {
     use crate::check::{check_batch, Limits, Policy};
 
     #[test]
-    fn a_question_has_no_id_and_leaves_the_event_clock_alone() {
-        let mut t = Tracker::new(None);
-        let q = t.call(
-            "calculateCart",
-            r#"[{"productId":"1","price":100}]"#,
-            5000.0,
-            [1; 16],
-        );
-        let f: Vec<&str> = q.split(FIELD).collect();
-        assert_eq!(&f[..3], ["", "Website.CalculateUnauthorizedCart", "0"]);
-        let e = t.call("clearCart", "{}", 1000.0, [2; 16]);
-        assert_eq!(e.split(FIELD).nth(2), Some("1000"));
-    }
-
-    #[test]
     fn a_call_makes_an_event_in_call_order_and_batches_pass_the_collectors_check() {
         let mut t = Tracker::new(Some("shop".into()));
         let a = t.call("viewProduct", r#"{"productId":"1"}"#, 1000.0, [1; 16]);
@@ -303,13 +282,13 @@ mod tests {
             "x".repeat(60_000)
         );
         assert!(!t.call("async", &fits, 1.0, [0; 16]).starts_with(MESSAGE));
-        // Custom fields that would nest the built data deeper than the collector reads are refused.
+        // Data that would nest deeper than the collector reads is refused.
         let deep = format!(
-            r#"{{"email":"a@b.c","customFields":{{"x":{}1{}}}}}"#,
-            "[".repeat(62),
-            "]".repeat(62)
+            r#"{{"operation":"Website.X","data":{{"x":{}1{}}}}}"#,
+            "[".repeat(70),
+            "]".repeat(70)
         );
-        let out = t.call("editCustomer", &deep, 1.0, [0; 16]);
+        let out = t.call("async", &deep, 1.0, [0; 16]);
         assert!(out.contains("nests too deeply"), "{out}");
     }
 

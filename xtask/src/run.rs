@@ -336,10 +336,18 @@ fn segment() -> Result<(), String> {
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let d = dir.to_string_lossy();
-    run("npm", &["pack", "--silent", PACKAGE, "--pack-destination", &d])?;
+    run(
+        "npm",
+        &["pack", "--silent", PACKAGE, "--pack-destination", &d],
+    )?;
     run(
         "tar",
-        &["xzf", &format!("{d}/segment-analytics-next-1.84.3.tgz"), "-C", &d],
+        &[
+            "xzf",
+            &format!("{d}/segment-analytics-next-1.84.3.tgz"),
+            "-C",
+            &d,
+        ],
     )
 }
 
