@@ -149,14 +149,15 @@ export function Kept(outbox, consent) {
     },
 
     /**
-     * Makes the calls other pages kept and left (older than STALE_MS) into their events.
+     * Makes the kept `calls` other pages left (older than STALE_MS) into their events.
      *
+     * @param {Record[]} calls
      * @param {Outbox} o
      * @param {(method: string, text: string, when: {at: number, rand: ArrayLike<number>}, kept: string) => boolean} make
      *   makes and tracks one; false: it made no event
      */
-    adopt: function (o, make) {
-      return o.calls().then(function (calls) {
+    adopt: function (calls, o, make) {
+      return Promise.resolve(calls).then(function (calls) {
         var none = calls
           .filter(function (r) {
             return !mine[r.id] && r.createdAt < Date.now() - STALE_MS;

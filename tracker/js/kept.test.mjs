@@ -105,7 +105,7 @@ test("adopt makes other pages' stale calls into events and forgets those that ma
   const mine = [...o.rows.values()].find((r) => r.data.includes("mine"));
   mine.createdAt = old;
   const made = [];
-  await k.adopt(o, (method, text, when, kept) => {
+  await k.adopt(await o.calls(), o, (method, text, when, kept) => {
     made.push([method, text, when.at, [...when.rand], kept]);
     return method === "viewProduct";
   });

@@ -43,6 +43,8 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
   var script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   var src = (script && script.src) || "";
   var base = src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
+  // The Rust half's module first: the one download before calls can be made into events.
+  var wasm = load(base + "tracker.wasm");
   var collector = (script && script.getAttribute("data-collector")) || base;
   if (collector && collector.slice(-1) !== "/") collector += "/";
   var endpointId = (script && script.getAttribute("data-endpoint-id")) || undefined;
@@ -84,7 +86,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
   w.mindbox = front;
   for (var i = 0; i < queued.length; i++) early.add(queued[i]);
 
-  Promise.all([load(base + "tracker.wasm"), opening])
+  Promise.all([wasm, opening])
     .then(function (r) {
       r[0].init(endpointId);
       var core = rustHalf(r[0]);
@@ -100,8 +102,8 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
         ensure();
         outbox = o;
         opening = Promise.resolve(o);
-        sender = Sender(core, o, collector, consent, function () {
-          return early.adopt(o, function (method, text, when, kept) {
+        sender = Sender(core, o, collector, consent, function (calls) {
+          return early.adopt(calls, o, function (method, text, when, kept) {
             if (LAZY.indexOf(method) >= 0) {
               // Made by extras.js, once here (and once only, though flushes ask again meanwhile).
               if (!adopting[kept]) {

@@ -243,12 +243,30 @@ Outbox.prototype = {
   },
 
   /**
+   * Every pending event and the kept calls, oldest first, from one read.
+   * @returns {Promise<[Record[], Record[]]>}
+   */
+  pendingAndCalls: function () {
+    var mem = this.mem_;
+    return this.read_(mem, OUTBOX, null).then(function (all) {
+      return [
+        all.filter(function (r) {
+          return r.state !== CALL;
+        }),
+        all.filter(function (r) {
+          return r.state === CALL;
+        }),
+      ];
+    });
+  },
+
+  /**
    * The records of one store: those kept in memory plus those in IndexedDB, oldest first; the kept
-   * calls among them only, or (default) everything but them.
+   * calls among them only, or (default) everything but them, or (`null`) all.
    *
    * @param {Record[]} mem
    * @param {string} store
-   * @param {boolean} [calls]
+   * @param {boolean | null} [calls]
    */
   read_: function (mem, store, calls) {
     return this.tx_([store], false, function (s) {
@@ -261,7 +279,7 @@ Outbox.prototype = {
         return mem
           .concat(stored || [])
           .filter(function (r) {
-            return (r.state === CALL) === !!calls;
+            return calls === null || (r.state === CALL) === !!calls;
           })
           .sort(byTime);
       });

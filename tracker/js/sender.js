@@ -38,8 +38,8 @@ var BEACON_MS = 30000;
  * @param {Outbox} outbox
  * @param {string} collector
  * @param {import("./consent.js").Consent} consent
- * @param {() => Promise<unknown>} [adoptCalls] makes the calls other pages kept into their events (the
- *   sending tab, before each flush)
+ * @param {(calls: Record[]) => unknown} [adoptCalls] makes the kept calls other pages left into their
+ *   events (the sending tab, with each flush's read of the outbox)
  */
 export function Sender(core, outbox, collector, consent, adoptCalls) {
   var url = collector + "v1/events";
@@ -82,8 +82,9 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
     core: core,
     outbox: outbox,
     source: function () {
-      return (role.leader ? (adoptCalls ? adoptCalls() : Promise.resolve()).then(function () {
-        return outbox.pending();
+      return (role.leader ? outbox.pendingAndCalls().then(function (both) {
+        if (adoptCalls && both[1].length) adoptCalls(both[1]);
+        return both[0];
       }) : Promise.resolve(outbox.local())).then(notBeaconed);
     },
     unclaimed: notBeaconed,
