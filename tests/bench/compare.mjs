@@ -5,7 +5,8 @@
 //
 // Needs Segment's browser build in target/bench/segment (`cargo xtask bench` unpacks the pinned npm
 // package `@segment/analytics-next` there). Segment's files, its settings and its tracking API are
-// served by a small local server, as this tracker's files are served by the local collector.
+// served by a small local server, which serves this tracker's files too (`COMPARE_FROM=collector`:
+// from the collector's assets instead); this tracker's events go to the local collector.
 //
 // Each round, for each tracker, a page of the shop's origin makes one call through the tracker's
 // official snippet (its queue) before the tracker's script is added, then adds the script; the clock
@@ -31,6 +32,12 @@ if (!existsSync(join(SEGMENT, "standalone.js"))) {
   process.exit(2);
 }
 const WRITE_KEY = "benchWriteKey";
+/**
+ * Where this tracker's files come from: by default the same local static server as Segment's (in
+ * production both come from a CDN; the events still go to the collector, named by
+ * `data-collector`); with `COMPARE_FROM=collector`, the collector's own assets (`wrangler dev`).
+ */
+const STATIC = process.env.COMPARE_FROM !== "collector";
 
 /** Segment's CDN and API on one local server; `arrivals` notes when each tracked event arrived. */
 async function startSegmentServer() {
@@ -67,6 +74,12 @@ async function startSegmentServer() {
         res.writeHead(200, { ...cors, "content-type": "application/json" }).end("{}");
       });
       return;
+    }
+    // This tracker's files, served the same way as Segment's (its events go to the collector).
+    const ours = /^\/mbx\/(tracker(-extras)?\.(js|wasm))$/.exec(url.pathname);
+    if (ours) {
+      const type = ours[1].endsWith(".wasm") ? "application/wasm" : "text/javascript";
+      return res.writeHead(200, { ...cors, "content-type": type }).end(readFileSync(join(ROOT, "tracker/dist", ours[1])));
     }
     const file = url.pathname.startsWith(`/analytics.js/v1/${WRITE_KEY}/`)
       ? "standalone.js"
@@ -114,7 +127,7 @@ async function round(browser, kind, id, stack, segment) {
   try {
     await page.goto(`${stack.shopUrl}/no-tracker-here`);
     const start = await page.evaluate(
-      ({ kind, id, trackerSrc, cdn, key }) =>
+      ({ kind, id, trackerSrc, collector, cdn, key }) =>
         new Promise((resolve) => {
           const w = window;
           const t0 = performance.now();
@@ -151,11 +164,14 @@ async function round(browser, kind, id, stack, segment) {
             const s = document.createElement("script");
             s.async = true;
             s.src = trackerSrc;
+            if (collector) s.setAttribute("data-collector", collector);
             document.head.appendChild(s);
           }
           resolve({ t0, wall });
         }),
-      { kind, id, trackerSrc: `${stack.collectorUrl}/tracker.js`, cdn: segment.url, key: WRITE_KEY },
+      STATIC
+        ? { kind, id, trackerSrc: `${segment.url}/mbx/tracker.js`, collector: stack.collectorUrl, cdn: segment.url, key: WRITE_KEY }
+        : { kind, id, trackerSrc: `${stack.collectorUrl}/tracker.js`, collector: null, cdn: segment.url, key: WRITE_KEY },
     );
     let arrivedAt;
     await waitFor(`${kind}'s event ${id} at its API`, async () => {
@@ -169,9 +185,10 @@ async function round(browser, kind, id, stack, segment) {
     if (kind !== "segment")
       await waitFor("the event durable", () => page.evaluate(() => window.__bench.durableAt !== null), { timeoutMs: 10000, intervalMs: 5 });
     const b = await page.evaluate(() => window.__bench);
-    // Whatever the page fetched until the tracker took over, bar the page itself.
+    // Whatever the page downloaded before the tracker took over, bar the page itself.
     const entries = await page.evaluate((readyAt) =>
-      performance.getEntriesByType("resource").filter((e) => e.startTime <= readyAt).map((e) => e.name), b.readyAt);
+      performance.getEntriesByType("resource").filter((e) => e.responseEnd <= readyAt).map((e) => e.name), b.readyAt);
+    if (process.env.BENCH_DEBUG) console.log(kind, JSON.stringify(await page.evaluate(() => performance.getEntriesByType("resource").map((e) => [e.name.replace(/^.*\//, ""), Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)]))), "t0", Math.round(start.t0), "ready", Math.round(b.readyAt));
     return {
       ready: b.readyAt - start.t0,
       durable: b.durableAt == null ? null : b.durableAt - start.t0,
@@ -222,7 +239,7 @@ try {
   }
   const m = rows.mindbox;
   const s = rows.segment;
-  console.log(`compare (${ROUNDS} rounds, cold contexts, medians; Segment analytics.js from @segment/analytics-next's standalone build):`);
+  console.log(`compare (${ROUNDS} rounds, cold contexts, medians; Segment analytics.js from @segment/analytics-next's standalone build; our files from ${STATIC ? "the same static server as Segment's" : "the collector"}):`);
   console.log(`  fetched before ready, gzip -9: us ${m.bytes} B (${m.files.join(", ")}); Segment ${s.bytes} B (${s.files.length} files)`);
   console.log(`  ready (owns its global and the snippet's queue): us ${m.ready.toFixed(1)} ms, Segment ${s.ready.toFixed(1)} ms = ${(m.ready / s.ready).toFixed(2)}×`);
   console.log(`  first call durable in IndexedDB: us ${m.durable.toFixed(1)} ms (Segment keeps it in localStorage, not measured)`);
