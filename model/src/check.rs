@@ -142,6 +142,9 @@ pub struct CheckedBatch {
     /// The batch's `consent`: `true` when the page says the visitor consented (the tracker's opt-in
     /// mode); absent or `false` otherwise.
     pub consent: bool,
+    /// The batch's `fresh`: `true` when the tracker says no event of it was sent before (so there is
+    /// no resend to look for); absent or `false` otherwise.
+    pub fresh: bool,
     /// One entry per event, in request order.
     pub events: Vec<Result<Event, Rejection>>,
 }
@@ -220,6 +223,15 @@ pub fn check_batch(
             )))
         }
     };
+    let fresh = match field(frame.fresh) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(other) => {
+            return Err(BatchError::NotABatch(format!(
+                "fresh must be true or false, got {other}"
+            )))
+        }
+    };
     let Some(events) = frame.events else {
         return Err(BatchError::NotABatch("\"events\" must be an array".into()));
     };
@@ -269,6 +281,7 @@ pub fn check_batch(
         endpoint_id,
         sent_at,
         consent,
+        fresh,
         events,
     })
 }
@@ -466,6 +479,19 @@ mod tests {
             );
         }
         let twice = br#"{"consent":false,"consent":true,"events":[]}"#;
+        assert!(check_batch(twice, &Limits::default(), &p).is_err());
+        // So is `fresh`: only `true` lets the collector skip its resend check.
+        assert!(check(json!({"fresh": true, "events": []})).unwrap().fresh);
+        assert!(!check(json!({"events": []})).unwrap().fresh);
+        for bad in [json!("true"), json!(1), json!([true])] {
+            assert_eq!(
+                check(json!({"fresh": bad, "events": []}))
+                    .unwrap_err()
+                    .code(),
+                "not_a_batch"
+            );
+        }
+        let twice = br#"{"fresh":false,"fresh":true,"events":[]}"#;
         assert!(check_batch(twice, &Limits::default(), &p).is_err());
         let many: Vec<Value> = (0..101).map(|_| json!({})).collect();
         assert_eq!(

@@ -47,6 +47,12 @@ pub struct Frame<'a> {
     /// `true` when the page says the visitor consented (the tracker's opt-in mode).
     #[serde(borrow, default)]
     pub consent: Option<&'a RawValue>,
+    /// `true` when no event of the batch was ever sent before: the tracker made them while its tab
+    /// was the sending tab and has neither posted nor beaconed them since. The collector then does not
+    /// look for resends of them on the way in (a client that says so falsely only gets its own events
+    /// queued twice, as if they were new).
+    #[serde(borrow, default)]
+    pub fresh: Option<&'a RawValue>,
     /// The events, oldest first, each as written by [`event_json`].
     #[serde(borrow, default)]
     pub events: Option<Vec<&'a RawValue>>,
@@ -89,6 +95,10 @@ pub struct BatchAnswer {
         skip_serializing_if = "Option::is_none"
     )]
     pub device_uuid: Option<String>,
+    /// QA traces this device: the tracker then marks no batch `fresh`, so that each one is looked up
+    /// (and traced) on the way in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trace: bool,
     /// One result per event, in request order.
     pub results: Vec<EventResult>,
 }
@@ -181,11 +191,13 @@ pub fn is_endpoint_id(s: &str) -> bool {
 }
 
 /// Bytes a batch adds around its events:
-/// `{"deviceUUID":"<36>","endpointId":"<≤128>","sentAt":<17>,"events":[` … `]}`.
-const OVERHEAD: usize = r#"{"deviceUUID":"","endpointId":"","sentAt":,"events":[]}"#.len()
-    + 36
-    + MAX_ENDPOINT_ID_LEN
-    + 17;
+/// `{"deviceUUID":"<36>","endpointId":"<≤128>","consent":true,"fresh":true,"sentAt":<17>,"events":[`
+/// … `]}`.
+const OVERHEAD: usize =
+    r#"{"deviceUUID":"","endpointId":"","consent":true,"fresh":true,"sentAt":,"events":[]}"#.len()
+        + 36
+        + MAX_ENDPOINT_ID_LEN
+        + 17;
 
 /// Bytes [`event_json`] adds around the operation name (which never needs escaping), the time and the
 /// data: `{"id":"<36>","operation":"","createdAt":,"data":}`.
@@ -202,6 +214,7 @@ pub fn batch_body<S: AsRef<str>>(
     device_uuid: &str,
     endpoint_id: Option<&str>,
     consent: bool,
+    fresh: bool,
     sent_at: f64,
     events: &[S],
 ) -> String {
@@ -215,6 +228,9 @@ pub fn batch_body<S: AsRef<str>>(
     }
     if consent {
         out.push_str(",\"consent\":true");
+    }
+    if fresh {
+        out.push_str(",\"fresh\":true");
     }
     out.push_str(",\"sentAt\":");
     push_time(&mut out, sent_at);
@@ -292,16 +308,25 @@ mod tests {
                 + "1795000000000.002".len()
                 + r#"{"a":"б\"c"}"#.len()
         );
-        let body = batch_body(ID, Some("shop-website"), false, 1_795_000_000_500.0, &[e]);
+        let body = batch_body(
+            ID,
+            Some("shop-website"),
+            false,
+            true,
+            1_795_000_000_500.0,
+            &[e],
+        );
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert!(checked.fresh && !checked.consent);
         let ev = checked.events[0].as_ref().unwrap();
         assert_eq!(ev.data["a"], "б\"c");
         assert_eq!(ev.created_at, Some(1_795_000_000_000.002));
         assert_eq!(checked.sent_at, Some(1_795_000_000_500.0));
         assert_eq!(checked.endpoint_id.as_deref(), Some("shop-website"));
         let long = "x".repeat(MAX_ENDPOINT_ID_LEN + 1);
-        let body = batch_body(ID, Some(&long), true, 0.0, &[] as &[&str]);
+        let body = batch_body(ID, Some(&long), true, false, 0.0, &[] as &[&str]);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert!(checked.consent && !checked.fresh);
         assert_eq!(
             checked.endpoint_id, None,
             "an endpoint id too long to be one is left out"

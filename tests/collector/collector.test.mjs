@@ -155,6 +155,29 @@ test("an event sent again once it is queued is accepted again and not queued aga
   assert.equal(attempts.length, 1, "the resent event never reached Mindbox again");
 });
 
+test("a batch that says it is fresh is queued without looking for resends: a client that says so falsely only gets its own event twice", async () => {
+  await stack.emulator.reset();
+  const device = randomUUID();
+  const event = view();
+  assert.equal((await stack.post({ deviceUUID: device, events: [event] })).status, 202);
+  await waitFor("the first copy at Mindbox", async () => (await stack.emulator.count()).accepted === 1);
+  // Not fresh: the resend is caught. Fresh (a lie here): queued again, and Mindbox sees the same
+  // transactionId twice.
+  const caught = await stack.post({ deviceUUID: device, events: [event] });
+  assert.deepEqual(caught.json.results.map((r) => r.status), ["accepted"]);
+  const lied = await stack.post({ deviceUUID: device, fresh: true, events: [event] });
+  assert.equal(lied.status, 202, lied.text);
+  await waitFor("the second copy at Mindbox", async () =>
+    (await stack.emulator.attempts()).filter((a) => a.transactionId === event.id).length === 2);
+  await drain();
+  assert.equal((await stack.emulator.attempts()).filter((a) => a.transactionId === event.id).length, 2);
+  // Only a boolean says it.
+  for (const bad of ["true", 1, {}]) {
+    const r = await stack.post({ deviceUUID: device, fresh: bad, events: [view()] });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+  }
+});
+
 test("a batch over the count cap: 400, nothing enqueued", async () => {
   await stack.emulator.reset();
   const r = await stack.post({ events: Array.from({ length: 101 }, () => view()) });

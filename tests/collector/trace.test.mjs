@@ -51,7 +51,9 @@ test("a traced device shows retrying (with the reason), then delivered, with the
   await stack.admin("trace", { deviceUUID: device, hours: 1 });
   await stack.emulator.fail({ count: 1, status: 503, retryAfter: 2 });
   const event = view();
-  await stack.send([event], device);
+  const answered = await stack.post({ deviceUUID: device, events: [event] });
+  // The answer tells the tracker the device is traced, so it marks no batch fresh (each is looked up).
+  assert.equal(answered.json.trace, true, answered.text);
   const retrying = await stateOf(device, event.id, "retrying");
   assert.equal(retrying.operation, "Website.ViewProduct");
   assert.equal(retrying.attempts, 1);

@@ -255,3 +255,30 @@ test("calls made while the wasm is on its way get their callbacks, in call order
   assert.ok(!(await outboxRows(page)).some((r) => r.state === "call"), "nothing is left kept");
   await context.close();
 });
+
+test("a page's first batch says it is fresh; the same events sent again after a lost request do not, nor does anything while QA traces the device", async () => {
+  const context = await browser.newContext();
+  const bodies = [];
+  let lose = true;
+  await context.route(`${stack.collectorUrl}/v1/events`, async (route) => {
+    bodies.push(JSON.parse(route.request().postData()));
+    if (lose) {
+      lose = false;
+      return route.abort();
+    }
+    return route.continue();
+  });
+  const page = await open(context, "/product.html?id=123");
+  await waitFor("the batch sent again", async () => bodies.length >= 2, { timeoutMs: 30000 });
+  assert.equal(bodies[0].fresh, true, "never sent before: the collector need not look for resends");
+  assert.equal(bodies[1].fresh, undefined, "sent once already (the request may have arrived)");
+  assert.deepEqual(bodies[1].events.map((e) => e.id), bodies[0].events.map((e) => e.id));
+  await delivered(1);
+  // QA traces this device: every batch is looked up (and traced) on the way in.
+  await page.evaluate(() => localStorage.setItem("mindboxEdgeTraced", "1"));
+  const n = bodies.length;
+  await page.evaluate(() => mindbox("viewCategory", { categoryId: "traced" }));
+  await waitFor("the traced page's batch", async () => bodies.length > n);
+  assert.equal(bodies[n].fresh, undefined);
+  await context.close();
+});

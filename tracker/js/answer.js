@@ -8,13 +8,14 @@ export var UNREACHABLE = "the collector is unreachable";
 
 /**
  * What an answer means, as one of:
- * - `{reasons, device}`: the batch is settled, one reason per event (`null`: accepted);
+ * - `{reasons, device, trace}`: the batch is settled, one reason per event (`null`: accepted); `trace`:
+ *   QA traces the device (said only for a batch the collector looked its device up for, not `fresh`);
  * - `{split}`: the collector refused the request as a whole (its body is not a batch it can read, or
  *   it is too big). That is never blamed on every event: the sender halves the batch and resends until
  *   only the bad event is left, which is then rejected with this reason;
  * - `{error}`: nothing was accepted (no answer at all, 403, 429, 5xx); try again later.
  *
- * @typedef {{reasons: (string|null)[], device?: string, split?: undefined, error?: undefined}
+ * @typedef {{reasons: (string|null)[], device?: string, trace?: boolean, split?: undefined, error?: undefined}
  *   | {split: string, reasons?: undefined, error?: undefined}
  *   | {error: string, reasons?: undefined, split?: undefined}} Answer
  */
@@ -44,6 +45,7 @@ export function answer(records, status, text) {
   var results = Array.isArray(body.results) ? body.results : [];
   return {
     device: typeof body.deviceUUID === "string" ? body.deviceUUID : undefined,
+    trace: body.trace === true,
     reasons: records.map(function (r, i) {
       var x = results.filter(function (x) {
         return x && x.id === r.id;

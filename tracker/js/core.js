@@ -82,12 +82,14 @@ export function core(wasm) {
      *
      * @param {Record[]} records
      * @param {string} device
+     * @param {(r: Record) => boolean} [fresh] which were never sent before (a batch of only such
+     *   events says so, and the collector does not look for resends of them)
      * @returns {{records: Record[], body?: string, reason?: string}[]}
      */
-    batches: function (records, device) {
+    batches: function (records, device, fresh) {
       var text = records
         .map(function (r) {
-          return [r.id, r.operation, String(r.createdAt), r.data].join(FIELD);
+          return [(fresh && fresh(r) ? "+" : "") + r.id, r.operation, String(r.createdAt), r.data].join(FIELD);
         })
         .join(RECORD);
       var out = wasm.batches(device, text);

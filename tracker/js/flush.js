@@ -18,7 +18,7 @@ import { SENT, REJECTED } from "./outbox.js";
  * The Rust half's decisions the loop needs (core.js over tracker/src/shell.rs).
  *
  * @typedef {object} Core
- * @property {(records: Record[], device: string) => {records: Record[], body?: string, reason?: string}[]} batches
+ * @property {(records: Record[], device: string, fresh?: (r: Record) => boolean) => {records: Record[], body?: string, reason?: string}[]} batches
  * @property {(records: Record[]) => number} evict how many of the oldest to evict
  * @property {(failures: number, retryAfter: string | null | undefined) => number} retryDelay ms
  * @property {(message: string) => void} warn
@@ -48,6 +48,9 @@ import { SENT, REJECTED } from "./outbox.js";
  * @property {() => string} device the device id for the batches
  * @property {(id: string) => void} adopt the collector's device id
  * @property {(records: Record[]) => void} settled events were settled (callbacks, other tabs)
+ * @property {(r: Record) => boolean} [fresh] whether an event was never sent before
+ * @property {(records: Record[]) => void} [sending] these are about to be posted
+ * @property {(on: boolean) => void} [traced] whether QA traces the device, as an answer said
  */
 
 /**
@@ -143,7 +146,7 @@ export class Flusher {
         });
       })
       .then(function (pending) {
-        return pending.length ? self.sendAll_(d.core.batches(pending, d.device()), 0) : false;
+        return pending.length ? self.sendAll_(d.core.batches(pending, d.device(), d.fresh), 0) : false;
       })
       .then(function (more) {
         // Events left to a beacon stay pending: another round now would only find them again.
@@ -176,12 +179,14 @@ export class Flusher {
     var free = d.unclaimed ? d.unclaimed(b.records) : b.records;
     if (free.length < b.records.length) {
       this.skipped_ = true;
-      batches.splice(i, 1, ...(free.length ? d.core.batches(free, d.device()) : []));
+      batches.splice(i, 1, ...(free.length ? d.core.batches(free, d.device(), d.fresh) : []));
       return this.sendAll_(batches, i);
     }
     this.inFlight_ = b.records.map(function (r) {
       return r.id;
     });
+    var fresh = !!d.fresh && b.records.every(d.fresh);
+    if (d.sending) d.sending(b.records);
     return d.post(b.body).then(function (res) {
       self.inFlight_ = [];
       var a = answer(b.records, res.status, res.text);
@@ -206,6 +211,8 @@ export class Flusher {
       }
       self.failures_ = 0;
       if (a.device) d.adopt(a.device);
+      // Only an answer to a batch the collector looked up says whether the device is traced.
+      if (d.traced && !fresh) d.traced(!!a.trace);
       var reasons = a.reasons;
       return self
         .settle_(

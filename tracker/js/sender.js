@@ -29,6 +29,11 @@ import { tabs } from "./tabs.js";
 
 /** How long a beaconed event is left to its beacon. */
 var BEACON_MS = 30000;
+/**
+ * localStorage: QA traces this device (set by the QA page, and by the collector's answers), so no
+ * batch is marked fresh: each is looked up, and traced, on the way in.
+ */
+export var TRACED_KEY = "mindboxEdgeTraced";
 
 /**
  * The sender of this tab, for the Rust half `core`, the `outbox`, the collector's base URL and the
@@ -55,6 +60,23 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
   var unwritten = [];
   /** @type {(string | undefined)[]} the kept call each of `unwritten` is made from */
   var from = [];
+  /**
+   * Events no tab can have sent yet: made here while this tab sends (or before it knew it does), and
+   * neither posted nor beaconed since. A batch of only such events says so (`fresh`), and the
+   * collector does not look for resends of them. Forgotten whenever another tab may have sent them.
+   * @type {{[id: string]: 1}}
+   */
+  var unsent = {};
+  /** Times this tab became the sending tab: after the first, another tab may have sent its events. */
+  var gains = 0;
+  var store = storage();
+  /** @param {Record} r */
+  function fresh(r) {
+    try {
+      if (store && store.getItem(TRACED_KEY)) return false;
+    } catch (e) {}
+    return !!unsent[r.id];
+  }
   /**
    * When each id was beaconed. For BEACON_MS the beacon has it: it is neither posted nor beaconed
    * again (the page is probably going away); after that, or once the page shows again, it is sent
@@ -97,6 +119,18 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
     post: poster(url),
     device: deviceId,
     adopt: adopt,
+    fresh: fresh,
+    sending: function (records) {
+      records.forEach(function (r) {
+        delete unsent[r.id];
+      });
+    },
+    traced: function (on) {
+      try {
+        if (on) /** @type {Storage} */ (store).setItem(TRACED_KEY, "1");
+        else /** @type {Storage} */ (store).removeItem(TRACED_KEY);
+      } catch (e) {}
+    },
     settled: function (records) {
       forget(records);
       channel.tell("settled");
@@ -107,10 +141,12 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
     locks: navigator.locks,
     store: storage(),
     onGain: function () {
+      if (gains++) unsent = {};
       flusher.kick(0);
     },
     onDecided: function () {
       own = [];
+      unsent = {};
     },
   });
 
@@ -145,6 +181,7 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
         var now = Date.now();
         b.records.forEach(function (r) {
           beaconed[r.id] = now;
+          delete unsent[r.id];
         });
       }
     });
@@ -227,6 +264,7 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
       callbacks.add(r.id, onSuccess, onError);
       if (role.leader || !role.decided) {
         own.push(r);
+        unsent[r.id] = 1;
         // Bounded like the outbox; the oldest are still in the outbox and go with the next flush.
         if (own.length > MAX_PENDING) own.shift();
       }

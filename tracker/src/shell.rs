@@ -81,15 +81,21 @@ impl Tracker {
 
     /// The pending records (oldest first, `id␁operation␁createdAt␁data` joined by `␀`, as
     /// `core.js` writes them; neither separator can occur in an id, an operation, a number or JSON
-    /// text) as batches from `device` for the page's endpoint, sent at `now`: `b<start>,<end>␁<body>`
-    /// for records `start..end`, after `r<i>,<i+1>␁<reason>` for each event too big to send; joined
-    /// by `␀`.
+    /// text; an id after a `+` is an event never sent before) as batches from `device` for the page's
+    /// endpoint, sent at `now`: `b<start>,<end>␁<body>` for records `start..end` (`"fresh": true`
+    /// when each of them was never sent), after `r<i>,<i+1>␁<reason>` for each event too big to send;
+    /// joined by `␀`.
     pub fn batches(&self, device: &str, records: &str, now: f64) -> String {
+        let mut fresh = Vec::new();
         let jsons: Vec<String> = if records.is_empty() {
             Vec::new()
         } else {
             fields(records, RECORD, usize::MAX)
-                .map(event_json)
+                .map(|r| {
+                    let new = r.starts_with('+');
+                    fresh.push(new);
+                    event_json(if new { &r[1..] } else { r })
+                })
                 .collect()
         };
         let sizes: Vec<usize> = jsons.iter().map(String::len).collect();
@@ -116,7 +122,15 @@ impl Tracker {
         }
         let endpoint = self.page.endpoint_id.as_deref();
         for r in ranges {
-            let body = wire::batch_body(device, endpoint, self.page.opt_in, now, &jsons[r.clone()]);
+            let never_sent = fresh[r.clone()].iter().all(|&f| f);
+            let body = wire::batch_body(
+                device,
+                endpoint,
+                self.page.opt_in,
+                never_sent,
+                now,
+                &jsons[r.clone()],
+            );
             entry('b', r.start, r.end, &body);
         }
         out
@@ -242,7 +256,26 @@ mod tests {
         let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &records, 2000.0);
         let body = out.strip_prefix("b0,2\u{1}").expect(&out);
         let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
-        assert!(checked.consent);
+        assert!(checked.consent && !checked.fresh);
+        // A batch says it is fresh only when every event of it was never sent before (`+` ids).
+        let marked = |r: &str| format!("+{r}");
+        let both = [marked(&a), marked(&b)].join(&RECORD.to_string());
+        let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &both, 2000.0);
+        let body = out.strip_prefix("b0,2\u{1}").expect(&out);
+        let checked = check_batch(body.as_bytes(), &Limits::default(), &Policy::default()).unwrap();
+        assert!(checked.fresh);
+        assert!(
+            checked.events.iter().all(Result::is_ok),
+            "the ids lose their mark"
+        );
+        let one = [marked(&a), b.clone()].join(&RECORD.to_string());
+        let out = t.batches("0f8fad5b-d9cb-469f-a165-70867728950e", &one, 2000.0);
+        let body = out.strip_prefix("b0,2\u{1}").expect(&out);
+        assert!(
+            !check_batch(body.as_bytes(), &Limits::default(), &Policy::default())
+                .unwrap()
+                .fresh
+        );
         assert!(t
             .call("create", r#"{"consent":"yes"}"#, 0.0, [0; 16])
             .starts_with(MESSAGE));

@@ -409,7 +409,15 @@ fn batches_split_at_64_kib() {
     assert_eq!(batches, vec![0..3, 3..6, 6..7]);
     for r in batches {
         assert!(
-            wire::batch_body(&event_id(), Some("shop-website"), false, 1.0e12, &events[r]).len()
+            wire::batch_body(
+                &event_id(),
+                Some("shop-website"),
+                false,
+                false,
+                1.0e12,
+                &events[r]
+            )
+            .len()
                 <= wire::MAX_BATCH_BYTES
         );
     }

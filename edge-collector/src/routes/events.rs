@@ -41,6 +41,9 @@ struct Deferred {
     counts: Counts,
     queued: Option<(String, Vec<String>)>,
     notes: Vec<qa_trace::Note>,
+    /// A fresh batch was queued without looking its device up: the lookup comes after the answer, and
+    /// a device new to the collector is then kept only within the address's creation limit.
+    unchecked: Option<String>,
 }
 
 /// Handles one batch from a tracker. What happened is counted in the ledger, and the ids queued are
@@ -50,7 +53,20 @@ pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) ->
     let resp = process(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
         if let Some((device, ids)) = after.queued {
-            seen::record(&env, &device, ids, after.notes).await;
+            let keep = match &after.unchecked {
+                None => true,
+                Some(ip_key) => {
+                    let known = seen::already_queued(&env, &device, &ids).await;
+                    !known.new_device
+                        || within_limit(&env, bindings::NEW_DEVICE_RATE_LIMIT, ip_key, 1).await
+                }
+            };
+            if keep {
+                seen::record(&env, &device, ids, after.notes).await;
+            } else {
+                // Queued, but its device (new, over its address's creation limit) is not kept.
+                count(&mut after.counts, "device_not_kept", 1);
+            }
         }
         ledger::count(&env, after.counts).await
     });
@@ -97,12 +113,22 @@ async fn process(
     }
     // Under CONSENT=opt-in the device cookie is set only for a page that says the visitor consented.
     let set_cookie = !config.consent_opt_in || checked.consent;
+    let checked_fresh = checked.fresh;
     let (results, deliveries) = accept_events(checked, &shopper, config, counts);
     let accepted = deliveries.len();
     // A resend of what is already on the queue (a keepalive request that arrived after its page
     // closed, sent again by the next visit) is accepted again, not queued again.
     let ids: Vec<String> = deliveries.iter().map(|(d, _)| d.event.id.clone()).collect();
-    let known = seen::already_queued(env, &shopper.device_uuid, &ids).await;
+    // A batch the tracker says was never sent before has no resend to look for: it is queued without
+    // the lookup, which (for the creation limit below) comes after the answer. A client that says so
+    // falsely only gets its own events queued twice, within its limits.
+    let fresh = checked_fresh;
+    let known = if fresh {
+        after.unchecked = Some(ip_key.clone());
+        seen::Known::default()
+    } else {
+        seen::already_queued(env, &shopper.device_uuid, &ids).await
+    };
     // A device the collector keeps nothing for yet is created below (its queued ids, its slots):
     // one address creates only so many a minute, whatever device ids or cookies it makes up.
     if known.new_device && !within_limit(env, bindings::NEW_DEVICE_RATE_LIMIT, &ip_key, 1).await {
@@ -151,7 +177,7 @@ async fn process(
         count(&mut after.counts, "resent", again.len() as u64);
     }
     let cookie = set_cookie.then(|| shopper.device_cookie(&req, config.cookie_domain.as_deref()));
-    respond(&origin, &shopper, cookie, results, accepted)
+    respond(&origin, &shopper, cookie, results, accepted, known.trace)
 }
 
 /// Why a batch was not read.
@@ -285,6 +311,7 @@ fn respond(
     cookie: Option<String>,
     results: Vec<EventResult>,
     accepted: usize,
+    trace: bool,
 ) -> Result<Response> {
     let [some_accepted, none_accepted] = SETTLED_STATUSES;
     let status = if accepted == 0 && !results.is_empty() {
@@ -294,6 +321,7 @@ fn respond(
     };
     let mut resp = Response::from_json(&BatchAnswer {
         device_uuid: Some(shopper.device_uuid.clone()),
+        trace,
         results,
     })?
     .with_status(status);
