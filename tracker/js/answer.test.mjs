@@ -10,7 +10,9 @@ test("per-event results settle each event, by id, in any order", () => {
     deviceUUID: "dev",
     results: [{ id: "b", status: "accepted" }, { id: "a", status: "rejected", path: "events[0].data", reason: "bad" }],
   });
-  assert.deepEqual(answer(made, 422, body), { device: "dev", reasons: ["events[0].data: bad", null] });
+  assert.deepEqual(answer(made, 422, body), { device: "dev", trace: false, reasons: ["events[0].data: bad", null] });
+  assert.equal(answer(made, 202, '{"deviceUUID":"dev","trace":true,"results":[]}').trace, true);
+  assert.equal(answer(made, 202, '{"deviceUUID":"dev","trace":"yes","results":[]}').trace, false);
 });
 
 test("an event the answer has no result for is rejected, never dropped", () => {
