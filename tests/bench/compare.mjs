@@ -11,7 +11,8 @@
 // Each round, for each tracker, a page of the shop's origin makes one call through the tracker's
 // official snippet (its queue) before the tracker's script is added, then adds the script; the clock
 // starts when the script tag is added. Measured:
-// - bytes: the gzip -9 sizes of every file the page fetched before the tracker took over;
+// - bytes: the gzip -9 size of each script, wasm or settings file the tracker fetched (its events
+//   apart), and which of them it downloads before it takes over;
 // - ready: until the tracker owns its global (`window.mindbox` / `window.analytics` replaced by the
 //   tracker's own object, which then runs the snippet's queue);
 // - durable (this tracker only): until the queued call is committed to IndexedDB;
@@ -185,9 +186,12 @@ async function round(browser, kind, id, stack, segment) {
     if (kind !== "segment")
       await waitFor("the event durable", () => page.evaluate(() => window.__bench.durableAt !== null), { timeoutMs: 10000, intervalMs: 5 });
     const b = await page.evaluate(() => window.__bench);
-    // Whatever the page downloaded before the tracker took over, bar the page itself.
-    const entries = await page.evaluate((readyAt) =>
-      performance.getEntriesByType("resource").filter((e) => e.responseEnd <= readyAt).map((e) => e.name), b.readyAt);
+    // The tracker's files (not its events, nor the page's own), and whether each was requested
+    // before the tracker took over (no file requested after that can hold ready back).
+    const entries = await page.evaluate(({ readyAt, page }) =>
+      performance.getEntriesByType("resource")
+        .filter((e) => !/\/v1\/(events|[tpi])$|favicon/.test(e.name) && !e.name.startsWith(page))
+        .map((e) => ({ url: e.name, beforeReady: e.responseEnd <= readyAt })), { readyAt: b.readyAt, page: stack.shopUrl });
     if (process.env.BENCH_DEBUG) console.log(kind, JSON.stringify(await page.evaluate(() => performance.getEntriesByType("resource").map((e) => [e.name.replace(/^.*\//, ""), Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)]))), "t0", Math.round(start.t0), "ready", Math.round(b.readyAt));
     return {
       ready: b.readyAt - start.t0,
@@ -226,21 +230,22 @@ try {
   for (const kind of ["mindbox", "segment"]) {
     const rs = results[kind];
     const last = rs.at(-1);
-    let bytes = 0;
-    for (const url of new Set(last.beforeReady)) bytes += await gzipSize(url);
+    const files = [];
+    for (const f of last.beforeReady) files.push({ name: f.url.replace(/^.*\/|\?.*$/g, ""), gz: await gzipSize(f.url), beforeReady: f.beforeReady });
     rows[kind] = {
       ready: median(rs.map((r) => r.ready)),
       durable: median(rs.map((r) => r.durable)),
       first: median(rs.map((r) => r.first)),
       longTasks: rs.reduce((n, r) => n + r.longTasks, 0),
-      bytes,
-      files: [...new Set(last.beforeReady)].map((u) => u.replace(/^.*\//, "")),
+      files,
     };
   }
   const m = rows.mindbox;
   const s = rows.segment;
   console.log(`compare (${ROUNDS} rounds, cold contexts, medians; Segment analytics.js from @segment/analytics-next's standalone build; our files from ${STATIC ? "the same static server as Segment's" : "the collector"}):`);
-  console.log(`  fetched before ready, gzip -9: us ${m.bytes} B (${m.files.join(", ")}); Segment ${s.bytes} B (${s.files.length} files)`);
+  const list = (fs) => fs.map((f) => `${f.name} ${f.gz} B${f.beforeReady ? " (before ready)" : ""}`).join(", ");
+  const sum = (fs) => fs.reduce((n, f) => n + f.gz, 0);
+  console.log(`  files, gzip -9: us ${sum(m.files)} B: ${list(m.files)}; Segment ${sum(s.files)} B: ${list(s.files)}`);
   console.log(`  ready (owns its global and the snippet's queue): us ${m.ready.toFixed(1)} ms, Segment ${s.ready.toFixed(1)} ms = ${(m.ready / s.ready).toFixed(2)}×`);
   console.log(`  first call durable in IndexedDB: us ${m.durable.toFixed(1)} ms (Segment keeps it in localStorage, not measured)`);
   console.log(`  first event at the API: us ${m.first} ms (at Mindbox, through the collector and its queue), Segment ${s.first} ms = ${(m.first / s.first).toFixed(2)}×`);
