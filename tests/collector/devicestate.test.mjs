@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { useStack, waitFor } from "../support/stack.mjs";
+import { useStack, waitFor, startOfAMinute } from "../support/stack.mjs";
 import { cart } from "../support/events.mjs";
 
 /** Long enough for 5 000 devices to be accepted before the first is forgotten. */
@@ -20,15 +20,6 @@ async function kept() {
     "SELECT (SELECT count(*) FROM devices) || ',' || (SELECT count(*) FROM seen) || ',' || (SELECT count(*) FROM slots WHERE name NOT LIKE 'order:%')",
   )).split(",").map(Number);
   return { devices, seen, slots, rows: devices + seen + slots };
-}
-
-/**
- * The creation limit is a fixed one-minute window: a run that crossed into the next minute would count
- * two. With less than 20 s of this minute left (a run takes a few seconds), starts with the next one.
- */
-async function startOfAMinute() {
-  const left = 60000 - (Date.now() % 60000);
-  if (left < 20000) await new Promise((resolve) => setTimeout(resolve, left + 100));
 }
 
 /** Runs `task(i)` for i in 0..n, `width` at a time. */

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { useStack, waitFor, PROFILE } from "../support/stack.mjs";
+import { useStack, waitFor, startOfAMinute, PROFILE } from "../support/stack.mjs";
 import { event } from "../support/events.mjs";
 
 const stack = useStack({ profile: PROFILE });
@@ -24,8 +24,7 @@ function post(n, { device = randomUUID(), ip = "198.51.100.9" } = {}) {
  * minute left (a run takes a few seconds), it starts with the next one.
  */
 async function batchesUntilLimited(options) {
-  const left = 60000 - (Date.now() % 60000);
-  if (left < 20000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+  await startOfAMinute();
   for (let sent = 0; sent < 60; sent++) {
     const r = await post(100, typeof options === "function" ? options() : options);
     if (r.status === 429) {

@@ -97,3 +97,13 @@ export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * For a test that spends a rate limit's budget: the limits are fixed one-minute windows, so a run that
+ * crossed into the next minute would count two. With less than `marginMs` of this minute left (a run
+ * takes a few seconds), resolves at the start of the next one; else at once.
+ */
+export async function startOfAMinute(marginMs = 20000) {
+  const left = 60000 - (Date.now() % 60000);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}

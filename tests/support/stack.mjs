@@ -25,7 +25,7 @@ import { timedFetch, freePort, waitFor } from "./http.mjs";
 import { startProcess } from "./processes.mjs";
 import { collectorClient } from "./client.mjs";
 
-export { timedFetch, answerOf, postChunked, freePort, waitFor, FETCH_TIMEOUT_MS } from "./http.mjs";
+export { timedFetch, answerOf, postChunked, freePort, waitFor, startOfAMinute, FETCH_TIMEOUT_MS } from "./http.mjs";
 export { startProcess, running, signalGroup } from "./processes.mjs";
 export { ticket, emailTicket, phoneTicket };
 
