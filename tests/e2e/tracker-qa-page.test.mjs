@@ -73,7 +73,13 @@ test("QA page as a tester uses it: tick rows and replay them, nothing selected, 
   await views.nth(1).check();
   assert.equal(await views.nth(0).isChecked(), true, "a row's checkbox can be ticked");
   await qa.click("#replay-selected");
-  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Поставлено в очередь копий: 2 из 2 "));
+  await qa.waitForFunction(() => document.getElementById("status").textContent.startsWith("Поставлено в очередь копий: 2 из 2 ")).catch(async (e) => {
+    const now = await qa.evaluate(() => ({
+      status: document.getElementById("status").textContent,
+      ticked: [...document.querySelectorAll("input.pick:checked")].map((c) => c.value),
+    }));
+    throw new Error(`${e.message}; the page says ${JSON.stringify(now)}`);
+  });
   const replayed = await delivered(2);
   assert.deepEqual(replayed.map((q) => q.body.viewProduct.product.ids.website).sort(), ["qa-1", "qa-2"]);
   await stack.emulator.reset();
