@@ -243,6 +243,18 @@ export class Flusher {
 var KEEPALIVE_MAX = 30000;
 
 /**
+ * A batch body without its `"fresh": true` (model/src/wire.rs `batch_body` writes it in the frame,
+ * right before `sentAt` and before the events, whose data may hold anything).
+ *
+ * @param {string} body
+ */
+export function notFresh(body) {
+  var mark = ',"fresh":true,"sentAt":';
+  var at = body.indexOf(mark);
+  return at >= 0 && at < body.indexOf('"events":[') ? body.slice(0, at) + body.slice(at + 13) : body;
+}
+
+/**
  * Posts a batch body to `url` with credentials (so the collector sees and renews its device cookie).
  * A collector that takes the request and never answers must not stall the sender: it gives up after
  * 30 s, as no answer (status 0).
@@ -263,8 +275,9 @@ export function poster(url) {
     var keepalive = body.length <= KEEPALIVE_MAX;
     return fetch(url, Object.assign({ keepalive: keepalive }, init))
       .catch(function (e) {
-        // Refused at once over the keepalive quota (beacons in flight share it): send it plainly.
-        if (keepalive) return fetch(url, init);
+        // Refused at once over the keepalive quota (beacons in flight share it): send it plainly. The
+        // failed request may have arrived all the same, so the second one is not `fresh`.
+        if (keepalive) return fetch(url, Object.assign({}, init, { body: notFresh(body) }));
         throw e;
       })
       .then(function (res) {

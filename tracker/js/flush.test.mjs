@@ -188,3 +188,11 @@ test("events a beacon took while a round was under way are left to it, not poste
   assert.deepEqual(r.posts.map((p) => p.ids), [["id-1", "id-2"]]);
   assert.deepEqual(r.pending.map((p) => p.id), ["id-3", "id-4"], "still pending: a beacon gets no answer");
 });
+
+test("a body sent again after its keepalive request failed is not fresh; event data that looks like the flag is left alone", async () => {
+  const { notFresh } = await import("./flush.js");
+  const frame = '{"deviceUUID":"d","consent":true,"fresh":true,"sentAt":1,"events":[{"data":{"fresh":true,"sentAt":2}}]}';
+  assert.equal(notFresh(frame), '{"deviceUUID":"d","consent":true,"sentAt":1,"events":[{"data":{"fresh":true,"sentAt":2}}]}');
+  const plain = '{"deviceUUID":"d","sentAt":1,"events":[{"data":{"x":1,"fresh":true,"sentAt":2}}]}';
+  assert.equal(notFresh(plain), plain);
+});
