@@ -180,15 +180,19 @@ Outbox.prototype = {
   },
 
   /**
-   * Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory.
-   * An event made from a kept call (`calls[i]`, its id) replaces that call, and only while the call
-   * is still there: a call another tab has already made into its event is not made twice.
+   * Stores pending (or, for QA imports, settled) events; resolves once durable or kept in memory,
+   * with the ids of those it did not store. An event made from a kept call (`calls[i]`, its id)
+   * replaces that call, and only while the call is still there: a call another tab has already made
+   * into its event is not made twice.
    *
    * @param {Record[]} records
    * @param {(string | undefined)[]} [calls]
+   * @returns {Promise<string[]>}
    */
   add: function (records, calls) {
     var self = this;
+    /** @type {string[]} */
+    var skipped = [];
     return this.tx_([OUTBOX], true, function (s) {
       records.forEach(function (r, i) {
         var from = calls && calls[i];
@@ -198,12 +202,18 @@ Outbox.prototype = {
           if (held.result) {
             s.delete(from);
             s.put(r);
-          }
+          } else skipped.push(r.id);
         };
       });
-    }).catch(function () {
-      self.mem_ = self.mem_.concat(records);
-    });
+    }).then(
+      function () {
+        return skipped;
+      },
+      function () {
+        self.mem_ = self.mem_.concat(records);
+        return [];
+      }
+    );
   },
 
   /**

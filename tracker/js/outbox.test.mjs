@@ -206,3 +206,42 @@ test("in memory: the oldest pending events beyond the Rust half's bounds are evi
   assert.deepEqual(ids(await outbox.pending()), ["id-1", "id-2", "id-3"]);
   assert.equal(await outbox.evicted(), 6);
 });
+
+/** A database over a Map: requests answer in a microtask, the transaction completes after them. */
+function mapDb(map) {
+  return {
+    transaction() {
+      let open = 0;
+      const t = {};
+      const done = () => queueMicrotask(() => open === 0 && t.oncomplete && t.oncomplete());
+      const request = (result) => {
+        const r = { result };
+        open++;
+        queueMicrotask(() => {
+          open--;
+          if (r.onsuccess) r.onsuccess();
+          done();
+        });
+        return r;
+      };
+      const store = {
+        put: (v) => (map.set(v.id, v), request(v.id)),
+        get: (k) => request(map.get(k)),
+        delete: (k) => (map.delete(k), request(undefined)),
+      };
+      t.objectStore = () => store;
+      done();
+      return t;
+    },
+  };
+}
+
+test("an event made from a kept call replaces it only while it is there, and says which it did not store", async () => {
+  mock.timers.reset();
+  const map = new Map([["call-a", { id: "call-a", state: "call" }]]);
+  const outbox = new Outbox(mapDb(map));
+  const [a, b, c] = [record(1), record(2), record(3)];
+  const skipped = await outbox.add([a, b, c], ["call-a", "call-b", undefined]);
+  assert.deepEqual(skipped, [b.id], "call-b was made into its event by another tab already");
+  assert.deepEqual([...map.keys()].sort(), [a.id, c.id].sort());
+});

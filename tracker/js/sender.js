@@ -276,7 +276,13 @@ export function Sender(core, outbox, collector, consent, adoptCalls) {
           var calls = from;
           unwritten = [];
           from = [];
-          outbox.add(batch, calls).then(written);
+          outbox.add(batch, calls).then(function (skipped) {
+            // Made by another tab meanwhile: that tab may have sent them already.
+            skipped.forEach(function (id) {
+              delete unsent[id];
+            });
+            written();
+          });
         });
       }
       unwritten.push(r);
