@@ -34,6 +34,8 @@ test("every page of the demo shop sends its event kind with the Mindbox payload 
   await page.click("#add");
   await page.click("#wish");
   await page.goto(`${stack.shopUrl}/cart.html`);
+  // The points this cart earns, as the shopper sees them (a question asks only while its page is open).
+  await page.waitForFunction(() => document.getElementById("points").textContent !== "…");
   await page.click("#clear");
   await page.goto(`${stack.shopUrl}/login.html`);
   await page.click("#login button");
@@ -48,7 +50,10 @@ test("every page of the demo shop sends its event kind with the Mindbox payload 
   await page.fill("#subscribe input", "fan@example.com");
   await page.click("#subscribe button");
   await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("subscribe"));
-  const all = await delivered(13);
+  const all = await delivered(13, { timeoutMs: 45000 }).catch(async (e) => {
+    const got = (await stack.emulator.requests()).map((q) => q.operation).sort();
+    throw new Error(`${e.message}; at the emulator: ${JSON.stringify(got)}`);
+  });
   const asked = all.filter((q) => q.path === "/v3/operations/sync").map((q) => q.operation).sort();
   assert.deepEqual(asked, [
     "Website.CalculateUnauthorizedCart", // the cart page, before login
