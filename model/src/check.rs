@@ -214,24 +214,16 @@ pub fn check_batch(
             )))
         }
     };
-    let consent = match field(frame.consent) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(other) => {
-            return Err(BatchError::NotABatch(format!(
-                "consent must be true or false, got {other}"
-            )))
-        }
+    // A frame's flags: absent, `null` or `false` is off, `true` on, anything else not the page saying it.
+    let flag = |raw: Option<&RawValue>, name: &str| match field(raw) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(false),
+        Some(Value::Bool(true)) => Ok(true),
+        Some(other) => Err(BatchError::NotABatch(format!(
+            "{name} must be true or false, got {other}"
+        ))),
     };
-    let fresh = match field(frame.fresh) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(other) => {
-            return Err(BatchError::NotABatch(format!(
-                "fresh must be true or false, got {other}"
-            )))
-        }
-    };
+    let consent = flag(frame.consent, "consent")?;
+    let fresh = flag(frame.fresh, "fresh")?;
     let Some(events) = frame.events else {
         return Err(BatchError::NotABatch("\"events\" must be an array".into()));
     };
