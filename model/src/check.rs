@@ -451,40 +451,29 @@ mod tests {
                 .code(),
             "not_a_batch"
         );
-        // Consent is a boolean: a string, a number or a duplicate key is not the page saying it.
-        assert!(
-            check(json!({"consent": true, "events": []}))
-                .unwrap()
-                .consent
-        );
-        assert!(
-            !check(json!({"consent": false, "events": []}))
-                .unwrap()
-                .consent
-        );
-        for bad in [json!("true"), json!(1), json!({})] {
+        // The frame's flags (`consent`, `fresh`) are booleans: a string, a number, another shape or a
+        // duplicate key is not the page saying it, and another letter case is no flag at all.
+        let flags = |c: &CheckedBatch| [c.consent, c.fresh];
+        for (i, name) in ["consent", "fresh"].into_iter().enumerate() {
+            assert!(flags(&check(json!({ name: true, "events": [] })).unwrap())[i]);
+            assert!(!flags(&check(json!({ name: false, "events": [] })).unwrap())[i]);
             assert_eq!(
-                check(json!({"consent": bad, "events": []}))
-                    .unwrap_err()
-                    .code(),
-                "not_a_batch"
+                flags(&check(json!({"events": []})).unwrap()),
+                [false, false]
             );
+            let upper = name.to_uppercase();
+            assert!(!flags(&check(json!({ upper: true, "events": [] })).unwrap())[i]);
+            for bad in [json!("true"), json!(1), json!({}), json!([true])] {
+                assert_eq!(
+                    check(json!({ name: bad, "events": [] }))
+                        .unwrap_err()
+                        .code(),
+                    "not_a_batch"
+                );
+            }
+            let twice = format!(r#"{{"{name}":false,"{name}":true,"events":[]}}"#);
+            assert!(check_batch(twice.as_bytes(), &Limits::default(), &p).is_err());
         }
-        let twice = br#"{"consent":false,"consent":true,"events":[]}"#;
-        assert!(check_batch(twice, &Limits::default(), &p).is_err());
-        // So is `fresh`: only `true` lets the collector skip its resend check.
-        assert!(check(json!({"fresh": true, "events": []})).unwrap().fresh);
-        assert!(!check(json!({"events": []})).unwrap().fresh);
-        for bad in [json!("true"), json!(1), json!([true])] {
-            assert_eq!(
-                check(json!({"fresh": bad, "events": []}))
-                    .unwrap_err()
-                    .code(),
-                "not_a_batch"
-            );
-        }
-        let twice = br#"{"fresh":false,"fresh":true,"events":[]}"#;
-        assert!(check_batch(twice, &Limits::default(), &p).is_err());
         let many: Vec<Value> = (0..101).map(|_| json!({})).collect();
         assert_eq!(
             check(json!({ "events": many })).unwrap_err(),

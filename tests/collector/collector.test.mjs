@@ -171,11 +171,20 @@ test("a batch that says it is fresh is queued without looking for resends: a cli
     (await stack.emulator.attempts()).filter((a) => a.transactionId === event.id).length === 2);
   await drain();
   assert.equal((await stack.emulator.attempts()).filter((a) => a.transactionId === event.id).length, 2);
-  // Only a boolean says it.
+  // Only a boolean says it, in that letter case: another spelling is no flag, so the resend is caught.
+  const refused = [];
   for (const bad of ["true", 1, {}]) {
-    const r = await stack.post({ deviceUUID: device, fresh: bad, events: [view()] });
+    const e = view();
+    refused.push(e.id);
+    const r = await stack.post({ deviceUUID: device, fresh: bad, events: [e] });
     assert.equal(r.status, 400, JSON.stringify(bad));
   }
+  const upper = await stack.post({ deviceUUID: device, FRESH: true, Fresh: true, events: [event] });
+  assert.deepEqual(upper.json.results.map((r) => r.status), ["accepted"]);
+  await drain();
+  const attempts = await stack.emulator.attempts();
+  assert.equal(attempts.filter((a) => a.transactionId === event.id).length, 2, "no third copy");
+  assert.ok(!attempts.some((a) => refused.includes(a.transactionId)), "nothing of a refused batch reached Mindbox");
 });
 
 test("a batch over the count cap: 400, nothing enqueued", async () => {
