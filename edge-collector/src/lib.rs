@@ -50,5 +50,9 @@ pub async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Resu
     let events = CloudflareQueue::events(&env).ok();
     let source = Source::of(&batch.queue());
     let store = store::Store::new(&env);
-    delivery::consumer::handle_batch(source, &messages, events.as_ref(), &store).await
+    let done = delivery::consumer::handle_batch(source, &messages, events.as_ref(), &store).await;
+    // The counts, when a second has passed since this isolate last wrote them (waiting here would
+    // hold the next batch back).
+    store::ledger::write_due(&store).await;
+    done
 }

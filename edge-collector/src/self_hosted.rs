@@ -89,6 +89,9 @@ impl DurableObject for Pump {
                 IDLE_POLL_MS
             }
         };
+        // The counts, when a second has passed since this isolate last wrote them; the next round
+        // (within IDLE_POLL_MS) writes what is left.
+        crate::store::ledger::write_due(&Store::new(&self.env)).await;
         storage.set_alarm(next.max(0.0) as i64).await?;
         // A kick while the next round is not due at once must set the alarm sooner.
         self.busy.set(next <= 0.0);

@@ -3,18 +3,17 @@
 //   node tests/bench/collector.mjs [batches=200] [concurrency=8] [nodes=1]
 //
 // `nodes` (self-hosted profile): workerd nodes on the one PostgreSQL, each batch to the next node.
-// At the end, a do-nothing worker in the same workerd (it reads each batch and answers 202) takes
-// the same batches: the collector's CPU per batch as a ratio to it.
+// At the end, the do-nothing worker (baseline.mjs: one queue send per batch, one Mindbox call per
+// event, nothing else, under `wrangler dev`) takes the same batches with the same emulator: the
+// collector's CPU per batch (accept and deliver) as a ratio to it.
 //
 // CPU is read from /proc for the workerd processes (user + system time), so it is everything workerd
 // does for a batch: the fetch handler (check, enrich, queue send) *and* the queue consumer delivering
 // the 50 events to the emulator. Workers' own timers do not advance during CPU work, so the worker
-// cannot time itself.
+// cannot time itself. Each batch is a new device's first, `fresh` as the tracker sends it.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startStack, startProcess, waitFor, timedFetch, freePort, ROOT } from "../support/stack.mjs";
+import { startStack, waitFor, timedFetch } from "../support/stack.mjs";
+import { startBaseline } from "./baseline.mjs";
 import { cpuMeter } from "./cpu.mjs";
 
 const BATCHES = Number(process.argv[2] || 200);
@@ -24,6 +23,7 @@ const NODES = Number(process.argv[4] || 1);
 
 const batch = () => ({
   deviceUUID: randomUUID(),
+  fresh: true,
   events: Array.from({ length: PER_BATCH }, (_, i) => ({
     id: randomUUID(),
     operation: "Website.ViewProduct",
@@ -114,31 +114,22 @@ try {
   const reqs = await (await timedFetch(`${stack.emulatorUrl}/__emulator/requests`)).json();
   const lat = reqs.map((q) => q.receivedAt - answeredAt.get(q.deviceUUID)).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   console.log(`202 → Mindbox:         p50 ${lat[Math.floor(lat.length * 0.5)]} ms, p99 ${lat[Math.floor(lat.length * 0.99)]} ms (each event, from its batch's answer to its call)`);
-  await stack.stop();
-  stack = null;
 
-  // The do-nothing worker in plain workerd: reads the batch, answers 202.
-  const dir = mkdtempSync(join(tmpdir(), "mindbox-edge-nothing-"));
-  const port = await freePort();
-  writeFileSync(join(dir, "worker.js"), `export default { async fetch(req) { await req.text(); return new Response("", { status: 202 }); } };`);
-  writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = (modules = [ (name = "worker.js", esModule = embed "worker.js") ], compatibilityDate = "2025-09-01")) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);`);
-  const nothing = startProcess("nothing", join(ROOT, "node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], { cwd: dir });
+  // The do-nothing worker, with the same emulator (the collector stopped): the same batches.
+  await stack.stopCollector();
+  await stack.emulator.reset();
+  const baseline = await startBaseline({ mindbox: { url: stack.emulatorUrl, endpointId: stack.endpointId, secretKey: stack.secretKey } });
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor("the do-nothing worker", async () => (await timedFetch(url, { method: "POST", body: "{}" })).status === 202, { timeoutMs: 30000, intervalMs: 200 });
-    for (let i = 0; i < 5; i++) await send(batch(), url);
-    // Ten times the batches: it uses so little that /proc's 10 ms ticks need many to count.
+    for (let i = 0; i < 5; i++) await send(batch(), baseline.url);
+    await waitFor("the do-nothing worker's warm-up delivery", async () => (await stack.emulator.count()).accepted >= 5 * PER_BATCH, { timeoutMs: 60000 });
+    await stack.emulator.reset();
     const m = cpuMeter();
-    await sendAll(Array.from({ length: BATCHES * 10 }, batch), url);
-    const base = m() / (BATCHES * 10);
-    console.log(`do-nothing worker:     ${base.toFixed(2)} ms workerd CPU per 50-event batch; the collector (accept + deliver): ${(cpu / BATCHES / base).toFixed(1)}× that`);
+    await sendAll(Array.from({ length: BATCHES }, batch), baseline.url);
+    await waitFor("every event of the do-nothing worker at the emulator", async () => (await stack.emulator.count()).accepted >= total, { timeoutMs: 600000, intervalMs: 50 });
+    const base = m() / BATCHES;
+    console.log(`do-nothing worker:     ${base.toFixed(1)} ms workerd CPU per 50-event batch (queue, one Mindbox call per event); the collector (accept + deliver): ${(cpu / BATCHES / base).toFixed(2)}× that`);
   } finally {
-    await nothing.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await baseline.stop();
   }
 } finally {
   await stack?.stop();

@@ -6,15 +6,17 @@
 //
 // Prints accepted/s, delivered/s, p50/p99 from the send to the request at Mindbox, Mindbox calls per
 // event, lost and duplicated events counted by transactionId at the emulator (both must be 0), and the
-// collector's workerd CPU per 50 events as a ratio to a do-nothing worker (a queue producer and a
-// consumer that acks) given the same bodies at the same rate in the same run: the project's own cost,
-// not the local simulator's.
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+// collector's workerd CPU per 50 events as a ratio to the do-nothing worker (baseline.mjs: one queue
+// send per batch, one Mindbox call per event, nothing else) given the same bodies at the same rate,
+// with the same failing Mindbox, in the same run: the project's own cost, not the local simulator's.
+// The ratio to a worker that only queues and acks is printed too.
+//
+// Each batch says `fresh` as the tracker's first send of its events does (nothing of it was sent
+// before), so the collector takes the path a shop's traffic takes.
 import { cpuMeter } from "./cpu.mjs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { startStack, startProcess, waitFor, timedFetch, freePort, PROFILE, ROOT } from "../support/stack.mjs";
+import { startStack, waitFor, timedFetch, PROFILE } from "../support/stack.mjs";
+import { startBaseline } from "./baseline.mjs";
 
 const SECONDS = Number(process.argv[2] || 30);
 const SENDERS = Number(process.argv[3] || 60);
@@ -50,7 +52,7 @@ async function run(url, origin) {
         const due = t0 + (s * EVERY_MS) / SENDERS + k * EVERY_MS;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
         const now = Date.now();
-        const body = JSON.stringify({ deviceUUID: p.device, sentAt: now, events: events.map((e) => ({ ...e, createdAt: now })) });
+        const body = JSON.stringify({ deviceUUID: p.device, sentAt: now, fresh: true, events: events.map((e) => ({ ...e, createdAt: now })) });
         // X-Real-IP: one client address per sender (the self-hosted proxy's header).
         const res = await timedFetch(url, { method: "POST", headers: { origin, "content-type": "text/plain", "x-real-ip": p.ip }, body, timeoutMs: 30000 });
         const text = await res.text();
@@ -105,37 +107,34 @@ try {
   console.log(`Mindbox calls per event: ${(calls / accepted).toFixed(3)} (${calls} calls)`);
   console.log(`lost: ${accepted - firstAt.size}, duplicated: ${dupes} (by transactionId at the emulator)`);
   console.log(`collector workerd CPU: ${oursPer50.toFixed(1)} ms per 50 events (accept and deliver, retries included)`);
+  // The do-nothing workers, with the emulator still up (and failing as before) and the collector
+  // stopped: the same bodies at the same rate.
+  await stack.stopCollector();
+  for (const forward of [true, false]) {
+    await stack.emulator.reset();
+    await stack.emulator.chaos({ failRate: 0.1, timeoutRate: 0.01, timeoutMs: 3000 });
+    const baseline = await startBaseline({ forward, mindbox: { url: stack.emulatorUrl, endpointId: stack.endpointId, secretKey: stack.secretKey, timeoutMs: 2000 } });
+    try {
+      const cpu = cpuMeter();
+      const { sentAt } = await run(`${baseline.url}/`, "http://127.0.0.1");
+      // Until its queue is quiet (a second with no CPU) and, forwarding, every event is at Mindbox.
+      let last = -1;
+      await waitFor("the do-nothing worker's queue to settle", async () => {
+        const now = cpu();
+        const quiet = now === last;
+        last = now;
+        if (!quiet) return false;
+        if (!forward) return true;
+        const ids = new Set((await stack.emulator.requests()).map((q) => q.transactionId));
+        return [...sentAt.keys()].every((id) => ids.has(id));
+      }, { timeoutMs: 300000, intervalMs: 1000 });
+      const base = (cpu() / sentAt.size) * 50;
+      const what = forward ? "do-nothing worker (queue, one Mindbox call per event)" : "queue-and-ack worker (no Mindbox calls)";
+      console.log(`${what} workerd CPU: ${base.toFixed(1)} ms per 50 events; the collector: ${(oursPer50 / base).toFixed(2)}× that`);
+    } finally {
+      await baseline.stop();
+    }
+  }
 } finally {
   await stack.stop();
-}
-
-// The do-nothing worker: takes each body onto a queue and acks it from there, nothing else.
-const dir = mkdtempSync(join(tmpdir(), "mindbox-edge-baseline-"));
-writeFileSync(join(dir, "worker.js"), `export default {
-  async fetch(req, env) { await env.Q.send(await req.text()); return new Response(null, { status: 202 }); },
-  async queue(batch) { batch.ackAll(); },
-};\n`);
-writeFileSync(join(dir, "wrangler.toml"), `name = "baseline"\nmain = "worker.js"\ncompatibility_date = "2025-01-01"\n[[queues.producers]]\nbinding = "Q"\nqueue = "baseline"\n[[queues.consumers]]\nqueue = "baseline"\nmax_batch_size = 50\nmax_batch_timeout = 0\n`);
-const port = await freePort();
-const baseline = startProcess("baseline", join(ROOT, "node_modules/.bin/wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
-  cwd: dir,
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_UPDATE_NOTIFIER: "1" },
-});
-try {
-  await waitFor("the baseline worker", async () => (await timedFetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" })).status === 202, { timeoutMs: 120000, intervalMs: 500 });
-  const cpu = cpuMeter();
-  const { sentAt } = await run(`http://127.0.0.1:${port}/`, "http://127.0.0.1");
-  // The consumer's acks: wait until the queue is quiet (a second with no CPU), then read.
-  let last = -1;
-  await waitFor("the baseline's queue to settle", async () => {
-    const now = cpu();
-    const quiet = now === last;
-    last = now;
-    return quiet;
-  }, { timeoutMs: 60000, intervalMs: 1000 });
-  const base = (cpu() / sentAt.size) * 50;
-  console.log(`do-nothing worker workerd CPU: ${base.toFixed(1)} ms per 50 events; the collector: ${(oursPer50 / base).toFixed(1)}× that`);
-} finally {
-  await baseline.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -63,7 +63,7 @@ impl Call<'_> {
         let fetch = Fetch::Request(request);
         let call = Box::pin(fetch.send_with_signal(&signal));
         let timeout = Duration::from_millis(config.timeout_ms.into());
-        let mut response = match select(call, Box::pin(Delay::from(timeout))).await {
+        let response = match select(call, Box::pin(Delay::from(timeout))).await {
             Either::Left((Ok(r), _)) => r,
             Either::Left((Err(e), _)) => {
                 return Err(Failure::NoAnswer(format!("connection error: {e}")))
@@ -74,10 +74,14 @@ impl Call<'_> {
                 return Err(Failure::NoAnswer(why));
             }
         };
+        let status = response.status_code();
+        let retry_after = response.headers().get("Retry-After").ok().flatten();
         Ok(Answer {
-            status: response.status_code(),
-            retry_after: response.headers().get("Retry-After").ok().flatten(),
-            body: response.text().await.unwrap_or_default(),
+            status,
+            retry_after,
+            body: crate::store::objects::text(response)
+                .await
+                .unwrap_or_default(),
         })
     }
 

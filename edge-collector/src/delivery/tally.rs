@@ -117,13 +117,14 @@ impl Tally {
         self.notes.push((device.to_string(), note));
     }
 
-    /// Writes the notes and the counters (a failure is logged where it happens; it costs only
-    /// counts and the QA page's states).
+    /// Writes the notes, and adds the counts to this isolate's (written by
+    /// [`ledger::write_soon`], which the invocation runs after it). A failure is logged where it
+    /// happens; it costs only counts and the QA page's states.
     pub async fn write(self, env: &Store) {
         if !self.notes.is_empty() {
             qa_trace::note_all(env, self.notes).await;
         }
-        ledger::count(env, self.counts).await;
+        ledger::count(self.counts);
     }
 }
 

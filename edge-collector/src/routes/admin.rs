@@ -350,10 +350,9 @@ async fn redrive(env: &Store, letters: Vec<ledger::DeadLetter>, more: bool) -> R
     if let Some(e) = failed {
         return Err(e);
     }
-    ledger::count(
-        env,
-        BTreeMap::from([("redriven".to_string(), redriven.len() as u64)]),
-    )
-    .await;
+    ledger::count(BTreeMap::from([(
+        "redriven".to_string(),
+        redriven.len() as u64,
+    )]));
     Response::from_json(&json!({ "redriven": redriven, "skipped": skipped, "more": more }))
 }

@@ -84,7 +84,8 @@ struct Operation {
 pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) -> Result<Response> {
     let mut counts = BTreeMap::new();
     let resp = process(req, &env, config, &mut counts).await;
-    ctx.wait_until(async move { ledger::count(&env, counts).await });
+    ledger::count(counts);
+    ctx.wait_until(async move { ledger::write_soon(&env).await });
     resp
 }
 

@@ -53,22 +53,23 @@ pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) ->
     let resp = process(req, &env, config, &mut after).await;
     ctx.wait_until(async move {
         if let Some((device, ids)) = after.queued {
-            let keep = match &after.unchecked {
-                None => true,
-                Some(ip_key) => {
-                    let known = seen::already_queued(&env, &device, &ids).await;
-                    !known.new_device
-                        || within_limit(&env, bindings::NEW_DEVICE_RATE_LIMIT, ip_key, 1).await
+            match &after.unchecked {
+                None => seen::record(&env, &device, ids, after.notes).await,
+                // A fresh batch: one call records it for a device kept already; a new device is
+                // kept only within its address's creation limit.
+                Some(ip_key) if !seen::record_if_kept(&env, &device, &ids).await => {
+                    if within_limit(&env, bindings::NEW_DEVICE_RATE_LIMIT, ip_key, 1).await {
+                        seen::record(&env, &device, ids, after.notes).await;
+                    } else {
+                        // Queued, but its device (new, over its address's creation limit) is not kept.
+                        count(&mut after.counts, "device_not_kept", 1);
+                    }
                 }
-            };
-            if keep {
-                seen::record(&env, &device, ids, after.notes).await;
-            } else {
-                // Queued, but its device (new, over its address's creation limit) is not kept.
-                count(&mut after.counts, "device_not_kept", 1);
+                Some(_) => {}
             }
         }
-        ledger::count(&env, after.counts).await
+        ledger::count(after.counts);
+        ledger::write_soon(&env).await
     });
     resp
 }

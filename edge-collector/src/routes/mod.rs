@@ -58,6 +58,8 @@ async fn route_in(req: Request, env: Store, ctx: &Context) -> Result<Response> {
         }
         let origin = origin.filter(|_| admin::is_qa_route(&method, &path));
         let mut resp = admin::handle(req, &env).await?;
+        // What a redrive counted.
+        ctx.wait_until(async move { crate::store::ledger::write_soon(&env).await });
         if let Some(o) = origin {
             cors::add_headers(resp.headers_mut(), &o)?;
         }

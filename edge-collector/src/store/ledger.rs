@@ -13,7 +13,8 @@
 //!
 //! Counters count what happened to events: `accepted`, `delivered`, `retried`, `dead_lettered`,
 //! `superseded`, `redriven`, `dead_letters_evicted` and `rejected.<code>` for every rejection reason.
-//! Each write adds to one shard picked at random; reading sums them all, so the totals stay exact.
+//! Counts are summed in each isolate and written at most once a second ([`count`], [`write_soon`]);
+//! each write adds to one shard picked at random; reading sums them all, so the totals stay exact.
 //!
 //! The single `ledger` object of earlier versions is still read (its letters listed, redriven and
 //! deleted, its counters summed) but never written: nothing kept there is lost by the change.
@@ -377,7 +378,7 @@ pub async fn add_dead_letter(env: &Store, letter: &DeadLetter, key: &str) -> Res
             } else {
                 "dead_letters_evicted"
             };
-            count(env, BTreeMap::from([(name.to_string(), evicted)])).await;
+            count(BTreeMap::from([(name.to_string(), evicted)]));
         }
         return Ok(());
     }
@@ -511,18 +512,100 @@ pub async fn delete_dead_letters(env: &Store, letters: Vec<(String, f64)>) -> Re
     Ok(gone)
 }
 
-/// Adds to counters, on one shard picked at random. Counting never fails a request: errors are
-/// logged and dropped.
-pub async fn count(env: &Store, counts: BTreeMap<String, u64>) {
+/// How often one isolate writes its counts at most (ms): the counters a metrics read on another
+/// isolate or node sees lag by about this much.
+pub const WRITE_EVERY_MS: f64 = 1_000.0;
+
+/// This isolate's counts not written yet, and when it last started a write.
+#[derive(Default)]
+struct Unwritten {
+    counts: BTreeMap<String, u64>,
+    /// When the last write started (ms); the next starts [`WRITE_EVERY_MS`] after it.
+    last_write: f64,
+    /// An invocation waits to write them: another has nothing to add.
+    waiting: bool,
+}
+
+thread_local! {
+    static UNWRITTEN: std::cell::RefCell<Unwritten> = std::cell::RefCell::new(Unwritten::default());
+}
+
+/// Adds to counters. The counts are summed in this isolate and written by [`write_soon`], at most once
+/// every [`WRITE_EVERY_MS`], instead of one write per request or batch; [`counters`] adds this
+/// isolate's unwritten counts to what it reads.
+pub fn count(counts: BTreeMap<String, u64>) {
     if counts.is_empty() {
         return;
     }
+    UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        for (k, v) in counts {
+            *u.counts.entry(k).or_default() += v;
+        }
+    });
+}
+
+/// Writes this isolate's unwritten counts once the last write is [`WRITE_EVERY_MS`] old: for the
+/// invocation's `wait_until`, after its answer (the wait costs no CPU). Returns at once when there is
+/// nothing to write or another invocation already waits to. Counting never fails a request: a write
+/// that fails is logged and its counts are kept for the next one.
+pub async fn write_soon(env: &Store) {
+    let wait = UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        if u.waiting || u.counts.is_empty() {
+            return None;
+        }
+        u.waiting = true;
+        Some((u.last_write + WRITE_EVERY_MS - now_ms()).max(0.0))
+    });
+    let Some(wait) = wait else { return };
+    if wait > 0.0 {
+        worker::Delay::from(std::time::Duration::from_millis(wait as u64)).await;
+    }
+    let counts = UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        u.waiting = false;
+        u.last_write = now_ms();
+        std::mem::take(&mut u.counts)
+    });
+    if counts.is_empty() {
+        return;
+    }
+    if let Err(e) = write(env, &counts).await {
+        worker::console_error!("counters not updated (kept for the next write): {e}");
+        count(counts);
+    }
+}
+
+/// Writes this isolate's unwritten counts now if the last write is [`WRITE_EVERY_MS`] old, without
+/// waiting: for the queue consumer and the delivery timers, whose invocations must not be held
+/// open. What it leaves is written by the isolate's next invocation (or by a request's
+/// [`write_soon`]).
+pub async fn write_due(env: &Store) {
+    let counts = UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        if u.waiting || u.counts.is_empty() || now_ms() - u.last_write < WRITE_EVERY_MS {
+            return None;
+        }
+        u.last_write = now_ms();
+        Some(std::mem::take(&mut u.counts))
+    });
+    let Some(counts) = counts else { return };
+    if let Err(e) = write(env, &counts).await {
+        worker::console_error!("counters not updated (kept for the next write): {e}");
+        count(counts);
+    }
+}
+
+fn now_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}
+
+/// Adds `counts` to the stored counters: on one shard picked at random.
+async fn write(env: &Store, counts: &BTreeMap<String, u64>) -> Result<()> {
     #[cfg(feature = "postgres")]
     if let Some(db) = env.db() {
-        if let Err(e) = crate::store::pg::ledger::count(db, &counts).await {
-            worker::console_error!("counters not updated: {e}");
-        }
-        return;
+        return crate::store::pg::ledger::count(db, counts).await;
     }
     let mut r = [0u8; 2];
     let shard = match getrandom::getrandom(&mut r) {
@@ -530,13 +613,24 @@ pub async fn count(env: &Store, counts: BTreeMap<String, u64>) {
         Err(_) => 0,
     };
     let name = format!("ledger-{shard}");
-    if let Err(e) = objects::call::<_, bool>(env, BINDING, &name, "/counters/add", &counts).await {
-        worker::console_error!("counters not updated: {e}");
-    }
+    objects::call::<_, bool>(env, BINDING, &name, "/counters/add", counts).await?;
+    Ok(())
 }
 
-/// Every counter: the sum over the shards (and the legacy ledger), read at once.
+/// Every counter: the sum over the shards (and the legacy ledger), read at once, with this isolate's
+/// counts not written yet.
 pub async fn counters(env: &Store) -> Result<BTreeMap<String, u64>> {
+    let mut total = stored_counters(env).await?;
+    UNWRITTEN.with(|u| {
+        for (k, v) in &u.borrow().counts {
+            *total.entry(k.clone()).or_default() += v;
+        }
+    });
+    Ok(total)
+}
+
+/// The stored counters: the sum over the shards (and the legacy ledger).
+async fn stored_counters(env: &Store) -> Result<BTreeMap<String, u64>> {
     #[cfg(feature = "postgres")]
     if let Some(db) = env.db() {
         return crate::store::pg::ledger::counters(db).await;

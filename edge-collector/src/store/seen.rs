@@ -33,6 +33,9 @@ struct Ids {
     /// QA's trace notes for these ids ("queued"), when the device is traced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     notes: Vec<trace_notes::Note>,
+    /// Record only for a device kept already (a new device is left to the caller's creation limit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    only_kept: bool,
 }
 
 /// What a check answers: the ids queued before, and whether QA traces the device.
@@ -116,6 +119,14 @@ impl DurableObject for Seen {
                 objects::json(&known)
             }
             "/record" => {
+                if q.only_kept
+                    && storage
+                        .get::<expiry::Life>(&expiry::life_key(&device))
+                        .await?
+                        .is_none()
+                {
+                    return objects::json(&false);
+                }
                 let values = js_sys::Object::new();
                 for k in &keys {
                     js_sys::Reflect::set(&values, &k.into(), &now.into())?;
@@ -200,6 +211,7 @@ pub async fn already_queued(env: &Store, device: &str, ids: &[String]) -> Known 
     let q = Ids {
         ids: ids.to_vec(),
         notes: Vec::new(),
+        only_kept: false,
     };
     let (shard, path) = route(device, "/check");
     match objects::call(env, BINDING, &shard, &path, &q).await {
@@ -225,9 +237,45 @@ pub async fn record(env: &Store, device: &str, ids: Vec<String>, notes: Vec<trac
         }
         return;
     }
-    let q = Ids { ids, notes };
+    let q = Ids {
+        ids,
+        notes,
+        only_kept: false,
+    };
     let (shard, path) = route(device, "/record");
     if let Err(e) = objects::call::<_, bool>(env, BINDING, &shard, &path, &q).await {
         worker::console_error!("seen record failed: {e}");
     }
+}
+
+/// Remembers `ids` as queued for this device in one call when the device is kept already: `false`
+/// when it is not (nothing was recorded: a new device is the caller's to create, within its
+/// address's limit, with [`record`]). A failure is logged and answers `true`: it only means a later
+/// resend is queued again.
+pub async fn record_if_kept(env: &Store, device: &str, ids: &[String]) -> bool {
+    if ids.is_empty() {
+        return true;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(db) = env.db() {
+        let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
+        return crate::store::pg::seen::record_if_kept(db, device, ids, remember)
+            .await
+            .unwrap_or_else(|e| {
+                worker::console_error!("seen record failed: {e}");
+                true
+            });
+    }
+    let q = Ids {
+        ids: ids.to_vec(),
+        notes: Vec::new(),
+        only_kept: true,
+    };
+    let (shard, path) = route(device, "/record");
+    objects::call::<_, bool>(env, BINDING, &shard, &path, &q)
+        .await
+        .unwrap_or_else(|e| {
+            worker::console_error!("seen record failed: {e}");
+            true
+        })
 }

@@ -55,6 +55,32 @@ pub async fn record(
     add_notes(db, device, notes).await
 }
 
+/// Remembers `ids` as queued for `device` for `remember_ms` if the device is kept already (and keeps
+/// it as long); whether it was.
+pub async fn record_if_kept(
+    db: &Db,
+    device: &str,
+    ids: &[String],
+    remember_ms: f64,
+) -> Result<bool> {
+    let n = db
+        .execute(
+            "WITH d AS (
+               UPDATE devices SET expires_at = greatest(expires_at, now_ms() + $3)
+               WHERE device = $1 AND expires_at > now_ms() RETURNING 1)
+             INSERT INTO seen (device, id, expires_at)
+             SELECT $1, i, now_ms() + $3 FROM unnest($2::text[]) AS i WHERE EXISTS (SELECT 1 FROM d)
+             ON CONFLICT (device, id) DO UPDATE SET expires_at = excluded.expires_at",
+            &[
+                (&device, Type::TEXT),
+                (&ids, Type::TEXT_ARRAY),
+                (&remember_ms, Type::FLOAT8),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// Appends QA's notes for a traced device.
 pub async fn add_notes(db: &Db, device: &str, notes: &[Note]) -> Result<()> {
     if notes.is_empty() {
