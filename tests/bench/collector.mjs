@@ -55,6 +55,8 @@ try {
       // A client address per batch (the self-hosted proxy's header), as many shoppers would have.
       headers: { origin, "content-type": "text/plain", "x-real-ip": `10.78.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}` },
       body: JSON.stringify(b),
+      // The do-nothing worker's local queue can hold a send back for seconds in a burst.
+      timeoutMs: 60000,
     });
     if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
