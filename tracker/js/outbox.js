@@ -313,16 +313,25 @@ Outbox.prototype = {
     return this.read_(this.memHistory_, HISTORY);
   },
 
-  /** Pending and settled events and kept calls, oldest first. */
+  /**
+   * Pending and settled events and kept calls, oldest first, read in one transaction: an event
+   * settling meanwhile is in the list once, as pending or as settled.
+   */
   all: function () {
-    var self = this;
-    return this.pending().then(function (p) {
-      return self.calls().then(function (c) {
-        return self.history().then(function (h) {
-          return p.concat(c, h).sort(byTime);
-        });
+    var mem = this.mem_.concat(this.memHistory_);
+    /** @type {Record[]} */
+    var stored = [];
+    return this.tx_([OUTBOX, HISTORY], false, function (o, h) {
+      [o, h].forEach(function (s) {
+        s.getAll().onsuccess = function (e) {
+          stored = stored.concat(/** @type {IDBRequest} */ (e.target).result);
+        };
       });
-    });
+    })
+      .catch(function () {})
+      .then(function () {
+        return mem.concat(stored).sort(byTime);
+      });
   },
 
   /** Events evicted so far because the outbox was full. */

@@ -210,6 +210,8 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn history(this: &Outbox) -> Promise;
     #[wasm_bindgen(method)]
+    fn all(this: &Outbox) -> Promise;
+    #[wasm_bindgen(method)]
     fn evicted(this: &Outbox) -> Promise;
     #[wasm_bindgen(method)]
     fn settle(this: &Outbox, records: &Array) -> Promise;
@@ -288,6 +290,25 @@ async fn events_are_durable_before_any_send_and_survive_a_reload() {
     wait(again.settle(&js(std::slice::from_ref(&sent)))).await;
     assert!(records(outbox.pending()).await.is_empty());
     assert!(records(outbox.history()).await == vec![sent]);
+    wait(outbox.clear()).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_event_settling_while_qa_reads_the_list_is_in_it_once() {
+    // The QA page's list (`all`) asked for, then the event settles before the read is done: the list
+    // holds it once, as pending or as sent, never both (a tester's pick would replay it twice).
+    let outbox = open().await;
+    wait(outbox.clear()).await;
+    let r = record(1, "{}");
+    wait(outbox.add(&js(std::slice::from_ref(&r)))).await;
+    let mut sent = r.clone();
+    sent.state = State::Sent;
+    sent.settled_at = Some(2.0);
+    let listed = outbox.all();
+    let settled = outbox.settle(&js(&[sent]));
+    assert_eq!(ids(&records(listed).await), vec![r.id.clone()]);
+    wait(settled).await;
+    assert_eq!(ids(&records(outbox.all()).await), vec![r.id]);
     wait(outbox.clear()).await;
 }
 
