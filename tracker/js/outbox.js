@@ -52,6 +52,13 @@ var HISTORY = "history";
 var META = "meta";
 /** How long opening IndexedDB may take (it waits while another tab blocks an upgrade). */
 var OPEN_MS = 3000;
+/**
+ * How long one transaction may go unanswered before the outbox gives it up (aborts it) and treats it
+ * as failed: a write then keeps its events in memory, a read sees only memory. IndexedDB answers in
+ * milliseconds; a transaction can still wait for ever behind one that never ends (another page's,
+ * frozen: seen in WebKitGTK), and collection must not wait with it.
+ */
+export var TX_MS = 5000;
 
 /**
  * The pending record of an event the Rust half made.
@@ -170,10 +177,18 @@ Outbox.prototype = {
       var req = fill.apply(null, stores.map(function (s) {
         return t.objectStore(s);
       }));
+      // Aborted, it cannot commit later: what it carried is only where the caller's fallback puts it.
+      var watchdog = setTimeout(function () {
+        try {
+          t.abort();
+        } catch (e) {}
+      }, TX_MS);
       t.oncomplete = function () {
+        clearTimeout(watchdog);
         resolve(req && req.result);
       };
       t.onabort = t.onerror = function () {
+        clearTimeout(watchdog);
         reject(t.error);
       };
     });

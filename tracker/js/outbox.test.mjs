@@ -5,7 +5,7 @@
 import { test, beforeEach, afterEach, mock } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Outbox, openOutbox, pending, PENDING, SENT, REJECTED, MAX_PENDING, MAX_SENT, MAX_REJECTED, NAME } from "./outbox.js";
+import { Outbox, openOutbox, pending, PENDING, SENT, REJECTED, MAX_PENDING, MAX_SENT, MAX_REJECTED, NAME, TX_MS } from "./outbox.js";
 import { rust } from "./wasm.js";
 import { core } from "./core.js";
 
@@ -109,6 +109,46 @@ test("an open that succeeds creates the three stores once and keeps the events t
   request.onsuccess();
   assert.equal((await opening).storage, "indexeddb");
   assert.deepEqual(db.stores, [["outbox", { keyPath: "id" }], ["history", { keyPath: "id" }], ["meta", undefined]]);
+});
+
+/** A database whose transactions never answer until aborted (one waiting behind a frozen page's). */
+function hangingDb() {
+  const db = {
+    aborted: 0,
+    transaction() {
+      const store = { put() {}, get: () => ({}), getAll: () => ({}), delete() {}, clear() {} };
+      const t = {
+        error: null,
+        objectStore: () => store,
+        abort() {
+          db.aborted++;
+          queueMicrotask(() => t.onabort());
+        },
+      };
+      return t;
+    },
+  };
+  return db;
+}
+
+test("a transaction IndexedDB never answers is given up after TX_MS: its events are kept in memory and sent from this tab", async () => {
+  const db = hangingDb();
+  const outbox = new Outbox(db);
+  let added = false;
+  const adding = outbox.add([record(1)]).then(() => (added = true));
+  mock.timers.tick(TX_MS - 1);
+  await null;
+  assert.deepEqual([db.aborted, added], [0, false], "still waiting");
+  mock.timers.tick(1);
+  await adding;
+  assert.equal(db.aborted, 1, "the stuck write is aborted, so it cannot commit later");
+  assert.deepEqual(ids(outbox.local()), ["id-1"]);
+  const reading = outbox.pending();
+  mock.timers.tick(TX_MS);
+  assert.deepEqual(ids(await reading), ["id-1"], "a stuck read sees memory");
+  const listing = outbox.all();
+  mock.timers.tick(TX_MS);
+  assert.deepEqual(ids(await listing), ["id-1"]);
 });
 
 for (const [how, db] of [["throws", () => failingDb({ throws: true })], ["aborts (quota)", () => failingDb()]]) {
