@@ -50,6 +50,17 @@ pub fn shard_of(name: &str, shards: usize) -> usize {
 /// `slack` before `expires`. Returns its life, as stored now.
 pub async fn extend(storage: &Storage, name: &str, expires: f64, slack: f64) -> Result<Life> {
     let old: Option<Life> = storage.get(&life_key(name)).await?;
+    extend_from(storage, name, old, expires, slack).await
+}
+
+/// [`extend`] when the caller has just read `name`'s life (`old`, none if it has none).
+pub async fn extend_from(
+    storage: &Storage,
+    name: &str,
+    old: Option<Life>,
+    expires: f64,
+    slack: f64,
+) -> Result<Life> {
     if let Some(life) = old {
         if life.expires >= expires - slack {
             return Ok(life);

@@ -119,12 +119,11 @@ impl DurableObject for Seen {
                 objects::json(&known)
             }
             "/record" => {
-                if q.only_kept
-                    && storage
-                        .get::<expiry::Life>(&expiry::life_key(&device))
-                        .await?
-                        .is_none()
-                {
+                // Read once here, for the condition and for the life's extension below.
+                let old = storage
+                    .get::<expiry::Life>(&expiry::life_key(&device))
+                    .await?;
+                if q.only_kept && old.is_none() {
                     return objects::json(&false);
                 }
                 let values = js_sys::Object::new();
@@ -132,9 +131,10 @@ impl DurableObject for Seen {
                     js_sys::Reflect::set(&values, &k.into(), &now.into())?;
                 }
                 storage.put_multiple_raw(values).await?;
-                let life = expiry::extend(
+                let life = expiry::extend_from(
                     &storage,
                     &device,
+                    old,
                     now + self.remember_ms,
                     self.remember_ms / 8.0,
                 )
