@@ -7,8 +7,7 @@
 
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Url};
+use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, Url};
 
 use crate::config::Config;
 use crate::delivery::failure::Failure;
@@ -58,30 +57,30 @@ impl Call<'_> {
     /// even be built (a bad `MINDBOX_API_BASE`), [`Failure::NoAnswer`] for a connection error or timeout.
     pub async fn send(&self, config: &Config) -> Result<Answer, Failure> {
         let request = self.request(config).map_err(Failure::Collector)?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Fetch::Request(request);
-        let call = Box::pin(fetch.send_with_signal(&signal));
-        let timeout = Duration::from_millis(config.timeout_ms.into());
-        let response = match select(call, Box::pin(Delay::from(timeout))).await {
-            Either::Left((Ok(r), _)) => r,
-            Either::Left((Err(e), _)) => {
-                return Err(Failure::NoAnswer(format!("connection error: {e}")))
-            }
-            Either::Right(_) => {
-                controller.abort();
-                let why = format!("Mindbox did not answer within {timeout:?}");
-                return Err(Failure::NoAnswer(why));
-            }
+        // The runtime's own timer aborts the call, its answer's body included: no timer of ours to
+        // set and clear for every call.
+        let signal: AbortSignal =
+            worker::web_sys::AbortSignal::timeout_with_u32(config.timeout_ms).into();
+        let timed_out = || {
+            let timeout = Duration::from_millis(config.timeout_ms.into());
+            Failure::NoAnswer(format!("Mindbox did not answer within {timeout:?}"))
+        };
+        let response = match Fetch::Request(request).send_with_signal(&signal).await {
+            Ok(r) => r,
+            Err(_) if signal.aborted() => return Err(timed_out()),
+            Err(e) => return Err(Failure::NoAnswer(format!("connection error: {e}"))),
         };
         let status = response.status_code();
         let retry_after = response.headers().get("Retry-After").ok().flatten();
+        let body = match crate::store::objects::text(response).await {
+            Ok(body) => body,
+            Err(_) if signal.aborted() => return Err(timed_out()),
+            Err(_) => String::new(),
+        };
         Ok(Answer {
             status,
             retry_after,
-            body: crate::store::objects::text(response)
-                .await
-                .unwrap_or_default(),
+            body,
         })
     }
 
