@@ -46,7 +46,7 @@ const WORKER = `export default {
 
 /**
  * Starts the do-nothing worker; `mindbox` is `{ url, endpointId, secretKey, timeoutMs }` (the
- * emulator). Returns `{ url, stop }`.
+ * emulator). Returns `{ url, log, stop }`.
  */
 export async function startBaseline({ mindbox, forward = true }) {
   const dir = mkdtempSync(join(tmpdir(), "mindbox-edge-baseline-"));
@@ -72,6 +72,8 @@ export async function startBaseline({ mindbox, forward = true }) {
   }
   return {
     url,
+    /** What wrangler printed. */
+    log: () => proc.log(),
     stop: async () => {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
