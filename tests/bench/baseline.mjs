@@ -48,7 +48,7 @@ const WORKER = `export default {
  * Starts the do-nothing worker; `mindbox` is `{ url, endpointId, secretKey, timeoutMs }` (the
  * emulator). Returns `{ url, log, stop }`.
  */
-export async function startBaseline({ mindbox, forward = true }) {
+export async function startBaseline({ mindbox, forward = true, inspector = false }) {
   const dir = mkdtempSync(join(tmpdir(), "mindbox-edge-baseline-"));
   writeFileSync(join(dir, "worker.js"), WORKER);
   const vars = { FORWARD: forward ? "1" : "0", API: mindbox?.url || "", ENDPOINT_ID: mindbox?.endpointId || "", SECRET_KEY: mindbox?.secretKey || "", TIMEOUT_MS: String(mindbox?.timeoutMs || 10000) };
@@ -59,7 +59,9 @@ export async function startBaseline({ mindbox, forward = true }) {
       `[[queues.producers]]\nbinding = "Q"\nqueue = "baseline"\n[[queues.consumers]]\nqueue = "baseline"\nmax_batch_size = 50\nmax_batch_timeout = 0\nmax_retries = 100\n`,
   );
   const port = await freePort();
-  const proc = startProcess("baseline", join(ROOT, "node_modules/.bin/wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
+  // Without wrangler's DevTools relay when `inspector` is false, as the collector is then measured.
+  const [bin, launcher] = inspector === false ? [process.execPath, [join(ROOT, "tests/support/quiet-dev.mjs")]] : [join(ROOT, "node_modules/.bin/wrangler"), []];
+  const proc = startProcess("baseline", bin, [...launcher, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
     cwd: dir,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_UPDATE_NOTIFIER: "1" },
   });

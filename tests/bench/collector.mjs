@@ -4,7 +4,8 @@
 //
 // `nodes` (self-hosted profile): workerd nodes on the one PostgreSQL, each batch to the next node.
 // At the end, the do-nothing worker (baseline.mjs: one queue send per batch, one Mindbox call per
-// event, nothing else, under `wrangler dev`) takes the same batches with the same emulator: the
+// event, nothing else, under wrangler's dev server; both without its DevTools relay: see
+// tests/support/quiet-dev.mjs) takes the same batches with the same emulator: the
 // collector's CPU per batch (accept and deliver) as a ratio to it.
 //
 // CPU is read from /proc for the workerd processes (user + system time), so it is everything workerd
@@ -41,6 +42,8 @@ console.log(`profile: ${profile}${profile === "self-hosted" ? `, ${NODES} node(s
 const settings = {
   profile,
   nodes: NODES,
+  // Without wrangler's DevTools relay (tests/support/quiet-dev.mjs), as the do-nothing worker.
+  inspector: false,
   vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000" },
   config: (toml) => toml.replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000, period = 60 }"),
 };

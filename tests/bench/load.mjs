@@ -70,6 +70,8 @@ const pick = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * so
 // per-minute budget above this run.
 const stack = await startStack({
   profile: PROFILE,
+  // Without wrangler's DevTools relay (tests/support/quiet-dev.mjs), as the do-nothing worker.
+  inspector: false,
   vars: { MINDBOX_RATE_LIMIT_PER_MINUTE: "1000000", MINDBOX_TIMEOUT_MS: "2000" },
   config: (toml) => toml.replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000, period = 60 }"),
 });

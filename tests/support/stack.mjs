@@ -172,10 +172,13 @@ export async function startStack(options = {}) {
         configFiles.push(file);
         configArgs.push("-c", file);
       }
+      // `inspector: false` (the CPU benchmarks): wrangler's dev server without its DevTools relay.
+      const [bin, launcher] = options.inspector === false ? [process.execPath, [join(ROOT, "tests/support/quiet-dev.mjs")]] : [join(ROOT, "node_modules/.bin/wrangler"), []];
       const proc = startProcess(
         "collector",
-        join(ROOT, "node_modules/.bin/wrangler"),
+        bin,
         [
+          ...launcher,
           "dev",
           ...configArgs,
           "--ip", "127.0.0.1",

@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, Url};
+use worker::js_sys;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{web_sys, Url};
 
 use crate::config::Config;
 use crate::delivery::failure::Failure;
@@ -55,26 +58,37 @@ pub struct Answer {
 impl Call<'_> {
     /// Sends the call; `Err` says why no answer came: [`Failure::Collector`] when the request could not
     /// even be built (a bad `MINDBOX_API_BASE`), [`Failure::NoAnswer`] for a connection error or timeout.
+    ///
+    /// Straight through the runtime's `fetch` and `Response`: the `worker` crate's wrappers would
+    /// build the request twice and wrap the answer's body in a second `Response`.
     pub async fn send(&self, config: &Config) -> Result<Answer, Failure> {
-        let request = self.request(config).map_err(Failure::Collector)?;
+        let (url, init) = self.request(config).map_err(Failure::Collector)?;
         // The runtime's own timer aborts the call, its answer's body included: no timer of ours to
         // set and clear for every call.
-        let signal: AbortSignal =
-            worker::web_sys::AbortSignal::timeout_with_u32(config.timeout_ms).into();
+        let signal = web_sys::AbortSignal::timeout_with_u32(config.timeout_ms);
+        init.set_signal(Some(&signal));
         let timed_out = || {
             let timeout = Duration::from_millis(config.timeout_ms.into());
             Failure::NoAnswer(format!("Mindbox did not answer within {timeout:?}"))
         };
-        let response = match Fetch::Request(request).send_with_signal(&signal).await {
-            Ok(r) => r,
-            Err(_) if signal.aborted() => return Err(timed_out()),
-            Err(e) => return Err(Failure::NoAnswer(format!("connection error: {e}"))),
-        };
-        let status = response.status_code();
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let response: web_sys::Response =
+            match JsFuture::from(global.fetch_with_str_and_init(&url, &init)).await {
+                Ok(r) => r.unchecked_into(),
+                Err(_) if signal.aborted() => return Err(timed_out()),
+                Err(e) => {
+                    let e = worker::Error::from(e);
+                    return Err(Failure::NoAnswer(format!("connection error: {e}")));
+                }
+            };
+        let status = response.status();
         let retry_after = response.headers().get("Retry-After").ok().flatten();
-        let body = match crate::store::objects::text(response).await {
-            Ok(body) => body,
-            Err(_) if signal.aborted() => return Err(timed_out()),
+        let body = match response.text().map(JsFuture::from) {
+            Ok(text) => match text.await {
+                Ok(t) => t.as_string().unwrap_or_default(),
+                Err(_) if signal.aborted() => return Err(timed_out()),
+                Err(_) => String::new(),
+            },
             Err(_) => String::new(),
         };
         Ok(Answer {
@@ -84,8 +98,9 @@ impl Call<'_> {
         })
     }
 
-    /// The HTTP request: URL with the query parameters, headers (the secret key), JSON body.
-    fn request(&self, config: &Config) -> Result<Request, String> {
+    /// The HTTP request: URL with the query parameters, and the init (`POST`, the headers with the
+    /// secret key, the JSON body).
+    fn request(&self, config: &Config) -> Result<(String, web_sys::RequestInit), String> {
         let path = match self.mode {
             Mode::Async => "async",
             Mode::Sync => "sync",
@@ -107,8 +122,12 @@ impl Call<'_> {
             &params,
         )
         .map_err(|e| format!("MINDBOX_API_BASE is not a URL: {e}"))?;
-        let headers = Headers::new();
-        let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+        let headers = web_sys::Headers::new().map_err(|e| worker::Error::from(e).to_string())?;
+        let set = |k: &str, v: &str| {
+            headers
+                .set(k, v)
+                .map_err(|e| worker::Error::from(e).to_string())
+        };
         set("Content-Type", "application/json; charset=utf-8")?;
         set("Accept", "application/json")?;
         set(
@@ -124,10 +143,10 @@ impl Call<'_> {
             set("User-Agent", ua)?;
         }
         let body = serde_json::to_string(self.body).map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+        Ok((url.into(), init))
     }
 }
