@@ -348,10 +348,14 @@ impl Config {
             .unwrap_or_else(|| "https://api.mindbox.ru".into())
             .trim_end_matches('/')
             .to_string();
-        if !api_base.starts_with("https://") && !api_base.starts_with("http://") {
+        // Parsed here, once: delivery appends its path and query to it as text.
+        let is_url = worker::Url::parse(&api_base).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none()
+        });
+        if !is_url || !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
             problems.push(invalid(
                 "MINDBOX_API_BASE",
-                format!("must be an http(s) URL, got {api_base:?}"),
+                format!("must be an http(s) URL without a query, got {api_base:?}"),
             ));
         }
         let endpoint_id = var(env, "MINDBOX_ENDPOINT_ID").unwrap_or_else(|| {
@@ -566,6 +570,47 @@ mod tests {
         let tokens = Tokens::from_lookup(&lookup(&[("QA_TOKEN", "q"), ("ADMIN_TOKEN", "")]));
         assert!(tokens.admin.is_none(), "an empty token is no token");
         assert_eq!(tokens.qa.unwrap().expose(), "q");
+    }
+
+    /// Delivery appends its path and query to `MINDBOX_API_BASE` as text: a base that is no URL, or
+    /// carries a query or fragment, is a delivery problem (events wait), never a wrong request.
+    #[test]
+    fn the_api_base_is_an_http_url_without_a_query() {
+        let with = |base: &str| {
+            Config::from_lookup(&lookup(&[
+                ("MINDBOX_SECRET_KEY", "k"),
+                ("MINDBOX_ENDPOINT_ID", "shop"),
+                ("MINDBOX_API_BASE", base),
+            ]))
+            .unwrap()
+        };
+        for good in [
+            "https://api.mindbox.ru",
+            "http://127.0.0.1:8080/",
+            "https://proxy.shop.ru/mindbox",
+        ] {
+            let c = with(good);
+            assert!(
+                c.delivery_problems.is_empty(),
+                "{good}: {:?}",
+                c.delivery_problem()
+            );
+            assert!(!c.api_base.ends_with('/'));
+        }
+        for bad in [
+            "api.mindbox.ru",
+            "ftp://api.mindbox.ru",
+            "https://api.mindbox.ru?x=1",
+            "https://api.mindbox.ru#a",
+            "https://exa mple.ru",
+            "https://",
+        ] {
+            let problem = with(bad).delivery_problem();
+            assert!(
+                problem.is_some_and(|p| p.contains("MINDBOX_API_BASE")),
+                "{bad} taken"
+            );
+        }
     }
 
     /// The operators' table in docs/operate.md lists every setting and nothing else, with its kind;

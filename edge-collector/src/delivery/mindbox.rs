@@ -10,7 +10,7 @@ use std::time::Duration;
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, Url};
+use worker::{url, web_sys};
 
 use crate::config::Config;
 use crate::delivery::failure::Failure;
@@ -105,23 +105,23 @@ impl Call<'_> {
             Mode::Async => "async",
             Mode::Sync => "sync",
         };
-        let mut params = vec![
-            ("endpointId", config.endpoint_id.as_str()),
-            ("operation", self.operation),
-            ("deviceUUID", self.device_uuid),
-        ];
+        // The query is appended to the base URL as text: `MINDBOX_API_BASE` was parsed once, with
+        // the configuration, not for every call.
+        let mut query = url::form_urlencoded::Serializer::new(format!(
+            "{}/v3/operations/{path}?",
+            config.api_base
+        ));
+        query
+            .append_pair("endpointId", &config.endpoint_id)
+            .append_pair("operation", self.operation)
+            .append_pair("deviceUUID", self.device_uuid);
         if let Some(t) = self.transaction_id {
-            params.push(("transactionId", t));
+            query.append_pair("transactionId", t);
         }
-        let offset = self.date_time_offset_ms.map(|o| o.to_string());
-        if let Some(o) = &offset {
-            params.push(("dateTimeOffset", o));
+        if let Some(o) = self.date_time_offset_ms {
+            query.append_pair("dateTimeOffset", &o.to_string());
         }
-        let url = Url::parse_with_params(
-            &format!("{}/v3/operations/{path}", config.api_base),
-            &params,
-        )
-        .map_err(|e| format!("MINDBOX_API_BASE is not a URL: {e}"))?;
+        let url = query.finish();
         let headers = web_sys::Headers::new().map_err(|e| worker::Error::from(e).to_string())?;
         let set = |k: &str, v: &str| {
             headers
@@ -147,6 +147,6 @@ impl Call<'_> {
         init.set_method("POST");
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&body));
-        Ok((url.into(), init))
+        Ok((url, init))
     }
 }
