@@ -56,8 +56,8 @@ pub struct Answer {
 }
 
 impl Call<'_> {
-    /// Sends the call; `Err` says why no answer came: [`Failure::Collector`] when the request could not
-    /// even be built, [`Failure::NoAnswer`] for a connection error or timeout.
+    /// Sends the call; `Err` says why no answer came: [`Failure::Collector`] when the body could not
+    /// be written, [`Failure::NoAnswer`] for a connection error or timeout.
     ///
     /// One crossing into JavaScript per call ([`mindbox_fetch`]): measured cheaper than building the
     /// request and reading the answer through `web_sys`, which costs two futures and a dozen calls.
