@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProcess, waitFor, timedFetch, freePort, ROOT } from "../support/stack.mjs";
+import { startProcess, waitFor, timedFetch, freePort, wranglerDev } from "../support/stack.mjs";
 
 const WORKER = `export default {
   async fetch(req, env) {
@@ -60,7 +60,7 @@ export async function startBaseline({ mindbox, forward = true, inspector = false
   );
   const port = await freePort();
   // Without wrangler's DevTools relay when `inspector` is false, as the collector is then measured.
-  const [bin, launcher] = inspector === false ? [process.execPath, [join(ROOT, "tests/support/quiet-dev.mjs")]] : [join(ROOT, "node_modules/.bin/wrangler"), []];
+  const [bin, launcher] = wranglerDev(inspector);
   const proc = startProcess("baseline", bin, [...launcher, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
     cwd: dir,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_UPDATE_NOTIFIER: "1" },

@@ -88,6 +88,14 @@ export function lazy(get, what) {
 }
 
 /**
+ * How to start `wrangler dev`: `[program, arguments before "dev"]`. `inspector: false` (the CPU
+ * benchmarks) starts wrangler's dev server without its DevTools relay (`quiet-dev.mjs`).
+ */
+export function wranglerDev(inspector = true) {
+  return inspector === false ? [process.execPath, [join(ROOT, "tests/support/quiet-dev.mjs")]] : [join(ROOT, "node_modules/.bin/wrangler"), []];
+}
+
+/**
  * Starts emulator, collector and shop. Returns URLs, tokens, tickets signed with the secret key, the
  * emulator's control API, the collector client (support/client.mjs), the processes' logs and `stop()`.
  *
@@ -172,8 +180,7 @@ export async function startStack(options = {}) {
         configFiles.push(file);
         configArgs.push("-c", file);
       }
-      // `inspector: false` (the CPU benchmarks): wrangler's dev server without its DevTools relay.
-      const [bin, launcher] = options.inspector === false ? [process.execPath, [join(ROOT, "tests/support/quiet-dev.mjs")]] : [join(ROOT, "node_modules/.bin/wrangler"), []];
+      const [bin, launcher] = wranglerDev(options.inspector);
       const proc = startProcess(
         "collector",
         bin,
