@@ -1,10 +1,11 @@
 // The rate limits, in their own stack (they spend whole minutes' budgets): they count events, not
-// requests, per device and per client IP, an IPv6 client by its /64.
+// requests, per device and per client IP, an IPv6 client by its /64; and one address creates only so
+// many devices a minute, also from batches that say they are fresh.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { useStack, waitFor, startOfAMinute, PROFILE } from "../support/stack.mjs";
-import { event } from "../support/events.mjs";
+import { event, view } from "../support/events.mjs";
 
 const stack = useStack({ profile: PROFILE });
 
@@ -60,4 +61,27 @@ test("an IPv6 client is one client across its /64", { skip: PROFILE !== "self-ho
   assert.equal(await batchesUntilLimited(() => ({ ip: "2001:db8:5:6::1" })), 30);
   assert.equal((await post(1, { ip: "2001:db8:5:6:ffff::9" })).status, 429, "another address of the same /64");
   assert.equal((await post(1, { ip: "2001:db8:5:7::1" })).status, 422, "the next /64 is another client");
+});
+
+test("fresh batches from new devices are queued, but one address creates at most 600 devices a minute", async () => {
+  // A minute of its own: under wrangler dev, the tests above spent this one's budget of the address.
+  await startOfAMinute(61000);
+  const ip = "198.51.100.79";
+  let accepted = 0;
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < 620) {
+      next += 1;
+      const r = await stack.post({ deviceUUID: randomUUID(), fresh: true, events: [view()] }, { headers: { "x-real-ip": ip } });
+      if (r.status === 202) accepted += 1;
+    }
+  }));
+  // Answered before the device is looked up: every event is accepted and queued.
+  assert.equal(accepted, 620);
+  // After the answers, the 20 devices over the address's creation limit are not kept.
+  const counters = await waitFor("the records after the answers", async () => {
+    const c = await stack.admin("counters");
+    return c.device_not_kept >= 20 && c;
+  }, { timeoutMs: 60000, intervalMs: 500 });
+  assert.equal(counters.device_not_kept, 20, JSON.stringify(counters));
 });

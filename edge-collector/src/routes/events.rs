@@ -55,15 +55,11 @@ pub async fn handle(req: Request, env: Store, ctx: &Context, config: &Config) ->
         if let Some((device, ids)) = after.queued {
             match &after.unchecked {
                 None => seen::record(&env, &device, ids, after.notes).await,
-                // A fresh batch: one call records it for a device kept already; a new device is
-                // kept only within its address's creation limit.
-                Some(ip_key) if !seen::record_if_kept(&env, &device, &ids).await => {
-                    if within_limit(&env, bindings::NEW_DEVICE_RATE_LIMIT, ip_key, 1).await {
-                        seen::record(&env, &device, ids, after.notes).await;
-                    } else {
-                        // Queued, but its device (new, over its address's creation limit) is not kept.
-                        count(&mut after.counts, "device_not_kept", 1);
-                    }
+                // A fresh batch: one call records it, for a device kept already or (a new device)
+                // within its address's creation limit.
+                Some(ip_key) if !seen::record_within(&env, &device, &ids, ip_key).await => {
+                    // Queued, but its device (new, over its address's creation limit) is not kept.
+                    count(&mut after.counts, "device_not_kept", 1);
                 }
                 Some(_) => {}
             }

@@ -27,6 +27,16 @@ pub struct Life {
     pub pruned: f64,
 }
 
+impl Life {
+    /// The life as storage keeps it (what `storage.get::<Life>` reads back).
+    fn to_js(self) -> Result<js_sys::Object> {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &"expires".into(), &self.expires.into())?;
+        js_sys::Reflect::set(&o, &"pruned".into(), &self.pruned.into())?;
+        Ok(o)
+    }
+}
+
 /// The storage key of `name`'s life record (present while anything is kept under the name).
 pub fn life_key(name: &str) -> String {
     format!("d:{name}")
@@ -61,18 +71,51 @@ pub async fn extend_from(
     expires: f64,
     slack: f64,
 ) -> Result<Life> {
-    if let Some(life) = old {
-        if life.expires >= expires - slack {
-            return Ok(life);
-        }
-        storage.delete(&index_key(life.expires, name)).await?;
-    }
-    let life = Life {
+    extend_with(
+        storage,
+        name,
+        old,
         expires,
-        pruned: old.map_or(0.0, |l| l.pruned),
+        slack,
+        0.0,
+        js_sys::Object::new(),
+    )
+    .await
+}
+
+/// [`extend_from`] that also writes `values` (key to value), in the same storage call as the life and
+/// its index entry. A name new here (`old` none) starts as pruned at `new_pruned` (ms): it has nothing
+/// old to prune yet.
+pub async fn extend_with(
+    storage: &Storage,
+    name: &str,
+    old: Option<Life>,
+    expires: f64,
+    slack: f64,
+    new_pruned: f64,
+    values: js_sys::Object,
+) -> Result<Life> {
+    let life = match old {
+        Some(life) if life.expires >= expires - slack => life,
+        _ => Life {
+            expires,
+            pruned: old.map_or(new_pruned, |l| l.pruned),
+        },
     };
-    storage.put(&life_key(name), life).await?;
-    storage.put(&index_key(expires, name), name).await?;
+    let moved = old.is_none_or(|o| o.expires != life.expires);
+    if moved {
+        js_sys::Reflect::set(&values, &life_key(name).into(), &life.to_js()?.into())?;
+        js_sys::Reflect::set(&values, &index_key(expires, name).into(), &name.into())?;
+    }
+    if js_sys::Object::keys(&values).length() > 0 {
+        storage.put_multiple_raw(values).await?;
+    }
+    if !moved {
+        return Ok(life);
+    }
+    if let Some(o) = old {
+        storage.delete(&index_key(o.expires, name)).await?;
+    }
     let alarm = storage.get_alarm().await?;
     if alarm.is_none_or(|at| at as f64 > expires) {
         storage.set_alarm(wait_until(expires)).await?;

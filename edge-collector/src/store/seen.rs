@@ -33,9 +33,10 @@ struct Ids {
     /// QA's trace notes for these ids ("queued"), when the device is traced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     notes: Vec<trace_notes::Note>,
-    /// Record only for a device kept already (a new device is left to the caller's creation limit).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    only_kept: bool,
+    /// For a device new here: the key of its address in `NEW_DEVICE_RATE_LIMIT`, which the object
+    /// asks before it creates the device (nothing is recorded when the limit says no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    create_within: Option<String>,
 }
 
 /// What a check answers: the ids queued before, and whether QA traces the device.
@@ -59,6 +60,8 @@ pub struct Seen {
     keep: usize,
     /// How long ids and devices are remembered (`DEVICE_STATE_SECONDS`).
     remember_ms: f64,
+    /// The worker's bindings (the creation limit's rate limiter).
+    env: Env,
 }
 
 impl DurableObject for Seen {
@@ -68,6 +71,7 @@ impl DurableObject for Seen {
             state,
             keep: settings.trace_keep,
             remember_ms: settings.device_state_ms,
+            env,
         }
     }
 
@@ -123,20 +127,26 @@ impl DurableObject for Seen {
                 let old = storage
                     .get::<expiry::Life>(&expiry::life_key(&device))
                     .await?;
-                if q.only_kept && old.is_none() {
-                    return objects::json(&false);
+                if let (None, Some(address)) = (&old, &q.create_within) {
+                    let store = Store::new(&self.env);
+                    let limit = crate::bindings::NEW_DEVICE_RATE_LIMIT;
+                    if !crate::gate::admission::within_limit(&store, limit, address, 1).await {
+                        return objects::json(&false);
+                    }
                 }
+                // The ids, and the device's life when it moves, in one write.
                 let values = js_sys::Object::new();
                 for k in &keys {
                     js_sys::Reflect::set(&values, &k.into(), &now.into())?;
                 }
-                storage.put_multiple_raw(values).await?;
-                let life = expiry::extend_from(
+                let life = expiry::extend_with(
                     &storage,
                     &device,
                     old,
                     now + self.remember_ms,
                     self.remember_ms / 8.0,
+                    now,
+                    values,
                 )
                 .await?;
                 if now - life.pruned > PRUNE_EVERY_MS.min(self.remember_ms) {
@@ -211,7 +221,7 @@ pub async fn already_queued(env: &Store, device: &str, ids: &[String]) -> Known 
     let q = Ids {
         ids: ids.to_vec(),
         notes: Vec::new(),
-        only_kept: false,
+        create_within: None,
     };
     let (shard, path) = route(device, "/check");
     match objects::call(env, BINDING, &shard, &path, &q).await {
@@ -240,7 +250,7 @@ pub async fn record(env: &Store, device: &str, ids: Vec<String>, notes: Vec<trac
     let q = Ids {
         ids,
         notes,
-        only_kept: false,
+        create_within: None,
     };
     let (shard, path) = route(device, "/record");
     if let Err(e) = objects::call::<_, bool>(env, BINDING, &shard, &path, &q).await {
@@ -248,28 +258,37 @@ pub async fn record(env: &Store, device: &str, ids: Vec<String>, notes: Vec<trac
     }
 }
 
-/// Remembers `ids` as queued for this device in one call when the device is kept already: `false`
-/// when it is not (nothing was recorded: a new device is the caller's to create, within its
-/// address's limit, with [`record`]). A failure is logged and answers `true`: it only means a later
-/// resend is queued again.
-pub async fn record_if_kept(env: &Store, device: &str, ids: &[String]) -> bool {
+/// Remembers `ids` as queued for this device, in one call, when the device is kept already or its
+/// address (`ip_key`) is within `NEW_DEVICE_RATE_LIMIT`: `false` when neither (nothing was recorded,
+/// and the device is not kept). A failure is logged and answers `true`: it only means a later resend
+/// is queued again.
+pub async fn record_within(env: &Store, device: &str, ids: &[String], ip_key: &str) -> bool {
     if ids.is_empty() {
         return true;
     }
     #[cfg(feature = "postgres")]
     if let Some(db) = env.db() {
         let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
-        return crate::store::pg::seen::record_if_kept(db, device, ids, remember)
+        let kept = crate::store::pg::seen::record_if_kept(db, device, ids, remember)
             .await
             .unwrap_or_else(|e| {
                 worker::console_error!("seen record failed: {e}");
                 true
             });
+        if kept {
+            return true;
+        }
+        let limit = crate::bindings::NEW_DEVICE_RATE_LIMIT;
+        if !crate::gate::admission::within_limit(env, limit, ip_key, 1).await {
+            return false;
+        }
+        record(env, device, ids.to_vec(), Vec::new()).await;
+        return true;
     }
     let q = Ids {
         ids: ids.to_vec(),
         notes: Vec::new(),
-        only_kept: true,
+        create_within: Some(ip_key.to_string()),
     };
     let (shard, path) = route(device, "/record");
     objects::call::<_, bool>(env, BINDING, &shard, &path, &q)
