@@ -84,7 +84,7 @@ export default {
   copyFileSync(join(build, "index.js"), join(dir, "index.js"));
   // The tracker files too, so the folder is the whole deployment.
   mkdirSync(join(dir, "tracker"), { recursive: true });
-  for (const f of ["tracker.js", "tracker.wasm", "tracker-extras.js"]) copyFileSync(join(ROOT, "tracker/dist", f), join(dir, "tracker", f));
+  for (const f of ["tracker.js", "tracker.wasm", "tracker-extras.js", "tracker-qa.js"]) copyFileSync(join(ROOT, "tracker/dist", f), join(dir, "tracker", f));
   copyFileSync(join(build, "index_bg.wasm"), join(dir, "index_bg.wasm"));
   mkdirSync(join(dir, "state"), { recursive: true });
   const config = `using Workerd = import "/workerd/workerd.capnp";

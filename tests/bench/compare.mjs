@@ -77,7 +77,7 @@ async function startSegmentServer() {
       return;
     }
     // This tracker's files, served the same way as Segment's (its events go to the collector).
-    const ours = /^\/mbx\/(tracker(-extras)?\.(js|wasm))$/.exec(url.pathname);
+    const ours = /^\/mbx\/(tracker(-extras|-qa)?\.(js|wasm))$/.exec(url.pathname);
     if (ours) {
       const type = ours[1].endsWith(".wasm") ? "application/wasm" : "text/javascript";
       return res.writeHead(200, { ...cors, "content-type": type }).end(readFileSync(join(ROOT, "tracker/dist", ours[1])));

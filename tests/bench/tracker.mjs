@@ -20,6 +20,8 @@ try {
   const result = await page.evaluate(async (calls) => {
     const ROUNDS = 7;
     const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+    // The QA API's file (the durability round reads the outbox through it) is fetched before timing.
+    await mindbox.qa.list();
     for (let i = 0; i < 50; i++) mindbox("viewProduct", { productId: "warm" + i, price: 100 });
     await null;
     const inCall = [];

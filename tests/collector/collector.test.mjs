@@ -306,7 +306,7 @@ test("a subscription form needs no ticket (UNVERIFIED_OPERATIONS)", async () => 
 });
 
 test("the tracker files are served as static assets for any page, cached five minutes; other paths are 404", async () => {
-  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/], ["/tracker-extras.js", /javascript/]]) {
+  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/], ["/tracker-extras.js", /javascript/], ["/tracker-qa.js", /javascript/]]) {
     const res = await timedFetch(`${stack.collectorUrl}${path}`, { headers: { origin: "https://any-shop-page.example" } });
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get("content-type"), type, path);

@@ -13,7 +13,7 @@ const stack = useStack({ profile: "self-hosted", vars: { MINDBOX_TIMEOUT_MS: "15
 const post = (events) => stack.sendAccepted(events, randomUUID());
 
 test("the tracker files are served with the asset headers, and /v1/* reaches the collector", async () => {
-  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/], ["/tracker-extras.js", /javascript/]]) {
+  for (const [path, type] of [["/tracker.js", /javascript/], ["/tracker.wasm", /application\/wasm/], ["/tracker-extras.js", /javascript/], ["/tracker-qa.js", /javascript/]]) {
     const res = await timedFetch(`${stack.collectorUrl}${path}`);
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get("content-type"), type);

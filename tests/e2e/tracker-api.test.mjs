@@ -1,5 +1,6 @@
 // End to end in Chromium: the tracker's page API: typed calls and the official snippet's raw ones, bad
-// arguments, odd data, another endpoint's snippet, and the tracker served from the shop's own origin.
+// arguments, odd data, another endpoint's snippet, the QA API's own file, and the tracker served from
+// the shop's own origin.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { waitFor } from "../support/stack.mjs";
@@ -28,6 +29,25 @@ test("a phone typed as 8 (912) 345-67-89 reaches Mindbox as 79123456789 from the
   );
   assert.match(String(error), /customer\.mobilePhone: a phone holds only the digits/);
   assert.equal((await stack.drain()).filter((q) => !q.body?.sentinel).length, 0);
+  await context.close();
+});
+
+test("the QA API is a file fetched on its first call: a shopper's page never loads it, and one that does not come says why", async () => {
+  const context = await browser.newContext();
+  const fetched = [];
+  context.on("request", (r) => r.url().endsWith("/tracker-qa.js") && fetched.push(r.url()));
+  await context.route("**/tracker-qa.js", (route) => route.abort());
+  const page = await open(context, "/product.html?id=123");
+  await delivered(1);
+  assert.deepEqual(fetched, [], "a shopper's page does not fetch the QA file");
+  const failed = await page.evaluate(() => mindbox.qa.list().then(() => "listed", (e) => e.message));
+  assert.match(failed, /^the tracker could not load http:.*\/tracker-qa\.js \(offline, or the file is missing\)$/);
+  await context.unroute("**/tracker-qa.js");
+  // Asked again, it comes, and the QA API answers.
+  const list = await page.evaluate(() => mindbox.qa.list());
+  assert.equal(list.storage, "indexeddb");
+  assert.ok(list.events.some((e) => e.operation === "Website.ViewProduct" && e.state === "sent"), JSON.stringify(list.events));
+  assert.equal(fetched.length, 2, "one refused fetch, then one that came");
   await context.close();
 });
 

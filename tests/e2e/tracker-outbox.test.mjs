@@ -36,6 +36,8 @@ test("the collector is down while the shopper browses: everything arrives once i
 test("offline and back online: the online event sends the outbox", async () => {
   const context = await browser.newContext();
   const page = await open(context, "/index.html");
+  // The QA API's file is fetched on its first call: here while online, as the QA page does on opening.
+  await page.evaluate(() => mindbox.qa.list());
   await context.setOffline(true);
   await page.evaluate(() => {
     mindbox("viewProduct", { productId: "123" });
@@ -121,6 +123,8 @@ test("IndexedDB unavailable: the tracker keeps working from memory, in every tab
 test("a batch the collector refuses as a whole is split until only the bad event is rejected", async () => {
   const context = await browser.newContext();
   const page = await open(context, "/index.html");
+  // The QA API's file is fetched on its first call: here while online, as the QA page does on opening.
+  await page.evaluate(() => mindbox.qa.list());
   await context.setOffline(true);
   await page.evaluate(() => {
     for (let i = 0; i < 5; i++) mindbox("viewProduct", { productId: "good-" + i });

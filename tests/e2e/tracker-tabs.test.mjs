@@ -73,6 +73,8 @@ test("a tab that does not send still hears its callbacks when the sending tab de
 test("consent withdrawn: nothing is collected and the outbox is cleared; granted again: collection resumes", async () => {
   const context = await browser.newContext();
   const page = await open(context, "/index.html");
+  // The QA API's file is fetched on its first call: here while online, as the QA page does on opening.
+  await page.evaluate(() => mindbox.qa.list());
   await context.setOffline(true);
   await page.evaluate(() => mindbox("viewProduct", { productId: "kept-offline" }));
   await page.waitForFunction(async () => (await mindbox.qa.list()).events.length === 1);
@@ -92,6 +94,8 @@ test("consent withdrawn in one tab stops every tab, the sending one too, and sur
   const sender = await open(context, "/index.html");
   await sender.waitForFunction(() => mindbox.qa && window.mindbox);
   const other = await open(context, "/index.html");
+  // The QA API's file is fetched on its first call: here while online, as the QA page does on opening.
+  await sender.evaluate(() => mindbox.qa.list());
   await context.setOffline(true);
   await sender.evaluate(() => mindbox("viewProduct", { productId: "pending-before" }));
   await other.evaluate(() => mindbox("consent", false));

@@ -146,6 +146,8 @@ test("the collector unreachable, then back (the browser's online event): everyth
   await open("/index.html");
   await stack.drain();
   await stack.emulator.reset();
+  // The QA API's file comes from the collector, on its first call: fetched before it goes away.
+  await run(() => window.mindbox.qa.list());
   // WebDriver has no offline switch in every engine: the collector going away is the same to the page.
   await stack.stopCollector();
   const marker = `offline-${Date.now()}`;

@@ -13,25 +13,26 @@
 // tracker.wasm, loaded by wasm.js and called through core.js) checks calls, makes events and decides;
 // this JS shell keeps the device id (device.js), stores the events (outbox.js), sends them (sender.js,
 // which wires role.js, flush.js, callbacks.js, consent.js and tabs.js), asks `sync` calls (sync.js),
-// keeps the calls it dropped for QA (dropped.js) and serves QA (qa.js).
+// keeps the calls it dropped for QA (dropped.js) and serves QA (qa-front.js).
 //
-// The calls only some pages make (extras.js: the customer calls, the loyalty questions, cards by SMS
-// code, back-in-stock) are a file of their own, fetched on the first of them.
+// Two files are fetched only when first needed: the calls only some pages make (extras.js, built to
+// tracker-extras.js: the customer calls, the loyalty questions, cards by SMS code, back-in-stock) and
+// the QA API (qa.js, built to tracker-qa.js).
 //
 // Opt-in (`data-consent="opt-in"` or a queued `create({consent: "opt-in"})`, 152-FZ): until the
 // visitor consents, nothing is opened, set or written (no cookie, no storage, no IndexedDB, no lock)
 // and nothing is sent; calls are checked and made at once, and wait in memory (waiting.js).
 import { core as rustHalf } from "./core.js";
 import { load } from "./wasm.js";
-import { openOutbox } from "./outbox.js";
+import { openOutbox, pending, SENT, REJECTED } from "./outbox.js";
 import { deviceId, ensure, storage } from "./device.js";
 import { Sender } from "./sender.js";
 import { call } from "./callbacks.js";
 import { sync, ask } from "./sync.js";
-import { qa } from "./qa.js";
-import { remember } from "./dropped.js";
+import { qaFront } from "./qa-front.js";
+import { remember, dropped, forget } from "./dropped.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
-import { Waiting } from "./waiting.js";
+import { Waiting, ask as askTabs } from "./waiting.js";
 import { Kept } from "./kept.js";
 
 /** Methods of extras.js, fetched on their first call (tracker/src/page.rs `LAZY_METHODS`). */
@@ -43,6 +44,51 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
   var script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   var src = (script && script.src) || "";
   var base = src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
+  /** The files fetched or being fetched, by name. @type {{[file: string]: Promise<any>}} */
+  var fetched = {};
+  /**
+   * One of the tracker's other files (beside tracker.js), once: resolves with the global it sets;
+   * rejects with why not, at the latest after 10 s, and may then be asked again.
+   * @param {string} file
+   * @param {string} global
+   */
+  function fetchFile(file, global) {
+    if (typeof w[global] == "function") return Promise.resolve(w[global]);
+    return (
+      fetched[file] ||
+      (fetched[file] = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        /** @param {string} [why] */
+        function done(why) {
+          clearTimeout(timer);
+          s.onload = s.onerror = null;
+          if (typeof w[global] == "function") return resolve(w[global]);
+          delete fetched[file];
+          if (s.parentNode) s.parentNode.removeChild(s);
+          reject(new Error("the tracker could not load " + base + file + " (" + (why || "it set no " + global) + ")"));
+        }
+        var timer = setTimeout(done, 10000, "no answer within 10 s");
+        s.onload = function () {
+          done();
+        };
+        s.onerror = function () {
+          done("offline, or the file is missing");
+        };
+        s.src = base + file;
+        s.async = true;
+        (document.head || document.documentElement).appendChild(s);
+      }))
+    );
+  }
+  /** `mindbox.qa` over what it may use of this tracker. @param {any} lent */
+  function qa(lent) {
+    return qaFront(
+      Object.assign(lent, { ask: askTabs, dropped: dropped, forget: forget, pending: pending, states: { sent: SENT, rejected: REJECTED } }),
+      function () {
+        return fetchFile("tracker-qa.js", "mindboxEdgeQA");
+      }
+    );
+  }
   // The Rust half's module first: the one download before calls can be made into events.
   var wasm = load(base + "tracker.wasm");
   var collector = (script && script.getAttribute("data-collector")) || base;
@@ -119,7 +165,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
             return !!(made && made[0]);
           });
         });
-        front.qa = qa(core, o, sender, collector, consent, waiting);
+        front.qa = qa({ core: core, outbox: o, sender: sender, collector: collector, consent: consent, waiting: waiting });
         waiting.run();
       }
       /** Opens the outbox (unless given) and begins; once. @param {any} [outbox] */
@@ -131,8 +177,6 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
       }
       /** What `create` set that extras.js reads. @type {{operations?: any, productIdSystem?: string}} */
       var settings = {};
-      /** @type {Promise<any> | null} */
-      var extras = null;
       /** extras.js, once it is in. @type {any} */
       var extrasIn = null;
       /** Kept calls of other pages being made by extras.js. @type {{[id: string]: 1}} */
@@ -184,28 +228,14 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
             lazy(method, arg, cbs, e);
           });
         }
-        if (!extras)
-          extras = new Promise(function (resolve, reject) {
-            var s = document.createElement("script");
-            s.src = base + "tracker-extras.js";
-            s.async = true;
-            s.onload = function () {
-              resolve(w.mindboxEdgeExtras);
-            };
-            s.onerror = function () {
-              extras = null;
-              adopting = {};
-              reject();
-            };
-            document.head.appendChild(s);
-          });
-        extras.then(
+        fetchFile("tracker-extras.js", "mindboxEdgeExtras").then(
           function (run) {
             extrasIn = run;
             runExtras(method, arg, cbs, ctx);
           },
-          function () {
-            call(cbs.onError, "the tracker could not load " + base + "tracker-extras.js");
+          function (e) {
+            adopting = {};
+            call(cbs.onError, e.message);
           }
         );
       }
@@ -292,7 +322,7 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
           console.warn("mindbox: internal error", e);
         }
       };
-      front.qa = qa(core, null, null, collector, consent, waiting);
+      front.qa = qa({ core: core, outbox: null, sender: null, collector: collector, consent: consent, waiting: waiting });
       front.deviceUUID = function () {
         return sender ? deviceId() : "";
       };

@@ -214,6 +214,10 @@ export interface WaitingCall {
   operation?: string;
 }
 
+/**
+ * The QA API (`mindbox.qa`). Its code is `tracker-qa.js`, fetched on the first call; every method's
+ * promise rejects with the reason when that file cannot be fetched.
+ */
 export interface QA {
   /** The collector's base URL this tracker sends to (ends with `/`): where the QA page asks about its events. */
   collector: string;

@@ -1,25 +1,47 @@
 // @ts-check
 // The QA API (`mindbox.qa`, used by www/qa.html): list the outbox with states and the calls dropped for
 // bad arguments, replay chosen events, export and import them as JSON, flush now, clear the history.
-import { dropped, forget } from "./dropped.js";
-import { pending, SENT, REJECTED } from "./outbox.js";
-import { ask } from "./waiting.js";
+//
+// Built into its own file, `tracker-qa.js`, which `mindbox.qa` (qa-front.js) fetches on the first
+// call: only the QA page and tests use it. It imports nothing; what it uses of the tracker is lent.
 
 /**
- * The QA API over the Rust half `core`, the `outbox` and the `sender`, as mindbox.d.ts declares it.
- * Before an opt-in visitor consents there is neither (nothing is opened): QA then sees no events,
- * the consent state and the calls waiting for it.
+ * What the tracker lends this file.
  *
- * @param {ReturnType<typeof import("./core.js").core>} core
- * @param {import("./outbox.js").Outbox | null} outbox
- * @param {ReturnType<typeof import("./sender.js").Sender> | null} sender
- * @param {string} collector the collector's base URL, as this tracker sends to it
- * @param {import("./consent.js").Consent} consent
- * @param {import("./waiting.js").Waiting} waiting
+ * @typedef {object} Lent
+ * @property {ReturnType<typeof import("./core.js").core>} core the Rust half
+ * @property {import("./outbox.js").Outbox | null} outbox none before an opt-in visitor consents
+ * @property {ReturnType<typeof import("./sender.js").Sender> | null} sender likewise
+ * @property {string} collector the collector's base URL, as this tracker sends to it
+ * @property {import("./consent.js").Consent} consent
+ * @property {import("./waiting.js").Waiting} waiting the calls held for consent
+ * @property {typeof import("./waiting.js").ask} ask every tab's held calls
+ * @property {typeof import("./dropped.js").dropped} dropped the calls dropped for bad arguments
+ * @property {typeof import("./dropped.js").forget} forget forgets them
+ * @property {typeof import("./outbox.js").pending} pending a new pending record
+ * @property {{sent: import("./outbox.js").State, rejected: import("./outbox.js").State}} states outbox.js `SENT` and `REJECTED`
+ */
+
+/**
+ * The QA API over what the tracker lends, as mindbox.d.ts declares it. Before an opt-in visitor
+ * consents there is no outbox nor sender (nothing is opened): QA then sees no events, the consent
+ * state and the calls waiting for it.
+ *
+ * @param {Lent} lent
  * @returns {import("./mindbox").QA}
  */
-export function qa(core, outbox, sender, collector, consent, waiting) {
-  if (!outbox || !sender) {
+export function qa(lent) {
+  var core = lent.core;
+  var collector = lent.collector;
+  var consent = lent.consent;
+  var waiting = lent.waiting;
+  var ask = lent.ask;
+  var dropped = lent.dropped;
+  var forget = lent.forget;
+  var pending = lent.pending;
+  var SENT = lent.states.sent;
+  var REJECTED = lent.states.rejected;
+  if (!lent.outbox || !lent.sender) {
     var none = function () {
       return Promise.resolve(0);
     };
@@ -45,8 +67,8 @@ export function qa(core, outbox, sender, collector, consent, waiting) {
       },
     };
   }
-  var box = outbox;
-  var send = sender;
+  var box = lent.outbox;
+  var send = lent.sender;
   return {
     collector: collector,
 
@@ -163,3 +185,5 @@ export function qa(core, outbox, sender, collector, consent, waiting) {
     },
   };
 }
+
+/** @type {any} */ (window).mindboxEdgeQA = qa;

@@ -11,7 +11,8 @@ pub fn all() -> Result<(), String> {
 
 /// `tracker/dist/tracker.js` (loader and JS shell, minified), `tracker/dist/tracker.wasm` (the Rust
 /// half; its exports are plain functions called by `tracker/js/wasm.js`, no generated glue) and
-/// `tracker/dist/tracker-extras.js` (the calls only some pages make, fetched on the first).
+/// `tracker/dist/tracker-extras.js` (the calls only some pages make, fetched on the first) and
+/// `tracker/dist/tracker-qa.js` (the QA API, fetched on its first call).
 pub fn tracker() -> Result<(), String> {
     let wasm = tracker_wasm()?;
     let dist = root().join("tracker/dist");
@@ -46,19 +47,24 @@ pub fn tracker() -> Result<(), String> {
             "--outfile=tracker/dist/tracker.js",
         ],
     )?;
-    // What only some pages call, fetched by the loader on the first such call.
-    run(
-        npm_bin("esbuild"),
-        &[
-            "tracker/js/extras.js",
-            "--bundle",
-            "--format=iife",
-            "--minify",
-            "--target=es2019",
-            "--log-level=warning",
-            "--outfile=tracker/dist/tracker-extras.js",
-        ],
-    )?;
+    // What only some pages call, and the QA API, each fetched by the loader on its first call.
+    for (entry, out) in [
+        ("tracker/js/extras.js", "tracker/dist/tracker-extras.js"),
+        ("tracker/js/qa.js", "tracker/dist/tracker-qa.js"),
+    ] {
+        run(
+            npm_bin("esbuild"),
+            &[
+                entry,
+                "--bundle",
+                "--format=iife",
+                "--minify",
+                "--target=es2019",
+                "--log-level=warning",
+                &format!("--outfile={out}"),
+            ],
+        )?;
+    }
     std::fs::write(dist.join("_headers"), ASSET_HEADERS)
         .map_err(|e| format!("writing tracker/dist/_headers: {e}"))?;
     std::fs::copy(

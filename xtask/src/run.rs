@@ -361,11 +361,18 @@ fn tracker_size() -> Result<(), String> {
         total += gz;
     }
     println!("tracker total (loader + wasm): {total} bytes gzip -9");
-    let extras = "tracker/dist/tracker-extras.js";
-    println!(
-        "{extras} (fetched on the first back-in-stock or card call): {} bytes gzip -9",
-        gzip_len(&root().join(extras))?
-    );
+    for (file, when) in [
+        (
+            "tracker/dist/tracker-extras.js",
+            "the first customer call, loyalty question, card call or back-in-stock",
+        ),
+        ("tracker/dist/tracker-qa.js", "the first `mindbox.qa` call"),
+    ] {
+        println!(
+            "{file} (fetched on {when}): {} bytes gzip -9",
+            gzip_len(&root().join(file))?
+        );
+    }
     Ok(())
 }
 
