@@ -17,7 +17,7 @@
 //
 // Two files are fetched only when first needed: the calls only some pages make (extras.js, built to
 // tracker-extras.js: the customer calls, the loyalty questions, cards by SMS code, back-in-stock) and
-// the QA API (qa.js, built to tracker-qa.js).
+// the QA API (qa.js, built to tracker-qa.js); fetch-file.js fetches them.
 //
 // Opt-in (`data-consent="opt-in"` or a queued `create({consent: "opt-in"})`, 152-FZ): until the
 // visitor consents, nothing is opened, set or written (no cookie, no storage, no IndexedDB, no lock)
@@ -34,6 +34,7 @@ import { remember, dropped, forget } from "./dropped.js";
 import { Consent, CONSENT_KEY } from "./consent.js";
 import { Waiting, ask as askTabs } from "./waiting.js";
 import { Kept } from "./kept.js";
+import { fileLoader } from "./fetch-file.js";
 
 /** Methods of extras.js, fetched on their first call (tracker/src/page.rs `LAZY_METHODS`). */
 var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "authorize", "register", "editCustomer", "subscribe", "getBalance", "getPointsHistory", "getTier", "calculateCart"];
@@ -44,42 +45,8 @@ var LAZY = ["subscribeToProduct", "sendPhoneCode", "bindCard", "getCards", "auth
   var script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   var src = (script && script.src) || "";
   var base = src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
-  /** The files fetched or being fetched, by name. @type {{[file: string]: Promise<any>}} */
-  var fetched = {};
-  /**
-   * One of the tracker's other files (beside tracker.js), once: resolves with the global it sets;
-   * rejects with why not, at the latest after 10 s, and may then be asked again.
-   * @param {string} file
-   * @param {string} global
-   */
-  function fetchFile(file, global) {
-    if (typeof w[global] == "function") return Promise.resolve(w[global]);
-    return (
-      fetched[file] ||
-      (fetched[file] = new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        /** @param {string} [why] */
-        function done(why) {
-          clearTimeout(timer);
-          s.onload = s.onerror = null;
-          if (typeof w[global] == "function") return resolve(w[global]);
-          delete fetched[file];
-          if (s.parentNode) s.parentNode.removeChild(s);
-          reject(new Error("the tracker could not load " + base + file + " (" + (why || "it set no " + global) + ")"));
-        }
-        var timer = setTimeout(done, 10000, "no answer within 10 s");
-        s.onload = function () {
-          done();
-        };
-        s.onerror = function () {
-          done("offline, or the file is missing");
-        };
-        s.src = base + file;
-        s.async = true;
-        (document.head || document.documentElement).appendChild(s);
-      }))
-    );
-  }
+  /** Fetches one of the tracker's other files, once, for the global it sets. */
+  var fetchFile = fileLoader(base, w, document);
   /** `mindbox.qa` over what it may use of this tracker. @param {any} lent */
   function qa(lent) {
     return qaFront(
