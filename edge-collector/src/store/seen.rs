@@ -269,21 +269,17 @@ pub async fn record_within(env: &Store, device: &str, ids: &[String], ip_key: &s
     #[cfg(feature = "postgres")]
     if let Some(db) = env.db() {
         let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
-        let kept = crate::store::pg::seen::record_if_kept(db, device, ids, remember)
-            .await
-            .unwrap_or_else(|e| {
-                worker::console_error!("seen record failed: {e}");
-                true
-            });
-        if kept {
-            return true;
-        }
         let limit = crate::bindings::NEW_DEVICE_RATE_LIMIT;
-        if !crate::gate::admission::within_limit(env, limit, ip_key, 1).await {
-            return false;
-        }
-        record(env, device, ids.to_vec(), Vec::new()).await;
-        return true;
+        let window = format!("{limit}:{ip_key}");
+        let per_minute = crate::bindings::NEW_DEVICE_LIMIT_PER_MINUTE;
+        return crate::store::pg::seen::record_within(
+            db, device, ids, remember, &window, per_minute,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            worker::console_error!("seen record failed: {e}");
+            true
+        });
     }
     let q = Ids {
         ids: ids.to_vec(),

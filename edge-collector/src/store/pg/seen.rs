@@ -55,30 +55,49 @@ pub async fn record(
     add_notes(db, device, notes).await
 }
 
-/// Remembers `ids` as queued for `device` for `remember_ms` if the device is kept already (and keeps
-/// it as long); whether it was.
-pub async fn record_if_kept(
+/// Remembers `ids` as queued for `device` for `remember_ms`, in one statement, when the device is
+/// kept already or its address's count in the window `window_key` this minute (counted here, only
+/// for a device not kept) stays within `limit`, which creates the device; whether it was recorded.
+pub async fn record_within(
     db: &Db,
     device: &str,
     ids: &[String],
     remember_ms: f64,
+    window_key: &str,
+    limit: u32,
 ) -> Result<bool> {
-    let n = db
-        .execute(
-            "WITH d AS (
+    let limit = limit.min(i32::MAX as u32) as i32;
+    let rows = db
+        .query(
+            "WITH k AS (
                UPDATE devices SET expires_at = greatest(expires_at, now_ms() + $3)
-               WHERE device = $1 AND expires_at > now_ms() RETURNING 1)
-             INSERT INTO seen (device, id, expires_at)
-             SELECT $1, i, now_ms() + $3 FROM unnest($2::text[]) AS i WHERE EXISTS (SELECT 1 FROM d)
-             ON CONFLICT (device, id) DO UPDATE SET expires_at = excluded.expires_at",
+               WHERE device = $1 AND expires_at > now_ms() RETURNING 1),
+             w AS (
+               INSERT INTO windows AS w (key, minute, used, granted)
+               SELECT $4, floor(now_ms() / 60000)::int8, 1, 0 WHERE NOT EXISTS (SELECT 1 FROM k)
+               ON CONFLICT (key, minute) DO UPDATE SET used = least(w.used + 1, 2000000000)
+               RETURNING used),
+             c AS (
+               INSERT INTO devices AS d (device, expires_at)
+               SELECT $1, now_ms() + $3 WHERE EXISTS (SELECT 1 FROM w WHERE used <= $5)
+               ON CONFLICT (device) DO UPDATE SET expires_at = greatest(d.expires_at, excluded.expires_at)
+               RETURNING 1),
+             s AS (
+               INSERT INTO seen (device, id, expires_at)
+               SELECT $1, i, now_ms() + $3 FROM unnest($2::text[]) AS i
+               WHERE EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM c)
+               ON CONFLICT (device, id) DO UPDATE SET expires_at = excluded.expires_at)
+             SELECT EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM c)",
             &[
                 (&device, Type::TEXT),
                 (&ids, Type::TEXT_ARRAY),
                 (&remember_ms, Type::FLOAT8),
+                (&window_key, Type::TEXT),
+                (&limit, Type::INT4),
             ],
         )
         .await?;
-    Ok(n > 0)
+    Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
 }
 
 /// Appends QA's notes for a traced device.
