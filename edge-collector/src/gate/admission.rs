@@ -250,7 +250,7 @@ pub async fn within_limit(env: &Store, binding: &str, key: &str, cost: u32) -> b
     #[cfg(feature = "postgres")]
     if let Some(db) = env.db() {
         let limit = local_limit(binding);
-        let key = format!("{binding}:{key}");
+        let key = window_key(binding, key);
         // This node's own count first: a flood past the limit on one node is refused without a
         // word to the database; the database's count holds the limit across nodes.
         let minute = worker::Date::now().as_millis() / 60_000;
@@ -272,10 +272,16 @@ pub async fn within_limit(env: &Store, binding: &str, key: &str, cost: u32) -> b
         Err(_) => {
             let limit = local_limit(binding);
             let minute = worker::Date::now().as_millis() / 60_000;
-            let key = format!("{binding}:{key}");
+            let key = window_key(binding, key);
             LOCAL.with(|w| w.borrow_mut().take(minute, &key, limit, cost))
         }
     }
+}
+
+/// The key a limit counts `key` under where the collector counts itself (this node's window, and
+/// PostgreSQL's `windows` table): the limiter's binding name, then the key.
+pub fn window_key(binding: &str, key: &str) -> String {
+    format!("{binding}:{key}")
 }
 
 /// Asks a Workers rate limiter `cost` times for `key` (each ask counts one), all at once: one options

@@ -270,7 +270,7 @@ pub async fn record_within(env: &Store, device: &str, ids: &[String], ip_key: &s
     if let Some(db) = env.db() {
         let remember = crate::config::StorageSettings::from_env(env).device_state_ms;
         let limit = crate::bindings::NEW_DEVICE_RATE_LIMIT;
-        let window = format!("{limit}:{ip_key}");
+        let window = crate::gate::admission::window_key(limit, ip_key);
         let per_minute = crate::bindings::NEW_DEVICE_LIMIT_PER_MINUTE;
         return crate::store::pg::seen::record_within(
             db, device, ids, remember, &window, per_minute,
