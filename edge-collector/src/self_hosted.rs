@@ -5,10 +5,12 @@
 //! a full batch, else when the next message is due, and at least every [`IDLE_POLL_MS`]. The objects
 //! hold no data that matters: a node started on an empty state folder is armed by its first request
 //! (every accepted batch and every `/v1/health` kicks one), and messages accepted on a node that died
-//! are delivered by the others when their lease ends. Wired here, above both the queue and the
+//! are delivered by the others when their lease ends. A timer keeps its PostgreSQL connection from one round
+//! to the next (a Durable Object's I/O outlives the alarm that opened it), and opens another after a
+//! round that failed. Wired here, above both the queue and the
 //! delivery code, so neither calls the other.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -48,6 +50,10 @@ pub struct Pump {
     swept: Cell<f64>,
     /// A round is running, or the alarm is set to go off at once: a kick has nothing to add.
     busy: Cell<bool>,
+    /// The timer's state, kept from one round to the next: its PostgreSQL connection is opened once,
+    /// not once a round (a Durable Object's I/O outlives the alarm that started it). A round that
+    /// fails replaces it, so the next round connects again (after a failover, to the new primary).
+    store: RefCell<Store>,
 }
 
 fn now_ms() -> f64 {
@@ -58,6 +64,7 @@ impl DurableObject for Pump {
     fn new(state: State, env: Env) -> Self {
         Pump {
             state,
+            store: RefCell::new(Store::new(&env)),
             env,
             swept: Cell::new(0.0),
             busy: Cell::new(false),
@@ -86,12 +93,13 @@ impl DurableObject for Pump {
             Ok(next) => next,
             Err(e) => {
                 worker::console_error!("delivery timer: {e}");
+                self.reconnect();
                 IDLE_POLL_MS
             }
         };
         // The counts, when a second has passed since this isolate last wrote them; the next round
         // (within IDLE_POLL_MS) writes what is left.
-        crate::store::ledger::write_due(&Store::new(&self.env)).await;
+        crate::store::ledger::write_due(&self.store()).await;
         storage.set_alarm(next.max(0.0) as i64).await?;
         // A kick while the next round is not due at once must set the alarm sooner.
         self.busy.set(next <= 0.0);
@@ -100,9 +108,19 @@ impl DurableObject for Pump {
 }
 
 impl Pump {
+    /// The timer's state (and its connection), shared by the steps of a round.
+    fn store(&self) -> Store {
+        self.store.borrow().clone()
+    }
+
+    /// Drops the timer's connection: the next round opens another.
+    fn reconnect(&self) {
+        *self.store.borrow_mut() = Store::new(&self.env);
+    }
+
     /// One round: claim, deliver, settle, maybe sweep. Returns when to wake next (ms from now).
     async fn deliver(&self) -> Result<f64> {
-        let store = Store::new(&self.env);
+        let store = self.store();
         let Some(db) = store.db_handle() else {
             return Ok(IDLE_POLL_MS);
         };
@@ -133,7 +151,9 @@ impl Pump {
                     dead.push(c.row());
                 }
             }
-            settle(&self.env, &store, &lease, &claimed, &dead).await;
+            if !settle(&self.env, &store, &lease, &claimed, &dead).await {
+                self.reconnect();
+            }
         }
         if now_ms() - self.swept.get() > SWEEP_EVERY_MS {
             self.swept.set(now_ms());
@@ -152,13 +172,16 @@ impl Pump {
     }
 }
 
-/// Stores the outcomes, on a fresh connection if the first fails.
-async fn settle(env: &Env, store: &Store, lease: &str, claimed: &[Claimed], dead: &[i64]) {
+/// Stores the outcomes, on a fresh connection if the first fails. Whether `store`'s own connection
+/// stored them: when it did not, the timer connects again for its next round.
+async fn settle(env: &Env, store: &Store, lease: &str, claimed: &[Claimed], dead: &[i64]) -> bool {
     let mut store = store.clone();
     for attempt in 1..=SETTLE_TRIES {
-        let Some(db) = store.db_handle() else { return };
+        let Some(db) = store.db_handle() else {
+            return false;
+        };
         match pg_queue::settle(&db, lease, claimed, dead).await {
-            Ok(()) => return,
+            Ok(()) => return attempt == 1,
             Err(e) => {
                 worker::console_error!(
                     "outcomes not stored (try {attempt} of {SETTLE_TRIES}): {e}"
@@ -168,6 +191,7 @@ async fn settle(env: &Env, store: &Store, lease: &str, claimed: &[Claimed], dead
             }
         }
     }
+    false
 }
 
 /// Keeps a message the queue gave up on in the ledger (the dead-letter consumer's path); whether it

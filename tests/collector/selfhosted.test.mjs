@@ -61,6 +61,29 @@ test("accepted events go through the PostgreSQL queue: a 5xx and a hang are retr
   assert.ok(tried.length >= 5, `two failed tries and three deliveries: ${tried.length}`);
 });
 
+test("the delivery timers keep their PostgreSQL connection from one round to the next: a connection per batch accepted, none per round", async () => {
+  // PostgreSQL counts the sessions each database has had (pg_stat_database.sessions, 14 and later).
+  const sessions = async () => Number(await stack.postgres.sql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"));
+  const before = await sessions();
+  const batches = 30;
+  const ids = [];
+  for (let b = 0; b < batches; b++) {
+    const events = Array.from({ length: 50 }, () => view());
+    ids.push(...events.map((e) => e.id));
+    await post(events);
+  }
+  await waitFor("every event at Mindbox", async () => (await stack.acceptedCounts(ids)).every((n) => n === 1), { timeoutMs: 60000 });
+  // A session is counted when its backend reports it: the requests' connections close with them.
+  const opened = await waitFor("the sessions counted", async () => {
+    const n = (await sessions()) - before;
+    return n >= batches && n;
+  });
+  // Each request connects once (workerd keeps no connection across requests). The timers' rounds
+  // (at least one per 50-event batch) add none, but for a timer reconnecting; the two reads here
+  // are sessions too.
+  assert.ok(opened < batches + 10, `${opened} sessions for ${batches} batches`);
+});
+
 test("a Mindbox validation error is dead-lettered with its reason, and redrive delivers it", async () => {
   await stack.emulator.fail({ count: 1, mode: "validation" });
   const event = view();

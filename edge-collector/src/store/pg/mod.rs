@@ -1,10 +1,12 @@
 //! The self-hosted profile's state in PostgreSQL (the `postgres` build): every store module's
 //! PostgreSQL half lives here, one file each, and [`Db`] is the connection they share.
 //!
-//! A connection belongs to the request (or alarm) that opened it: workerd refuses I/O on behalf of
-//! another request, so there is no pool. [`Db`] connects on first use, once per invocation, and every
-//! statement of that invocation goes over it. Statements are unnamed (`query_typed`, `execute_typed`,
-//! `batch_execute`), so a pooler in transaction mode (pgbouncer, Odyssey) can sit in front. No
+//! A connection belongs to the request that opened it: workerd refuses I/O on behalf of another
+//! request, so there is no pool. [`Db`] connects on first use, once per invocation, and every
+//! statement of that invocation goes over it. A Durable Object's I/O outlives the request, so the
+//! delivery timers (`crate::self_hosted`) keep one [`Db`] from one alarm to the next. Statements are
+//! unnamed (`query_typed`, `execute_typed`, `batch_execute`), so a pooler in transaction mode
+//! (pgbouncer, Odyssey) can sit in front. No
 //! statement spans a transaction the others could interleave with: each is atomic alone, and
 //! read-modify-write uses a version check ([`slots`]).
 //!
