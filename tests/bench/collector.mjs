@@ -1,6 +1,6 @@
 // Collector benchmark (not a test): CPU per 50-event batch and events/s through local workerd.
 //
-//   node tests/bench/collector.mjs [batches=200] [concurrency=8] [nodes=1] [rounds=3]
+//   node tests/bench/collector.mjs [batches=200] [concurrency=8] [nodes=1] [rounds=5]
 //
 // `nodes` (self-hosted profile): workerd nodes on the one PostgreSQL, each batch to the next node.
 // At the end, the do-nothing worker (baseline.mjs: one queue send per batch, one Mindbox call per
@@ -26,7 +26,7 @@ const PER_BATCH = 50;
 const SEEN_SHARDS = 256;
 const NODES = Number(process.argv[4] || 1);
 /** Rounds of the pipeline and the do-nothing worker, alternating; the ratio printed is their median. */
-const ROUNDS = Number(process.argv[5] || 3);
+const ROUNDS = Number(process.argv[5] || 5);
 
 const batch = () => ({
   deviceUUID: randomUUID(),
