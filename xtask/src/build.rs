@@ -133,7 +133,11 @@ fn tracker_wasm() -> Result<String, String> {
 /// the self-hosted profile. Both with Cargo's `collector` profile: optimised for speed, not size.
 pub fn collector() -> Result<(), String> {
     let dir = root().join("edge-collector");
-    run_in(&dir, cargo_bin().join("worker-build"), &["--profile", "collector"])?;
+    run_in(
+        &dir,
+        cargo_bin().join("worker-build"),
+        &["--profile", "collector"],
+    )?;
     // The Cloudflare build carries no PostgreSQL client (its SCRAM mechanism's name would be in it).
     let wasm = dir.join("build/index_bg.wasm");
     let bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
