@@ -95,7 +95,12 @@ test("5 000 fresh devices are rows that go once they expire", async () => {
   });
   const accepting = Date.now() - started;
   await waitFor("5 000 carts at Mindbox", async () => (await stack.emulator.count()).accepted >= 5000, { timeoutMs: 120000, intervalMs: 500 });
-  const full = await kept();
+  // Each record is written after its batch's answer (`waitUntil`), so it may trail the delivery.
+  let full;
+  await waitFor("each device's state", async () => {
+    full = await kept();
+    return full.devices >= 5000 && full.seen >= 5000 && full.slots >= 5000;
+  }, { timeoutMs: 60000, intervalMs: 500 }).catch(() => {});
   assert.ok(full.devices >= 5000 && full.seen >= 5000 && full.slots >= 5000, `each device's state is there: ${JSON.stringify(full)}`);
   // The sweep runs about once a minute on each node.
   const expired = await waitFor("the devices' state expired", async () => {
